@@ -1,0 +1,86 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
+"""Row-wise event delivery and the per-synapse correlation sensors.
+
+An event on a synapse row reaches every column whose 6-bit synapse label
+equals the event's address.  Delivery accumulates, per neuron, the line-voltage
+step and the step times its time to the end of the integration step; the
+neuron kernel turns these into the exact end-of-step state to first order in
+(time to step end) / tau_syn, and into the step-mean current.
+
+Correlation sensors (nearest-neighbour pairing): a pre spike on a synapse
+stores its time; a post spike adds amp * exp(-(t_post - t_last_pre) / tau) to
+the causal accumulator of every synapse in its column, and a pre spike adds
+amp * exp(-(t_pre - t_last_post) / tau) to the acausal one.  The accumulators
+are capacitor voltages that saturate: an increment is scaled by the remaining
+headroom (1 - value / saturation).
+"""
+from libc.math cimport expf, fmaxf
+
+from ._types cimport SynapseArrays, rfloat, crfloat
+
+cdef extern from *:
+    ctypedef const unsigned char* cruchar "const unsigned char * __restrict__"
+    ctypedef double* rdouble "double * __restrict__"
+
+DEF COLUMNS = 256
+DEF ROWS = 256
+DEF ADDRESSES = 64
+# exp() arguments are clamped here: libmvec's vector expf falls back to slow
+# scalar code for arguments far out of range (pairs with "never" = -1e30)
+DEF EXP_ARG_MIN = -80.0
+
+
+cdef inline float decay(float elapsed, float inv_tau) noexcept nogil:
+    return expf(fmaxf(-elapsed * inv_tau, EXP_ARG_MIN))
+
+
+cdef void deliver_row(const SynapseArrays* syn, int hemisphere, int row, int address,
+                      float time_to_step_end, float* acc_q_out, float* acc_qd_out) noexcept nogil:
+    cdef Py_ssize_t base = (<Py_ssize_t>hemisphere * ROWS + row) * COLUMNS
+    cdef crfloat step = syn.step + base
+    cdef cruchar label = syn.label + base
+    cdef rfloat acc_q = acc_q_out + hemisphere * COLUMNS
+    cdef rfloat acc_qd = acc_qd_out + hemisphere * COLUMNS
+    cdef unsigned char addr = <unsigned char>address
+    cdef int c
+    cdef float q
+    for c in range(COLUMNS):
+        q = step[c] if label[c] == addr else 0.0
+        acc_q[c] += q
+        acc_qd[c] += q * time_to_step_end
+
+
+cdef void correlate_pre(SynapseArrays* syn, int hemisphere, int row, int address,
+                        double t) noexcept nogil:
+    cdef Py_ssize_t base = (<Py_ssize_t>hemisphere * ROWS + row) * COLUMNS
+    cdef cruchar label = syn.label + base
+    cdef crfloat amp = syn.amp_acausal + base
+    cdef crfloat inv_tau = syn.inv_tau_acausal + base
+    cdef rfloat acausal = syn.acausal + base
+    cdef const double* t_last_post = syn.t_last_post + hemisphere * COLUMNS
+    cdef const float* saturation = syn.saturation + hemisphere * COLUMNS
+    cdef unsigned char addr = <unsigned char>address
+    cdef int c
+    cdef float increment
+    for c in range(COLUMNS):
+        increment = amp[c] * decay(<float>(t - t_last_post[c]), inv_tau[c]) * (
+            1.0 - acausal[c] / saturation[c])
+        acausal[c] += increment if label[c] == addr else 0.0
+    syn.t_last_pre[(<Py_ssize_t>hemisphere * ROWS + row) * ADDRESSES + address] = t
+
+
+cdef void correlate_post(SynapseArrays* syn, int neuron, double t) noexcept nogil:
+    cdef int hemisphere = neuron // COLUMNS
+    cdef Py_ssize_t base = <Py_ssize_t>neuron * ROWS   # column-major: [2][256][256]
+    cdef cruchar label = syn.label_t + base
+    cdef crfloat amp = syn.amp_causal + base
+    cdef crfloat inv_tau = syn.inv_tau_causal + base
+    cdef rfloat causal = syn.causal + base
+    cdef const double* t_last_pre = syn.t_last_pre + <Py_ssize_t>hemisphere * ROWS * ADDRESSES
+    cdef float sat = syn.saturation[neuron]
+    cdef int r
+    for r in range(ROWS):
+        causal[r] += amp[r] * decay(<float>(t - t_last_pre[r * ADDRESSES + label[r]]),
+                                    inv_tau[r]) * (
+            1.0 - causal[r] / sat)
+    syn.t_last_post[neuron] = t

@@ -1,0 +1,424 @@
+"""`Chip`: one emulated BrainScaleS-2 chip, driven like the hardware.
+
+Configure through `chip.config`, then `chip.run(duration, ...)` with input
+spike trains (the FPGA path), MADC/CADC recordings and PPU programs; results
+come back as raw hardware data (8 ns spike timestamps, ADC codes).
+All times are hardware time in us; the chip's clock continues across runs
+until `reset_state()`.
+"""
+from dataclasses import dataclass, field
+from typing import Callable, Sequence
+
+import numpy as np
+
+from . import constants as C
+from . import mismatch as M
+from . import readout
+from ._engine import Engine, Observable
+from .config import ChipConfig, ConfigurationError, check_range
+
+OBSERVABLES = {"v": Observable.OBSERVE_V, "exc_synin": Observable.OBSERVE_EXC,
+               "inh_synin": Observable.OBSERVE_INH,
+               "adaptation": Observable.OBSERVE_ADAPTATION}
+NEVER = -1e30
+
+
+@dataclass
+class MadcRecording:
+    """Record `observable` ('v', 'exc_synin', 'inh_synin', 'adaptation'; one for
+    all or one per neuron) of `neurons` every `interval` us."""
+    neurons: Sequence[int]
+    observable: object = "v"
+    interval: float = C.MADC_SAMPLE_INTERVAL_US
+
+
+@dataclass
+class CadcRecording:
+    """Read the membrane of `neurons` through the CADC every `interval` us."""
+    neurons: Sequence[int]
+    interval: float = C.CADC_READ_INTERVAL_US
+
+
+@dataclass
+class PPUProgram:
+    """Call `callback(ppu)` at each of `times` (us, chip time).  `ppu` is a
+    :class:`PPUAccess`; calls are rounded up to the integration step grid."""
+    times: Sequence[float]
+    callback: Callable
+
+
+@dataclass
+class RunResult:
+    t_start: float
+    t_stop: float
+    spike_times: np.ndarray            # us, on the 8 ns FPGA grid
+    spike_neurons: np.ndarray
+    madc_times: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    madc_codes: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.uint16))
+    madc_neurons: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    cadc_times: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    cadc_codes: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.uint8))
+    cadc_neurons: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+
+    def spikes_of(self, neuron):
+        return self.spike_times[self.spike_neurons == neuron]
+
+
+class PPUAccess:
+    """What a plasticity program sees at its timer time: weights, correlation,
+    spike counters and membrane samples, all through the chip's interfaces."""
+
+    def __init__(self, chip, time, rng):
+        self._chip = chip
+        self.time = time
+        self._rng = rng
+
+    def get_weights(self, hemisphere):
+        """Synapse weights of one hemisphere, [256 rows, 256 columns] (a copy)."""
+        return self._chip.config.synapses.weights[self._hemi(hemisphere)].copy()
+
+    def set_weights(self, hemisphere, weights, rows=None):
+        """Write 6-bit weights of one hemisphere (all rows, or the given rows)."""
+        h = self._hemi(hemisphere)
+        syn = self._chip.config.synapses
+        sel = slice(None) if rows is None else np.asarray(rows)
+        weights = np.asarray(weights, dtype=np.float64)
+        check_range("ppu weights", weights, 0, C.WEIGHT_MAX, integer=not self._chip.ideal)
+        syn.weights[h, sel] = weights
+        self._chip._load_synapses(hemisphere=h)
+
+    def read_correlation(self, hemisphere, rows=None):
+        """Causal and acausal correlation of the given rows as raw 8-bit CADC codes
+        (each [rows, 256]).  Correlation lowers the sensor voltage, so codes fall
+        from the reset level as pairs accumulate."""
+        h = self._hemi(hemisphere)
+        chip = self._chip
+        sel = slice(None) if rows is None else np.asarray(rows)
+        reset = chip._correlation["reset_mv"]
+        quadrant = h * 2 + np.arange(C.COLUMNS_PER_HEMISPHERE) // C.NEURONS_PER_QUADRANT
+        column = np.arange(C.COLUMNS_PER_HEMISPHERE)
+        out = []
+        for branch, acc in zip((readout.CAUSAL, readout.ACAUSAL), chip._engine.correlation(h)):
+            voltage = reset[quadrant] - acc[sel].astype(np.float64)
+            out.append(readout.cadc_codes(voltage, h, branch, column, chip.config,
+                                          chip.mismatch, self._rng))
+        return out[0], out[1]
+
+    def reset_correlation(self, hemisphere, rows=None):
+        self._chip._engine.reset_correlation(self._hemi(hemisphere), rows)
+
+    def read_spike_counters(self, reset=False):
+        """Per-neuron 8-bit saturating spike counters (512)."""
+        counter = self._chip._engine.spike_counter
+        out = np.minimum(counter, C.SPIKE_COUNTER_MAX).astype(np.uint8)
+        if reset:
+            counter[...] = 0
+        return out
+
+    def read_membrane(self, neurons=None):
+        """CADC membrane samples (8-bit codes) of `neurons` (default: all 512)."""
+        neurons = np.arange(C.NUM_NEURONS) if neurons is None else np.asarray(neurons)
+        v = self._chip._engine.state["v"][neurons]
+        return readout.cadc_membrane_codes(v, neurons, self._chip.config, self._chip.mismatch,
+                                           self._rng)
+
+    @staticmethod
+    def _hemi(hemisphere):
+        check_range("hemisphere", hemisphere, 0, C.NUM_HEMISPHERES - 1)
+        return int(hemisphere)
+
+
+class Chip:
+    """One BrainScaleS-2 chip.  Same `seed`, same fixed-pattern noise.
+
+    `ideal=True` gives a flawless chip: no mismatch, no temporal noise and no
+    weight quantisation (weights may be any value 0..63).
+    `dt` is the integration step in us (hardware time).
+    """
+
+    def __init__(self, seed=0, ideal=False, dt=C.DEFAULT_TIMESTEP_US):
+        self.mismatch = M.Mismatch(seed, ideal)
+        if not (isinstance(dt, (int, float)) and np.isfinite(dt) and 0.001 <= dt <= 1.0):
+            raise ConfigurationError(f"dt: value {dt!r} is out of range; allowed range is "
+                                     f"0.001..1.0 us")
+        self.seed = self.mismatch.seed
+        self.ideal = self.mismatch.ideal
+        self.dt = float(dt)
+        self.config = ChipConfig()
+        self._engine = Engine()
+        self._runs = 0
+        self._correlation = None
+        self._correlation_key = None
+        self.reset_state()
+
+    @property
+    def time(self):
+        """Chip time in us: the end of the last run."""
+        return self._engine.time
+
+    def reset_state(self):
+        """Put the analog state at rest (membranes at their leak potential) and
+        the clock, correlation sensors and spike counters at zero."""
+        self._apply_config()
+        e = self._engine
+        for name, arr in e.state.items():
+            arr[...] = 0.0
+        e.state["v"][...] = e.params["e_leak"]
+        e.causal[...] = 0.0
+        e.acausal[...] = 0.0
+        e.t_last_pre[...] = NEVER
+        e.t_last_post[...] = NEVER
+        e.spike_counter[...] = 0
+        e.time = 0.0
+
+    # --- configuration -> engine ---
+    def _apply_config(self):
+        cfg = self.config
+        cfg.validate(integer_weights=not self.ideal)
+        e = self._engine
+        e.set_params(M.neuron_parameters(cfg, self.mismatch, self.dt))
+        self._load_synapses()
+        key = tuple(getattr(cfg.quadrants, n).tobytes() for n in cfg.quadrants.names())
+        if key != self._correlation_key:
+            self._correlation = M.correlation_parameters(cfg, self.mismatch)
+            for name in ("amp_acausal", "inv_tau_acausal", "saturation"):
+                getattr(e, name)[...] = self._correlation[name]
+            for name in ("amp_causal", "inv_tau_causal"):   # column-major in the engine
+                getattr(e, name)[...] = np.transpose(self._correlation[name], (0, 2, 1))
+            self._correlation_key = key
+        e.correlation_enable = bool(cfg.correlation_sensors_enable)
+        self._load_routing()
+        nc = cfg.neurons
+        e.recurrent_label[...] = np.where(
+            nc.event_routing_enable_recurrent & nc.event_routing_enable_digital,
+            nc.event_routing_label, -1)
+        e.bind()
+
+    def _load_synapses(self, hemisphere=None):
+        e = self._engine
+        step = M.synapse_parameters(self.config, self.mismatch)
+        if hemisphere is None:
+            e.synapse_step[...] = step
+            e.set_labels(self.config.synapses.labels)
+        else:
+            e.synapse_step[hemisphere] = step[hemisphere]
+
+    def _load_routing(self):
+        """Label -> synapse rows table: a driver whose row_select equals the
+        upper label bits passes the event to its two rows (if enabled)."""
+        syn = self.config.synapses
+        h, d = np.nonzero(syn.driver_enable)
+        entries = []
+        for hemisphere, driver in zip(h, d):
+            for row in (driver * C.ROWS_PER_DRIVER, driver * C.ROWS_PER_DRIVER + 1):
+                mode = syn.row_modes[hemisphere, row]
+                if mode != C.ROW_DISABLED:
+                    entries.append((syn.driver_row_select[hemisphere, driver], hemisphere,
+                                    row, mode))
+        entries.sort()
+        arr = np.array(entries, dtype=np.int64).reshape(-1, 4)
+        e = self._engine
+        counts = np.bincount(arr[:, 0], minlength=C.ROW_SELECT_MAX + 1)
+        e.route_start = np.concatenate([[0], np.cumsum(counts)]).astype(np.int32)
+        e.route_hemisphere = np.ascontiguousarray(arr[:, 1], dtype=np.int32)
+        e.route_row = np.ascontiguousarray(arr[:, 2], dtype=np.int32)
+        e.route_mode = np.ascontiguousarray(arr[:, 3], dtype=np.int32)
+
+    # --- running ---
+    def run(self, duration, spikes=None, madc=None, cadc=None, ppu=(),
+            offset_current_schedule=None, noise_seed=None):
+        """Emulate `duration` us from the current chip time.
+
+        spikes: (times, labels) of input events (FPGA path), times in
+            [chip.time, chip.time + duration), labels 0..16383.
+        madc: MadcRecording; cadc: CadcRecording; ppu: PPUPrograms.
+        offset_current_schedule: (times, neurons, capmem values) rewriting
+            `constant_current_i_offset` during the run (takes effect at the step
+            containing the time).
+        noise_seed: seed of this run's temporal noise (default: derived from
+            the chip seed and the number of runs so far).
+        """
+        dt = self.dt
+        t0 = self.time
+        check_range("duration", float(duration) if np.isscalar(duration) else duration,
+                    dt, 1e9, integer=False)
+        n_steps = int(round(duration / dt))
+        if abs(n_steps * dt - duration) > 1e-6 * dt:
+            raise ConfigurationError(f"duration: value {duration} us is not a multiple of "
+                                     f"the integration step {dt} us")
+        t_stop = t0 + n_steps * dt
+        self._apply_config()
+        if noise_seed is None:
+            noise_seed = self._runs
+        self._runs += 1
+        rng = np.random.default_rng([self.seed, int(noise_seed), 0x5EED])
+        self._engine.rng[...] = rng.integers(1, 2**32 - 1, C.NUM_NEURONS, dtype=np.uint32)
+
+        ev_t, ev_l = self._input_events(spikes, t0, t_stop)
+        sched = self._offset_schedule(offset_current_schedule, t0, t_stop)
+        madc_neurons, madc_obs, madc_t = self._madc_plan(madc, t0, t_stop)
+        madc_buf = np.zeros((len(madc_t), len(madc_neurons)), np.float32)
+        cadc_neurons, cadc_t = self._cadc_plan(cadc, t0, t_stop)
+        cadc_buf = np.zeros((len(cadc_t), len(cadc_neurons)), np.float32)
+        madc_t0 = madc_t[0] if len(madc_t) else 0.0
+        madc_interval = madc.interval if madc is not None else 1.0
+        cadc_t0 = cadc_t[0] if len(cadc_t) else 0.0
+        cadc_interval = cadc.interval if cadc is not None else 1.0
+
+        calls = self._ppu_calls(ppu, t0, t_stop)
+        step_ends = [k for k, _ in calls] + [n_steps]
+        spike_chunks = []
+        madc_next = cadc_next = 0
+        done_steps = 0
+        ev_pos = sc_pos = 0
+        call_idx = 0
+        for end in step_ends:
+            if end > done_steps:
+                seg_end = t0 + end * dt
+                ev_stop = np.searchsorted(ev_t, seg_end - 1e-9 * dt, side="left") if len(ev_t) else 0
+                sc_stop = np.searchsorted(sched[0], seg_end - 1e-9 * dt, side="left") if len(sched[0]) else 0
+                times, neurons, madc_next, cadc_next = self._engine.run(
+                    end - done_steps, dt, ev_t[ev_pos:ev_stop], ev_l[ev_pos:ev_stop],
+                    sched[0][sc_pos:sc_stop], sched[1][sc_pos:sc_stop], sched[2][sc_pos:sc_stop],
+                    madc_neurons, madc_obs, madc_t0, madc_interval, madc_buf, madc_next,
+                    cadc_neurons, cadc_t0, cadc_interval, cadc_buf, cadc_next,
+                    M.SYNIN_BASELINE_MV, M.ADAPTATION_BASELINE_MV, M.ADAPTATION_MV_PER_NA)
+                spike_chunks.append((times, neurons))
+                ev_pos, sc_pos = ev_stop, sc_stop
+                done_steps = end
+            while call_idx < len(calls) and calls[call_idx][0] == end:
+                program = calls[call_idx][1]
+                try:
+                    program.callback(PPUAccess(self, self.time, rng))
+                except Exception as err:
+                    raise RuntimeError(f"PPU program failed at chip time {self.time:.3f} us: "
+                                       f"{err!r}") from err
+                call_idx += 1
+        self._engine.time = t_stop
+        if offset_current_schedule is not None and len(sched[0]):
+            # the CapMem holds the last written value after the run
+            last = {}
+            for n, c in zip(sched[1], sched[3]):
+                last[int(n)] = c
+            for n, c in last.items():
+                self.config.neurons.constant_current_i_offset[n] = c
+
+        times = np.concatenate([c[0] for c in spike_chunks]) if spike_chunks else np.zeros(0)
+        neurons = np.concatenate([c[1] for c in spike_chunks]) if spike_chunks else np.zeros(0, np.int32)
+        digital = self.config.neurons.event_routing_enable_digital[neurons]
+        times, neurons = times[digital], neurons[digital]
+        res = C.TIMESTAMP_RESOLUTION_US
+        times = np.floor(times / res + 0.5) * res
+        result = RunResult(t_start=t0, t_stop=t_stop, spike_times=times,
+                           spike_neurons=neurons.astype(np.int64))
+        if len(madc_neurons):
+            result.madc_times = madc_t
+            result.madc_codes = readout.madc_codes(madc_buf, self.mismatch, rng)
+            result.madc_neurons = madc_neurons.astype(np.int64)
+        if len(cadc_neurons):
+            result.cadc_times = cadc_t
+            result.cadc_codes = readout.cadc_membrane_codes(cadc_buf, cadc_neurons[None, :],
+                                                            self.config, self.mismatch, rng)
+            result.cadc_neurons = cadc_neurons.astype(np.int64)
+        return result
+
+    # --- input preparation ---
+    def _input_events(self, spikes, t0, t_stop):
+        times, labels = [], []
+        if spikes is not None:
+            st, sl = spikes
+            st = np.asarray(st, dtype=np.float64).ravel()
+            sl = np.asarray(sl).ravel()
+            if st.shape != sl.shape:
+                raise ConfigurationError(f"spikes: {st.size} times but {sl.size} labels")
+            check_range("spikes.labels", sl, 0, C.EVENT_LABEL_MAX)
+            check_range("spikes.times", st, t0, np.nextafter(t_stop, -np.inf), integer=False)
+            times.append(st)
+            labels.append(sl.astype(np.int32))
+        gen = self.config.generators
+        for g in np.nonzero(gen.enable)[0]:
+            period = gen.period[g] / C.PPU_CLOCK_MHZ
+            if gen.random[g]:
+                grng = np.random.default_rng([int(gen.seed[g]), int(g), int(round(t0 * 1000))])
+                n = int((t_stop - t0) / period * 1.5 + 10 * np.sqrt((t_stop - t0) / period) + 10)
+                gt = t0 + np.cumsum(grng.exponential(period, n))
+                while gt[-1] < t_stop:
+                    gt = np.concatenate([gt, gt[-1] + np.cumsum(grng.exponential(period, n))])
+            else:
+                gt = t0 + period * np.arange(1, int((t_stop - t0) / period) + 2)
+            # the generator's clock ticks at 250 MHz
+            gt = np.ceil(gt * C.PPU_CLOCK_MHZ) / C.PPU_CLOCK_MHZ
+            gt = gt[gt < t_stop]
+            times.append(gt)
+            labels.append(np.full(gt.size, gen.label[g], np.int32))
+        if not times:
+            return np.zeros(0), np.zeros(0, np.int32)
+        t = np.concatenate(times)
+        l = np.concatenate(labels)
+        order = np.argsort(t, kind="stable")
+        return np.ascontiguousarray(t[order]), np.ascontiguousarray(l[order], dtype=np.int32)
+
+    def _offset_schedule(self, schedule, t0, t_stop):
+        empty = (np.zeros(0), np.zeros(0, np.int32), np.zeros(0, np.float32), np.zeros(0))
+        if schedule is None:
+            return empty
+        st, sn, sv = (np.asarray(x).ravel() for x in schedule)
+        if not (st.shape == sn.shape == sv.shape):
+            raise ConfigurationError("offset_current_schedule: times, neurons and values "
+                                     "must have the same length")
+        if st.size == 0:
+            return empty
+        check_range("offset_current_schedule.times", st.astype(float), t0,
+                    np.nextafter(t_stop, -np.inf), integer=False)
+        check_range("offset_current_schedule.neurons", sn, 0, C.NUM_NEURONS - 1)
+        check_range("offset_current_schedule.values (constant_current_i_offset)", sv, 0,
+                    C.CAPMEM_MAX)
+        order = np.argsort(st, kind="stable")
+        st, sn, sv = st[order].astype(float), sn[order].astype(np.int32), sv[order]
+        current = (M.offset_current(sv, self.mismatch, sn)
+                   * self.config.neurons.constant_current_enable[sn])
+        return (np.ascontiguousarray(st), np.ascontiguousarray(sn),
+                np.ascontiguousarray(current, dtype=np.float32), sv)
+
+    def _madc_plan(self, madc, t0, t_stop):
+        if madc is None:
+            return np.zeros(0, np.int32), np.zeros(0, np.int32), np.zeros(0)
+        neurons = np.atleast_1d(np.asarray(madc.neurons))
+        check_range("madc.neurons", neurons, 0, C.NUM_NEURONS - 1)
+        obs = madc.observable
+        obs = [obs] * len(neurons) if isinstance(obs, str) else list(obs)
+        if len(obs) != len(neurons):
+            raise ConfigurationError(f"madc.observable: {len(obs)} entries for "
+                                     f"{len(neurons)} neurons")
+        for o in obs:
+            if o not in OBSERVABLES:
+                raise ConfigurationError(f"madc.observable: value {o!r} is not one of "
+                                         f"{sorted(OBSERVABLES)}")
+        check_range("madc.interval", float(madc.interval), 0.001, 1e6, integer=False)
+        n = int(np.floor((t_stop - t0) / madc.interval + 1e-9)) + 1
+        times = t0 + madc.interval * np.arange(n)
+        return (np.ascontiguousarray(neurons, dtype=np.int32),
+                np.array([OBSERVABLES[o] for o in obs], dtype=np.int32), times)
+
+    def _cadc_plan(self, cadc, t0, t_stop):
+        if cadc is None:
+            return np.zeros(0, np.int32), np.zeros(0)
+        neurons = np.atleast_1d(np.asarray(cadc.neurons))
+        check_range("cadc.neurons", neurons, 0, C.NUM_NEURONS - 1)
+        check_range("cadc.interval", float(cadc.interval), self.dt, 1e6, integer=False)
+        # reads happen at step ends: the first after one interval
+        n = int(np.floor((t_stop - t0) / cadc.interval + 1e-9))
+        times = t0 + cadc.interval * np.arange(1, n + 1)
+        return np.ascontiguousarray(neurons, dtype=np.int32), times
+
+    def _ppu_calls(self, programs, t0, t_stop):
+        calls = []
+        for program in programs:
+            times = np.asarray(program.times, dtype=np.float64).ravel()
+            if times.size == 0:
+                continue
+            check_range("ppu.times", times, t0, t_stop, integer=False)
+            steps = np.ceil((times - t0) / self.dt - 1e-9).astype(np.int64)
+            calls.extend((int(k), program) for k in steps)
+        calls.sort(key=lambda c: c[0])
+        return calls

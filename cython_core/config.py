@@ -1,0 +1,243 @@
+"""The configuration a chip holds: CapMem cells, switches, synapse SRAM, routing.
+
+Every field is declared once in a table with its allowed range; all writes go
+through :func:`check_range`, and :meth:`ChipConfig.validate` checks the whole
+configuration again before a run (arrays are numpy and may be edited in place).
+"""
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import constants as C
+
+
+class ConfigurationError(ValueError):
+    """A configuration value outside what the hardware can hold."""
+
+
+def check_range(field, value, low, high, integer=True):
+    """Raise ConfigurationError naming `field` when `value` leaves [low, high]."""
+    arr = np.asarray(value)
+    if arr.dtype == bool:
+        return
+    if arr.size == 0:
+        return
+    if not np.issubdtype(arr.dtype, np.number):
+        raise ConfigurationError(
+            f"{field}: value {value!r} is not numeric; allowed range is {low}..{high}")
+    if np.issubdtype(arr.dtype, np.floating):
+        bad = ~np.isfinite(arr)
+        if bad.any():
+            raise ConfigurationError(
+                f"{field}: value {arr[bad].flat[0]} is not finite; allowed range is {low}..{high}")
+        if integer and np.any(arr != np.round(arr)):
+            frac = arr[arr != np.round(arr)].flat[0]
+            raise ConfigurationError(
+                f"{field}: value {frac} is not an integer; allowed range is {low}..{high}")
+    out = (arr < low) | (arr > high)
+    if out.any():
+        idx = np.argwhere(out)[0]
+        where = f" at index {tuple(int(i) for i in idx)}" if arr.ndim else ""
+        raise ConfigurationError(
+            f"{field}: value {arr[tuple(idx)] if arr.ndim else arr.item()}{where} is out of "
+            f"range; allowed range is {low}..{high}")
+
+
+@dataclass(frozen=True)
+class Field:
+    """One configurable quantity: its range and its default."""
+    low: int
+    high: int
+    default: int
+    boolean: bool = False
+
+
+def _capmem(default):
+    return Field(0, C.CAPMEM_MAX, default)
+
+
+def _switch(default):
+    return Field(0, 1, int(default), boolean=True)
+
+
+# Per-neuron fields, named <circuit member>_<field> as in the BSS-2 software.
+# Defaults form a silent neuron near calix's default operating point: leak ~80,
+# reset ~70, threshold ~125 CADC LSB, tau_m ~10 us, synaptic inputs and the
+# threshold comparator switched off.
+NEURON_FIELDS = {
+    "leak_v_leak": _capmem(620),
+    "leak_i_bias": _capmem(95),
+    "leak_enable_division": _switch(False),
+    "leak_enable_multiplication": _switch(False),
+    "reset_v_reset": _capmem(575),
+    "threshold_v_threshold": _capmem(315),
+    "threshold_enable": _switch(False),
+    "membrane_capacitance_capacitance": Field(0, C.MEMBRANE_CAPACITANCE_MAX, 63),
+    "refractory_period_refractory_time": Field(0, C.REFRACTORY_COUNTER_MAX, 250),
+    "refractory_period_input_clock": Field(0, 1, 0),
+    "constant_current_enable": _switch(False),
+    "constant_current_i_offset": _capmem(0),
+    "adaptation_enable": _switch(False),
+    "adaptation_v_ref": _capmem(620),
+    "adaptation_i_bias_a": _capmem(0),
+    "adaptation_i_bias_b": _capmem(0),
+    "adaptation_i_bias_tau": _capmem(100),
+    "adaptation_invert_a": _switch(False),
+    "adaptation_invert_b": _switch(False),
+    "exponential_enable": _switch(False),
+    "exponential_v_exp": _capmem(400),
+    "exponential_i_bias": _capmem(0),
+    "event_routing_enable_digital": _switch(True),
+    "event_routing_label": Field(0, C.EVENT_LABEL_MAX, 0),
+    "event_routing_enable_recurrent": _switch(False),
+}
+for _receptor, _shift in (("excitatory", 314), ("inhibitory", 294)):
+    NEURON_FIELDS.update({
+        f"{_receptor}_input_enable": _switch(False),
+        f"{_receptor}_input_i_bias_tau": _capmem(50),
+        f"{_receptor}_input_i_bias_gm": _capmem(500),
+        f"{_receptor}_input_i_shift_reference": _capmem(_shift),
+        f"{_receptor}_input_enable_small_capacitance": _switch(False),
+        f"{_receptor}_input_enable_high_resistance": _switch(False),
+        f"{_receptor}_input_enable_coba_mode": _switch(False),
+        f"{_receptor}_input_v_rev_coba": _capmem(1000 if _receptor == "excitatory" else 300),
+        f"{_receptor}_input_i_bias_coba": _capmem(500),
+    })
+
+# Per-quadrant global CapMem cells.
+QUADRANT_FIELDS = {
+    "synapse_dac_bias": _capmem(600),
+    "correlation_i_bias_amplitude": _capmem(250),
+    "correlation_i_bias_tau": _capmem(500),
+    "correlation_v_res_meas": _capmem(900),
+    "cadc_v_ramp_offset": _capmem(120),
+    "cadc_i_ramp_slope": _capmem(300),
+}
+
+# Per background generator (8 on the chip).
+GENERATOR_FIELDS = {
+    "enable": _switch(False),
+    "random": _switch(True),          # Poisson if set, regular otherwise
+    "period": Field(1, 65535, 1000),  # mean inter-spike interval in 250 MHz cycles
+    "label": Field(0, C.EVENT_LABEL_MAX, 0),
+    "seed": Field(0, 2**31 - 1, 0),
+}
+
+
+class _Table:
+    """Arrays of one entity kind (neurons, quadrants, generators), one per field."""
+
+    def __init__(self, kind, fields, count):
+        object.__setattr__(self, "_kind", kind)
+        object.__setattr__(self, "_fields", fields)
+        object.__setattr__(self, "_count", count)
+        for name, field in fields.items():
+            dtype = bool if field.boolean else np.int64
+            object.__setattr__(self, name, np.full(count, field.default, dtype=dtype))
+
+    def __setattr__(self, name, value):
+        self.set(name, value)
+
+    def names(self):
+        return list(self._fields)
+
+    def set(self, name, value, index=None):
+        """Write `value` to field `name` for `index` (default: all), validated."""
+        if name not in self._fields:
+            raise KeyError(f"unknown {self._kind} field {name!r}; known fields: "
+                           f"{', '.join(sorted(self._fields))}")
+        field = self._fields[name]
+        label = f"{self._kind}.{name}"
+        if index is not None:
+            idx = np.asarray(index)
+            if idx.dtype == bool:
+                if idx.shape != (self._count,):
+                    raise ConfigurationError(
+                        f"{label}: boolean index of shape {idx.shape} must have shape "
+                        f"({self._count},)")
+            else:
+                check_range(f"{label} index", idx, 0, self._count - 1)
+        check_range(label, value, field.low, field.high)
+        arr = getattr(self, name)
+        if index is None:
+            arr[...] = value
+        else:
+            arr[index] = value
+
+    def validate(self):
+        for name, field in self._fields.items():
+            arr = getattr(self, name)
+            if arr.shape != (self._count,):
+                raise ConfigurationError(
+                    f"{self._kind}.{name}: shape {arr.shape} must be ({self._count},)")
+            check_range(f"{self._kind}.{name}", arr, field.low, field.high)
+
+    def copy_from(self, other):
+        for name in self._fields:
+            getattr(self, name)[...] = getattr(other, name)
+
+
+class SynapseArrays:
+    """Synapse SRAM, row modes and driver label matching of both hemispheres.
+
+    `weights` is float32 so that an ideal chip can hold non-integer weights; on a
+    real chip every weight must be an integer 0..63.
+    """
+
+    def __init__(self):
+        shape = (C.NUM_HEMISPHERES, C.ROWS_PER_HEMISPHERE, C.COLUMNS_PER_HEMISPHERE)
+        self.weights = np.zeros(shape, dtype=np.float32)
+        self.labels = np.zeros(shape, dtype=np.int64)
+        self.row_modes = np.zeros(shape[:2], dtype=np.int64)
+        self.driver_enable = np.zeros((C.NUM_HEMISPHERES, C.DRIVERS_PER_HEMISPHERE), dtype=bool)
+        self.driver_row_select = np.zeros((C.NUM_HEMISPHERES, C.DRIVERS_PER_HEMISPHERE),
+                                          dtype=np.int64)
+
+    def validate(self, integer_weights=True):
+        check_range("synapses.weights", self.weights, 0, C.WEIGHT_MAX, integer=integer_weights)
+        check_range("synapses.labels", self.labels, 0, C.ADDRESS_MAX)
+        check_range("synapses.row_modes", self.row_modes, C.ROW_DISABLED, C.ROW_INHIBITORY)
+        check_range("synapses.driver_row_select", self.driver_row_select, 0, C.ROW_SELECT_MAX)
+        for name in ("weights", "labels"):
+            if getattr(self, name).shape != (2, 256, 256):
+                raise ConfigurationError(f"synapses.{name}: shape must be (2, 256, 256)")
+
+    def copy_from(self, other):
+        for name in ("weights", "labels", "row_modes", "driver_enable", "driver_row_select"):
+            getattr(self, name)[...] = getattr(other, name)
+
+
+class ChipConfig:
+    """The whole configuration of one chip."""
+
+    def __init__(self):
+        self.neurons = _Table("neurons", NEURON_FIELDS, C.NUM_NEURONS)
+        self.quadrants = _Table("quadrants", QUADRANT_FIELDS, C.NUM_QUADRANTS)
+        self.generators = _Table("generators", GENERATOR_FIELDS, C.NUM_BACKGROUND_GENERATORS)
+        self.synapses = SynapseArrays()
+        # Digital offset added to every CADC channel: [hemisphere, causal/acausal, column].
+        self.cadc_channel_offsets = np.zeros(
+            (C.NUM_HEMISPHERES, 2, C.COLUMNS_PER_HEMISPHERE), dtype=np.int64)
+        self.refractory_clock_scaler = np.array([0, 4], dtype=np.int64)  # fast, slow
+        self.correlation_sensors_enable = True
+
+    def validate(self, integer_weights=True):
+        self.neurons.validate()
+        self.quadrants.validate()
+        self.generators.validate()
+        self.synapses.validate(integer_weights)
+        check_range("cadc_channel_offsets", self.cadc_channel_offsets,
+                    C.CADC_CHANNEL_OFFSET_MIN, C.CADC_CHANNEL_OFFSET_MAX)
+        check_range("refractory_clock_scaler", self.refractory_clock_scaler,
+                    0, C.REFRACTORY_CLOCK_SCALER_MAX)
+
+    def copy(self):
+        new = ChipConfig()
+        new.neurons.copy_from(self.neurons)
+        new.quadrants.copy_from(self.quadrants)
+        new.generators.copy_from(self.generators)
+        new.synapses.copy_from(self.synapses)
+        new.cadc_channel_offsets[...] = self.cadc_channel_offsets
+        new.refractory_clock_scaler[...] = self.refractory_clock_scaler
+        new.correlation_sensors_enable = self.correlation_sensors_enable
+        return new

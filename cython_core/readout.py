@@ -1,0 +1,53 @@
+"""Analog-to-digital readout models: CADC (8 bit, per column) and MADC (10 bit).
+
+Both convert node voltages (mV) to raw codes with the chip's fixed-pattern
+offsets and gains plus seeded temporal noise.  Codes saturate at the converter's
+range, as on the hardware.
+"""
+import numpy as np
+
+from . import constants as C
+from . import mismatch as M
+
+CAUSAL, ACAUSAL = 0, 1
+
+
+def cadc_transfer(config, mismatch):
+    """Ramp start (mV) and slope (LSB/mV) per quadrant."""
+    q = config.quadrants
+    start = M.CADC_RAMP_OFFSET_PER_LSB_MV * q.cadc_v_ramp_offset + mismatch.cadc_ramp_offset
+    slope = M.CADC_SLOPE_PER_LSB * q.cadc_i_ramp_slope * mismatch.cadc_slope_gain
+    return start, slope
+
+
+def cadc_codes(voltage, hemisphere, branch, column, config, mismatch, rng):
+    """8-bit CADC codes for node voltages read on channels (hemisphere, branch, column).
+
+    All index arguments broadcast against `voltage`.
+    """
+    hemisphere = np.asarray(hemisphere)
+    column = np.asarray(column)
+    start, slope = cadc_transfer(config, mismatch)
+    quadrant = hemisphere * 2 + column // C.NEURONS_PER_QUADRANT
+    raw = ((np.asarray(voltage, dtype=np.float64) - start[quadrant]) * slope[quadrant]
+           * mismatch.cadc_channel_gain[hemisphere, branch, column]
+           + mismatch.cadc_channel_offset[hemisphere, branch, column]
+           + config.cadc_channel_offsets[hemisphere, branch, column])
+    if not mismatch.ideal:
+        raw = raw + rng.normal(0.0, M.CADC_NOISE_LSB, raw.shape)
+    return np.clip(np.floor(raw), 0, C.CADC_CODE_MAX).astype(np.uint8)
+
+
+def cadc_membrane_codes(voltage, neurons, config, mismatch, rng):
+    """Membrane reads: a neuron is read through the causal channel of its column."""
+    hemisphere, column = np.divmod(np.asarray(neurons), C.COLUMNS_PER_HEMISPHERE)
+    return cadc_codes(voltage, hemisphere, CAUSAL, column, config, mismatch, rng)
+
+
+def madc_codes(voltage, mismatch, rng):
+    """10-bit MADC codes of node voltages (mV)."""
+    raw = ((np.asarray(voltage, dtype=np.float64) - M.MADC_OFFSET_MV) * M.MADC_GAIN_CODES_PER_MV
+           * mismatch.madc_gain + mismatch.madc_offset)
+    if not mismatch.ideal:
+        raw = raw + rng.normal(0.0, M.MADC_NOISE_CODES, raw.shape)
+    return np.clip(np.rint(raw), 0, C.MADC_CODE_MAX).astype(np.uint16)

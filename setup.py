@@ -1,0 +1,41 @@
+"""Build of pynn-brainscales-emu: the Cython engine plus the pure-Python packages.
+
+The hot loops are written branchless so that gcc vectorises them; that needs
+-O3 -ffast-math (vector expf from glibc's libmvec).  -march=native picks the
+widest vector unit of the building machine; set PYNN_BSS2_EMU_PORTABLE=1 to
+build for a generic x86-64 / aarch64 instead.
+"""
+import os
+import sys
+
+import numpy
+from Cython.Build import cythonize
+from setuptools import Extension, find_packages, setup
+
+compile_args = ["-O3", "-ffast-math"]
+if not os.environ.get("PYNN_BSS2_EMU_PORTABLE") and sys.platform.startswith("linux"):
+    compile_args.append("-march=native")
+if os.environ.get("PYNN_BSS2_EMU_VECREPORT"):
+    compile_args.append("-fopt-info-vec-all")
+
+common = dict(include_dirs=[numpy.get_include()],
+              define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
+              extra_compile_args=compile_args, extra_link_args=["-lm"])
+
+extensions = [
+    # single-precision literals keep the float32 kernel in float32
+    Extension("cython_core._neurons", ["cython_core/_neurons.pyx"],
+              **{**common, "extra_compile_args": compile_args + ["-fsingle-precision-constant"]}),
+    Extension("cython_core._synapses", ["cython_core/_synapses.pyx"],
+              **{**common, "extra_compile_args": compile_args + ["-fsingle-precision-constant"]}),
+    Extension("cython_core._engine", ["cython_core/_engine.pyx"], **common),
+]
+
+setup(
+    packages=find_packages(include=["cython_core", "cython_core.*", "pynn_brainscales",
+                                    "pynn_brainscales.*", "calibration", "calibration.*"]),
+    package_data={"cython_core": ["*.pxd", "*.pyx"]},
+    ext_modules=cythonize(extensions, language_level=3,
+                          compiler_directives={"boundscheck": False, "wraparound": False}),
+    zip_safe=False,
+)
