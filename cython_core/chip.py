@@ -156,6 +156,23 @@ class Chip:
         """Chip time in us: the end of the last run."""
         return self._engine.time
 
+    def analog_state(self):
+        """Emulator-only probe (no such access exists on the hardware): copies of
+        the membrane potential (mV), synaptic-line voltages (mV), adaptation
+        current (nA) and refractory time left (us) of all 512 neurons, and the
+        correlation accumulators (mV, [hemisphere][row][column])."""
+        st = self._engine.state
+        causal, acausal = zip(*(self._engine.correlation(h) for h in range(C.NUM_HEMISPHERES)))
+        return {"v": st["v"].copy(), "exc_synin": st["u_e"].copy(),
+                "inh_synin": st["u_i"].copy(), "adaptation": st["w"].copy(),
+                "refractory": st["refr"].copy(), "causal": np.stack(causal),
+                "acausal": np.stack(acausal)}
+
+    def physical_parameters(self):
+        """Emulator-only probe: the per-neuron physical parameters (mV, us, pF,
+        uS, nA) that the current configuration produces on this chip instance."""
+        return M.neuron_parameters(self.config, self.mismatch, self.dt)
+
     def reset_state(self):
         """Put the analog state at rest (membranes at their leak potential) and
         the clock, correlation sensors and spike counters at zero."""
@@ -335,7 +352,22 @@ class Chip:
             check_range("spikes.times", st, t0, np.nextafter(t_stop, -np.inf), integer=False)
             times.append(st)
             labels.append(sl.astype(np.int32))
+        bt, bl = self.background_events(t0, t_stop)
+        times.append(bt)
+        labels.append(bl)
+        t = np.concatenate(times)
+        l = np.concatenate(labels)
+        order = np.argsort(t, kind="stable")
+        return np.ascontiguousarray(t[order]), np.ascontiguousarray(l[order], dtype=np.int32)
+
+    def background_events(self, t_start, t_stop):
+        """(times, labels) the enabled on-chip generators emit in [t_start, t_stop),
+        sorted by time.  A Poisson generator's train is fixed by its seed and the
+        window start."""
+        times, labels = [np.zeros(0)], [np.zeros(0, np.int32)]
         gen = self.config.generators
+        gen.validate()
+        t0 = t_start
         for g in np.nonzero(gen.enable)[0]:
             period = gen.period[g] / C.PPU_CLOCK_MHZ
             if gen.random[g]:
@@ -347,12 +379,10 @@ class Chip:
             else:
                 gt = t0 + period * np.arange(1, int((t_stop - t0) / period) + 2)
             # the generator's clock ticks at 250 MHz
-            gt = np.ceil(gt * C.PPU_CLOCK_MHZ) / C.PPU_CLOCK_MHZ
-            gt = gt[gt < t_stop]
+            gt = np.ceil(gt * C.PPU_CLOCK_MHZ - 1e-6) / C.PPU_CLOCK_MHZ
+            gt = gt[(gt >= t0) & (gt < t_stop)]
             times.append(gt)
             labels.append(np.full(gt.size, gen.label[g], np.int32))
-        if not times:
-            return np.zeros(0), np.zeros(0, np.int32)
         t = np.concatenate(times)
         l = np.concatenate(labels)
         order = np.argsort(t, kind="stable")

@@ -1,0 +1,219 @@
+"""Neuron dynamics on an ideal chip against closed-form solutions."""
+import numpy as np
+import pytest
+
+from cython_core import Chip, MadcRecording, constants as C
+from cython_core import mismatch as M
+
+from conftest import drive_with_input, trace
+
+
+def lif_with_current(chip, capmem_offset, neurons=slice(None)):
+    n = chip.config.neurons
+    n.threshold_enable[neurons] = True
+    n.constant_current_enable[neurons] = True
+    n.constant_current_i_offset[neurons] = capmem_offset
+
+
+def test_lif_spike_times_under_constant_current(ideal_chip):
+    chip = ideal_chip
+    lif_with_current(chip, 600)
+    p = chip.physical_parameters()
+    result = chip.run(300.0)
+    g, cap = p["g_leak"][0], 1 / p["inv_c"][0]
+    v_inf = p["e_leak"][0] + p["i_offset"][0] / g
+    tau = cap / g
+    first = tau * np.log((v_inf - p["e_leak"][0]) / (v_inf - p["v_thresh"][0]))
+    period = p["t_ref"][0] + tau * np.log((v_inf - p["e_reset"][0]) / (v_inf - p["v_thresh"][0]))
+    spikes = result.spikes_of(0)
+    expected = first + period * np.arange(len(spikes))
+    assert len(spikes) == int((300.0 - first) // period) + 1
+    # the issue asks for < 0.1 % in time; timestamps carry the 8 ns FPGA grid
+    np.testing.assert_array_less(np.abs(spikes - expected), 1e-3 * expected)
+    # every neuron of the ideal chip is identical
+    assert np.all(np.bincount(result.spike_neurons, minlength=512) == len(spikes))
+
+
+def test_lif_spike_times_hold_for_other_time_steps():
+    for dt in (0.05, 0.2):
+        chip = Chip(seed=0, ideal=True, dt=dt)
+        lif_with_current(chip, 800)
+        p = chip.physical_parameters()
+        spikes = chip.run(100.0).spikes_of(3)
+        g, cap = p["g_leak"][0], 1 / p["inv_c"][0]
+        v_inf = p["e_leak"][0] + p["i_offset"][0] / g
+        tau = cap / g
+        first = tau * np.log((v_inf - p["e_leak"][0]) / (v_inf - p["v_thresh"][0]))
+        period = p["t_ref"][0] + tau * np.log((v_inf - p["e_reset"][0]) / (v_inf - p["v_thresh"][0]))
+        expected = first + period * np.arange(len(spikes))
+        np.testing.assert_array_less(np.abs(spikes - expected), 1e-3 * expected)
+
+
+def test_subthreshold_relaxation_is_exponential(ideal_chip):
+    chip = ideal_chip
+    chip.config.neurons.constant_current_enable[0] = True
+    chip.config.neurons.constant_current_i_offset[0] = 300
+    p = chip.physical_parameters()
+    v = trace(chip, 200)
+    t = chip.dt * np.arange(201)
+    g, cap = p["g_leak"][0], 1 / p["inv_c"][0]
+    v_inf = p["e_leak"][0] + p["i_offset"][0] / g
+    expected = v_inf + (p["e_leak"][0] - v_inf) * np.exp(-t * g / cap)
+    # exact integration: only float32 rounding remains (~1e-4 mV)
+    np.testing.assert_allclose(v, expected, atol=2e-3)
+
+
+def test_madc_trace_decodes_to_membrane(ideal_chip):
+    chip = ideal_chip
+    chip.config.neurons.constant_current_enable[5] = True
+    chip.config.neurons.constant_current_i_offset[5] = 300
+    p = chip.physical_parameters()
+    res = chip.run(30.0, madc=MadcRecording([5]))
+    assert res.madc_codes.dtype == np.uint16
+    np.testing.assert_allclose(np.diff(res.madc_times), C.MADC_SAMPLE_INTERVAL_US)
+    g, cap = p["g_leak"][5], 1 / p["inv_c"][5]
+    v_inf = p["e_leak"][5] + p["i_offset"][5] / g
+    v = v_inf + (p["e_leak"][5] - v_inf) * np.exp(-res.madc_times * g / cap)
+    codes = np.rint((v - M.MADC_OFFSET_MV) * M.MADC_GAIN_CODES_PER_MV)
+    # a code is ~1 mV; interpolation inside 0.1 us steps is exact for this curve to < 0.1 mV
+    assert np.max(np.abs(res.madc_codes[:, 0] - codes)) <= 1
+
+
+@pytest.mark.parametrize("receptor", ["excitatory", "inhibitory"])
+def test_psc_and_psp_shapes(ideal_chip, receptor):
+    chip = ideal_chip
+    drive_with_input(chip, 7, receptor, weight=40)
+    p = chip.physical_parameters()
+    short = "e" if receptor == "excitatory" else "i"
+    key = "exc_synin" if receptor == "excitatory" else "inh_synin"
+    chip.run(chip.dt, spikes=([0.0], [0]))
+    u = [chip.analog_state()[key][7]]
+    v = [chip.analog_state()["v"][7]]
+    for _ in range(300):
+        chip.run(chip.dt)
+        u.append(chip.analog_state()[key][7])
+        v.append(chip.analog_state()["v"][7])
+    u, v = np.array(u), np.array(v)
+    t = chip.dt * np.arange(1, 302)
+    tau_s = 1 / p[f"inv_tau_{short}"][7]
+    step = 40 * M.SYNAPSE_STEP_PER_DAC_LSB_MV * 600
+    # synaptic line: a jump then exponential decay (first order in dt/tau_s at arrival)
+    np.testing.assert_allclose(u, step * np.exp(-t / tau_s), rtol=2e-4)
+    # membrane: difference of exponentials
+    g, cap = p["g_leak"][7], 1 / p["inv_c"][7]
+    tau_m = cap / g
+    amp = p[f"gm_{short}"][7] * step / cap
+    sign = 1.0 if receptor == "excitatory" else -1.0
+    psp = sign * amp * tau_m * tau_s / (tau_m - tau_s) * (np.exp(-t / tau_m) - np.exp(-t / tau_s))
+    # the step-mean current approximation is O(dt^2 / (tau_m tau_s)): < 0.5 % of the peak
+    np.testing.assert_allclose(v - p["e_leak"][7], psp, atol=5e-3 * np.max(np.abs(psp)))
+    assert sign * (v.max() if sign > 0 else v.min()) > sign * p["e_leak"][7] + 5.0
+
+
+def test_coba_driving_force_scales_psp(ideal_chip):
+    chip = ideal_chip
+    n = chip.config.neurons
+    for neuron, offset in ((10, 0), (11, 400)):
+        drive_with_input(chip, neuron, "excitatory", weight=10)
+        n.excitatory_input_enable_coba_mode[neuron] = True
+        n.constant_current_enable[neuron] = True
+        n.constant_current_i_offset[neuron] = offset
+    # settle to the two resting potentials
+    chip.run(200.0)
+    rest = chip.analog_state()["v"][[10, 11]]
+    p = chip.physical_parameters()
+    t0 = chip.time
+    chip.run(chip.dt, spikes=([t0], [0]))
+    peak = np.full(2, -np.inf)
+    for _ in range(300):
+        chip.run(chip.dt)
+        peak = np.maximum(peak, chip.analog_state()["v"][[10, 11]] - rest)
+    driving = p["e_rev_e"][[10, 11]] - rest
+    # small PSPs: amplitude proportional to the driving force within 5 %
+    # (the membrane's own excursion changes the driving force by ~peak/driving)
+    ratio = peak[1] / peak[0]
+    assert ratio == pytest.approx(driving[1] / driving[0], rel=0.05)
+    assert ratio < 0.8
+
+
+def test_adaptation_steady_state_and_spike_triggered_jump(ideal_chip):
+    chip = ideal_chip
+    n = chip.config.neurons
+    n.adaptation_enable[0] = True
+    n.adaptation_i_bias_a[0] = 600
+    n.adaptation_i_bias_tau[0] = 500
+    n.constant_current_enable[0] = True
+    n.constant_current_i_offset[0] = 300
+    chip.run(500.0)
+    p = chip.physical_parameters()
+    g, a = p["g_leak"][0], p["a"][0]
+    v_ss = (g * p["e_leak"][0] + a * p["e_adapt"][0] + p["i_offset"][0]) / (g + a)
+    state = chip.analog_state()
+    assert state["v"][0] == pytest.approx(v_ss, abs=0.05)
+    assert state["adaptation"][0] == pytest.approx(a * (v_ss - p["e_adapt"][0]), rel=1e-3)
+
+    # spike-triggered: a = 0, b > 0; each spike adds b, then w decays with tau_w
+    chip2 = Chip(seed=0, ideal=True)
+    n = chip2.config.neurons
+    lif_with_current(chip2, 600, 1)
+    n.adaptation_enable[1] = True
+    n.adaptation_i_bias_b[1] = 100
+    n.adaptation_i_bias_tau[1] = 200
+    res = chip2.run(100.0)
+    spikes = res.spikes_of(1)
+    assert len(spikes) >= 3
+    isi = np.diff(spikes)
+    assert np.all(np.diff(isi) > 0), "spike-frequency adaptation lengthens the intervals"
+    p2 = chip2.physical_parameters()
+    n.threshold_enable[1] = False
+    w0 = chip2.analog_state()["adaptation"][1]
+    chip2.run(20.0)
+    tau_w = -chip2.dt / np.log(p2["decay_w"][1])
+    assert tau_w == pytest.approx(M.ADAPTATION_TAU_NUMERATOR_US / 200, rel=1e-4)
+    assert chip2.analog_state()["adaptation"][1] == pytest.approx(w0 * np.exp(-20.0 / tau_w),
+                                                                   rel=1e-3)
+
+
+def test_refractory_period_and_clock():
+    chip = Chip(seed=0, ideal=True)
+    n = chip.config.neurons
+    # threshold below reset: the neuron fires whenever it is released
+    n.threshold_enable[:2] = True
+    n.threshold_v_threshold[:2] = 0
+    n.refractory_period_refractory_time[:2] = 100
+    n.refractory_period_input_clock[1] = 1
+    chip.config.refractory_clock_scaler[:] = [0, 2]
+    res = chip.run(50.0)
+    for neuron, scaler in ((0, 0), (1, 2)):
+        t_ref = 100 * 2 ** (scaler + 1) / C.REFRACTORY_BASE_CLOCK_MHZ
+        isi = np.diff(res.spikes_of(neuron))
+        # timestamps on the 8 ns grid
+        np.testing.assert_allclose(isi, t_ref, atol=C.TIMESTAMP_RESOLUTION_US + 1e-9)
+        assert len(res.spikes_of(neuron)) == pytest.approx(50.0 / t_ref, abs=1)
+
+
+def test_exponential_term_accelerates_upswing(ideal_chip):
+    chip = ideal_chip
+    lif_with_current(chip, 450, [0, 1])
+    n = chip.config.neurons
+    n.exponential_enable[1] = True
+    n.exponential_i_bias[1] = 200
+    n.exponential_v_exp[1] = 750
+    res = chip.run(200.0)
+    assert len(res.spikes_of(1)) > len(res.spikes_of(0)) > 0
+
+
+def test_exponential_term_matches_closed_form_current(ideal_chip):
+    chip = ideal_chip
+    n = chip.config.neurons
+    n.exponential_enable[2] = True
+    n.exponential_i_bias[2] = 100
+    n.exponential_v_exp[2] = 650
+    chip.run(300.0)
+    p = chip.physical_parameters()
+    v = chip.analog_state()["v"][2]
+    # at rest: g_L (V - E_L) = I_T exp((V - V_T) / D_T)
+    lhs = p["g_leak"][2] * (v - p["e_leak"][2])
+    rhs = p["i_t"][2] * np.exp((v - p["v_t"][2]) * p["inv_d_t"][2])
+    assert lhs == pytest.approx(rhs, rel=1e-3)
+    assert v > p["e_leak"][2] + 3.0

@@ -1,0 +1,255 @@
+"""Event routing, correlation sensors, PPU programs and readout."""
+import numpy as np
+import pytest
+
+from cython_core import Chip, CadcRecording, PPUProgram, constants as C
+from cython_core import mismatch as M
+
+from conftest import drive_with_input
+
+
+def test_events_reach_only_matching_rows_and_columns(ideal_chip):
+    chip = ideal_chip
+    syn = chip.config.synapses
+    n = chip.config.neurons
+    n.excitatory_input_enable[:] = True
+    syn.driver_enable[0, 3] = True
+    syn.driver_row_select[0, 3] = 5            # driver 3 -> rows 6 and 7
+    syn.row_modes[0, 6] = C.ROW_EXCITATORY
+    syn.row_modes[0, 7] = C.ROW_EXCITATORY
+    syn.labels[0, 6, :] = 9
+    syn.labels[0, 6, 20] = 2                   # only column 20 listens to address 2
+    syn.labels[0, 7, :] = 9
+    syn.weights[0, 6, :] = 30
+    syn.weights[0, 7, :] = 30
+    t = chip.time
+    chip.run(1.0, spikes=([t + 0.05, t + 0.05], [(5 << 6) | 2, (4 << 6) | 9]))
+    u = chip.analog_state()["exc_synin"]
+    assert u[20] > 0
+    # the other columns of row 6 have label 9 but the event carried address 2;
+    # row_select 4 matches no driver
+    assert np.count_nonzero(u) == 1
+
+
+def test_inhibitory_rows_lower_the_membrane(ideal_chip):
+    chip = ideal_chip
+    drive_with_input(chip, 300, "inhibitory", weight=63)
+    rest = chip.analog_state()["v"][300]
+    chip.run(20.0, spikes=([0.0], [0]))
+    assert chip.analog_state()["v"][300] < rest - 1.0
+
+
+def test_recurrent_routing_delivers_neuron_spikes(ideal_chip):
+    chip = ideal_chip
+    n = chip.config.neurons
+    n.threshold_enable[0] = True
+    n.constant_current_enable[0] = True
+    n.constant_current_i_offset[0] = 700
+    n.event_routing_enable_recurrent[0] = True
+    n.event_routing_label[0] = (7 << 6) | 3
+    syn = chip.config.synapses
+    syn.driver_enable[0, 10] = True
+    syn.driver_row_select[0, 10] = 7
+    syn.row_modes[0, 20] = C.ROW_EXCITATORY
+    syn.labels[0, 20, :] = 63
+    syn.labels[0, 20, 5] = 3
+    syn.weights[0, 20, 5] = 63
+    n.excitatory_input_enable[5] = True
+    n.threshold_enable[5] = True
+    n.threshold_v_threshold[5] = 200  # ~450 mV: one PSP of weight 63 crosses it
+    res = chip.run(100.0)
+    pre = res.spikes_of(0)
+    post = res.spikes_of(5)
+    assert len(pre) > 3
+    assert len(post) == len(pre)
+    # each PSP crosses threshold within a few us of the presynaptic spike
+    assert np.all((post - pre > 0) & (post - pre < 10.0))
+
+
+def relay_neuron(chip, neuron):
+    """A neuron that answers each input event with one spike: small membrane
+    capacitance (fast membrane), short synaptic time constant, threshold 5 mV
+    above rest, 40 ns refractory period."""
+    drive_with_input(chip, neuron, "excitatory", weight=63)
+    n = chip.config.neurons
+    n.membrane_capacitance_capacitance[neuron] = 10
+    n.excitatory_input_i_bias_tau[neuron] = 1000
+    n.threshold_enable[neuron] = True
+    n.threshold_v_threshold[neuron] = 183
+    n.refractory_period_refractory_time[neuron] = 5
+
+
+def test_regular_background_generator_drives_a_neuron(ideal_chip):
+    chip = ideal_chip
+    gen = chip.config.generators
+    gen.enable[2] = True
+    gen.random[2] = False
+    gen.period[2] = 2500          # 10 us at 250 MHz
+    gen.label[2] = 0
+    relay_neuron(chip, 40)
+    res = chip.run(100.0)
+    spikes = res.spikes_of(40)
+    assert len(spikes) == 9      # events at 10, 20, ..., 90 us
+    np.testing.assert_allclose(np.diff(spikes), 10.0, atol=0.02)
+
+
+def test_poisson_background_generator_rate(ideal_chip):
+    chip = ideal_chip
+    gen = chip.config.generators
+    gen.enable[0] = True
+    gen.period[0] = 250           # 1 us mean interval
+    gen.seed[0] = 1234
+    gen.label[0] = 77
+    times, labels = chip.background_events(0.0, 2000.0)
+    # Poisson count sd is sqrt(2000) ~ 2.2 %; interval CV of a Poisson train is 1
+    assert len(times) == pytest.approx(2000, rel=0.1)
+    assert np.all(labels == 77)
+    isi = np.diff(times)
+    assert np.std(isi) / np.mean(isi) == pytest.approx(1.0, abs=0.1)
+    # on the 250 MHz generator clock
+    np.testing.assert_allclose(times * 250, np.round(times * 250), atol=1e-6)
+    again = chip.background_events(0.0, 2000.0)[0]
+    np.testing.assert_array_equal(times, again)
+
+
+ONSET = 40.0   # the sensor neuron's drive switches on here
+
+
+def _sensor_chip():
+    chip = Chip(seed=0, ideal=True)
+    n = chip.config.neurons
+    n.threshold_enable[0] = True
+    n.constant_current_enable[0] = True
+    # a long refractory period (255 ticks of the slow clock, 32.6 us) keeps the
+    # second spike out of the pairing window
+    n.refractory_period_refractory_time[0] = 255
+    n.refractory_period_input_clock[0] = 1
+    drive_with_input(chip, 0, "excitatory", weight=0)  # the sensor sees weight-0 events too
+    return chip
+
+
+@pytest.mark.parametrize("branch", ["causal", "acausal"])
+def test_correlation_follows_exponential_kernel(branch):
+    probe = _sensor_chip()
+    t_post = probe.run(ONSET + 30.0, offset_current_schedule=([ONSET], [0], [600])).spikes_of(0)[0]
+    amp = M.CORRELATION_AMPLITUDE_PER_LSB_MV * 250
+    tau = M.CORRELATION_TAU_REF_US
+    for dt in (1.0, 2.0, 5.0, 10.0, 20.0, 30.0):
+        chip = _sensor_chip()
+        t_pre = t_post - dt if branch == "causal" else t_post + dt
+        res = chip.run(ONSET + 45.0, spikes=([t_pre], [0]),
+                       offset_current_schedule=([ONSET], [0], [600]))
+        assert len(res.spike_times) == 1
+        state = chip.analog_state()
+        other = "acausal" if branch == "causal" else "causal"
+        # t_post is known to the 8 ns timestamp grid: 4 ns / 5 us < 1e-3
+        assert state[branch][0, 0, 0] == pytest.approx(amp * np.exp(-dt / tau), rel=2e-3), dt
+        # a single pair in one order leaves the other branch empty
+        assert state[other][0, 0, 0] < 1e-6
+
+
+def test_correlation_reads_through_cadc_and_resets(ideal_chip):
+    chip = _sensor_chip()
+    reads = []
+
+    def program(ppu):
+        causal, acausal = ppu.read_correlation(0, rows=[0])
+        reads.append((causal.copy(), acausal.copy()))
+        ppu.reset_correlation(0)
+
+    chip.config.neurons.refractory_period_input_clock[0] = 0
+    chip.config.neurons.constant_current_i_offset[0] = 600
+    t_posts = chip.run(200.0).spikes_of(0)
+    chip.reset_state()
+    pre = t_posts[t_posts < 195.0] - 2.0
+    chip.run(200.0, spikes=(pre, np.zeros(len(pre), int)), ppu=[PPUProgram([100.0, 200.0], program)])
+    assert len(reads) == 2
+    (c0, a0), (c1, a1) = reads
+    assert c0.dtype == np.uint8 and c0.shape == (1, 256)
+    baseline = a0[0, 1]
+    # correlation lowers the sensor voltage: column 0 reads below an idle column
+    n_pairs = np.sum(pre < 100.0)
+    drop_lsb = n_pairs * M.CORRELATION_AMPLITUDE_PER_LSB_MV * 250 * np.exp(-2.0 / 5.0) * 0.2222
+    assert int(c0[0, 1]) - int(c0[0, 0]) == pytest.approx(drop_lsb, abs=1.5 + 0.05 * drop_lsb)
+    # after the reset at 100 us the second read covers only the later pairs
+    assert c1[0, 0] <= c1[0, 1]
+    assert abs(int(a0[0, 0]) - baseline) <= 1
+
+
+def test_correlation_saturates():
+    chip = _sensor_chip()
+    chip.config.neurons.refractory_period_input_clock[0] = 0
+    chip.config.neurons.constant_current_i_offset[0] = 600
+    t_posts = chip.run(2000.0).spikes_of(0)
+    chip.reset_state()
+    pre = t_posts[t_posts < 1995.0] - 0.5
+    chip.run(2000.0, spikes=(pre, np.zeros(len(pre), int)))
+    value = chip.analog_state()["causal"][0, 0, 0]
+    linear = len(pre) * M.CORRELATION_AMPLITUDE_PER_LSB_MV * 250 * np.exp(-0.1)
+    sat = chip._engine.saturation[0]
+    assert value < sat
+    assert value < 0.9 * linear
+
+
+def test_ppu_reads_counters_and_writes_weights(ideal_chip):
+    chip = ideal_chip
+    n = chip.config.neurons
+    n.threshold_enable[:4] = True
+    n.constant_current_enable[:4] = True
+    n.constant_current_i_offset[:4] = 700
+    drive_with_input(chip, 100, "excitatory", weight=0)
+    seen = []
+
+    def program(ppu):
+        counts = ppu.read_spike_counters(reset=True)
+        seen.append((ppu.time, counts[:5].copy()))
+        w = ppu.get_weights(0)
+        w[0, 100] = 63
+        ppu.set_weights(0, w)
+
+    events = np.arange(1.0, 100.0, 10.0)
+    chip.run(100.0, spikes=(events, np.zeros(len(events), int)),
+             ppu=[PPUProgram([50.0], program)])
+    assert seen[0][0] == pytest.approx(50.0)
+    assert np.all(seen[0][1][:4] > 0) and seen[0][1][4] == 0
+    assert chip.config.synapses.weights[0, 0, 100] == 63
+    # before the write the inputs had no effect, after it they do
+    assert chip.analog_state()["exc_synin"][100] > 0
+
+
+def test_ppu_program_error_reports_time(ideal_chip):
+    def broken(ppu):
+        raise ValueError("rule bug")
+
+    with pytest.raises(RuntimeError, match=r"PPU program failed at chip time 30\.000 us"):
+        ideal_chip.run(50.0, ppu=[PPUProgram([30.0], broken)])
+
+
+def test_ppu_weight_write_is_validated(ideal_chip):
+    def writes_too_much(ppu):
+        ppu.set_weights(0, np.full((256, 256), 64))
+
+    with pytest.raises(RuntimeError, match="ppu weights: value 64.*0..63"):
+        Chip(seed=1).run(10.0, ppu=[PPUProgram([5.0], writes_too_much)])
+
+
+def test_cadc_membrane_recording(ideal_chip):
+    chip = ideal_chip
+    res = chip.run(20.0, cadc=CadcRecording(np.arange(512), interval=2.0))
+    assert res.cadc_codes.dtype == np.uint8 and res.cadc_codes.shape == (10, 512)
+    np.testing.assert_allclose(res.cadc_times, 2.0 * np.arange(1, 11))
+    # default leak 620 -> 420 mV -> (420 - 60) * 0.2222 = 80 LSB on an ideal chip
+    assert np.all(res.cadc_codes == 79) or np.all(res.cadc_codes == 80)
+
+
+def test_offset_current_schedule(ideal_chip):
+    chip = ideal_chip
+    n = chip.config.neurons
+    n.constant_current_enable[9] = True
+    chip.run(50.0, offset_current_schedule=([25.0], [9], [500]))
+    p = chip.physical_parameters()
+    assert n.constant_current_i_offset[9] == 500
+    v_inf = p["e_leak"][9] + p["i_offset"][9] / p["g_leak"][9]
+    tau = 1 / p["inv_c"][9] / p["g_leak"][9]
+    expected = v_inf + (p["e_leak"][9] - v_inf) * np.exp(-25.0 / tau)
+    assert chip.analog_state()["v"][9] == pytest.approx(expected, abs=0.05)
