@@ -1,0 +1,93 @@
+"""Bad configuration and bad inputs raise errors naming field, value and range."""
+import numpy as np
+import pytest
+
+from cython_core import Chip, ConfigurationError, MadcRecording, PPUProgram
+
+
+@pytest.fixture
+def chip():
+    return Chip(seed=0)
+
+
+def test_capmem_out_of_range(chip):
+    with pytest.raises(ConfigurationError, match=r"neurons\.leak_v_leak: value 1023 .*0\.\.1022"):
+        chip.config.neurons.leak_v_leak = 1023
+    with pytest.raises(ConfigurationError, match=r"neurons\.leak_i_bias: value -1 .*0\.\.1022"):
+        chip.config.neurons.set("leak_i_bias", -1, 5)
+
+
+def test_in_place_edits_are_checked_before_a_run(chip):
+    chip.config.neurons.threshold_v_threshold[17] = 5000
+    with pytest.raises(ConfigurationError,
+                       match=r"threshold_v_threshold: value 5000 at index \(17,\).*0\.\.1022"):
+        chip.run(1.0)
+
+
+def test_weights(chip):
+    chip.config.synapses.weights[1, 2, 3] = 64
+    with pytest.raises(ConfigurationError, match=r"synapses\.weights: value 64\.0 at index \(1, 2, 3\).*0\.\.63"):
+        chip.run(1.0)
+    chip.config.synapses.weights[1, 2, 3] = 12.5
+    with pytest.raises(ConfigurationError, match=r"synapses\.weights: value 12\.5 is not an integer"):
+        chip.run(1.0)
+    ideal = Chip(seed=0, ideal=True)
+    ideal.config.synapses.weights[1, 2, 3] = 12.5       # no weight quantisation on an ideal chip
+    ideal.run(1.0)
+
+
+def test_nan_is_rejected(chip):
+    chip.config.synapses.weights[0, 0, 0] = np.nan
+    with pytest.raises(ConfigurationError, match=r"synapses\.weights: value nan is not finite"):
+        chip.run(1.0)
+    with pytest.raises(ConfigurationError, match="not finite"):
+        chip.config.neurons.leak_v_leak = np.nan
+
+
+def test_unknown_neuron_index_and_field(chip):
+    with pytest.raises(ConfigurationError, match=r"neurons\.leak_v_leak index: value 512 .*0\.\.511"):
+        chip.config.neurons.set("leak_v_leak", 600, 512)
+    with pytest.raises(KeyError, match="unknown neurons field 'leak_v_lek'"):
+        chip.config.neurons.set("leak_v_lek", 600)
+    with pytest.raises(ConfigurationError, match=r"madc\.neurons: value 600 .*0\.\.511"):
+        chip.run(1.0, madc=MadcRecording([600]))
+    with pytest.raises(ConfigurationError, match="madc.observable: value 'w'"):
+        chip.run(1.0, madc=MadcRecording([0], observable="w"))
+
+
+def test_input_spikes(chip):
+    with pytest.raises(ConfigurationError, match=r"spikes\.labels: value 16384 .*0\.\.16383"):
+        chip.run(1.0, spikes=([0.5], [16384]))
+    with pytest.raises(ConfigurationError, match=r"spikes\.times: value 2\.0 .*out of range"):
+        chip.run(1.0, spikes=([2.0], [1]))
+    with pytest.raises(ConfigurationError, match="2 times but 1 labels"):
+        chip.run(1.0, spikes=([0.1, 0.2], [1]))
+
+
+def test_run_arguments(chip):
+    with pytest.raises(ConfigurationError, match=r"duration: value 0\.15 us is not a multiple"):
+        chip.run(0.15)
+    with pytest.raises(ConfigurationError, match=r"duration: value -1\.0 .*out of range"):
+        chip.run(-1.0)
+    with pytest.raises(ConfigurationError, match=r"ppu\.times: value 20\.0 .*out of range"):
+        chip.run(10.0, ppu=[PPUProgram([20.0], lambda ppu: None)])
+    with pytest.raises(ConfigurationError, match=r"constant_current_i_offset\): value 2000"):
+        chip.run(10.0, offset_current_schedule=([1.0], [0], [2000]))
+
+
+def test_chip_arguments():
+    with pytest.raises(ValueError, match=r"chip seed: value -3"):
+        Chip(seed=-3)
+    with pytest.raises(ValueError, match=r"chip seed: value 1\.5"):
+        Chip(seed=1.5)
+    with pytest.raises(ConfigurationError, match=r"dt: value 5\.0 .*0\.001\.\.1\.0 us"):
+        Chip(dt=5.0)
+
+
+def test_routing_and_generator_fields(chip):
+    chip.config.synapses.driver_row_select[0, 0] = 256
+    with pytest.raises(ConfigurationError, match=r"driver_row_select: value 256 .*0\.\.255"):
+        chip.run(1.0)
+    chip.config.synapses.driver_row_select[0, 0] = 0
+    with pytest.raises(ConfigurationError, match=r"generators\.period: value 0 .*1\.\.65535"):
+        chip.config.generators.period = 0
