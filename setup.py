@@ -12,13 +12,13 @@ import numpy
 from Cython.Build import cythonize
 from setuptools import Extension, find_packages, setup
 
-compile_args = ["-O3", "-ffast-math"]
+compile_args = ["-O3", "-ffast-math", "-mprefer-vector-width=256"]
 if not os.environ.get("PYNN_BSS2_EMU_PORTABLE") and sys.platform.startswith("linux"):
     compile_args.append("-march=native")
 if os.environ.get("PYNN_BSS2_EMU_VECREPORT"):
     compile_args.append("-fopt-info-vec-all")
 
-common = dict(include_dirs=[numpy.get_include()],
+common = dict(include_dirs=[numpy.get_include(), "cython_core"],
               define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
               extra_compile_args=compile_args, extra_link_args=["-lm"])
 
@@ -34,7 +34,7 @@ extensions = [
 setup(
     packages=find_packages(include=["cython_core", "cython_core.*", "pynn_brainscales",
                                     "pynn_brainscales.*", "calibration", "calibration.*"]),
-    package_data={"cython_core": ["*.pxd", "*.pyx"]},
+    package_data={"cython_core": ["*.pxd", "*.pyx", "*.h"]},
     ext_modules=cythonize(extensions, language_level=3,
                           compiler_directives={"boundscheck": False, "wraparound": False}),
     zip_safe=False,

@@ -13,7 +13,10 @@ where G is the leak plus COBA conductance and I the total drive.  A neuron that
 leaves its refractory period inside the step integrates only the free part; a
 threshold crossing is located by linear interpolation inside the step.
 """
-from libc.math cimport expf, fabsf
+from libc.math cimport fabsf
+
+cdef extern from "_fastmath.h":
+    float expf "emu_expf"(float x) noexcept nogil
 
 from ._types cimport NeuronParams, NeuronState, rfloat, crfloat, ruint
 

@@ -14,7 +14,10 @@ amp * exp(-(t_pre - t_last_post) / tau) to the acausal one.  The accumulators
 are capacitor voltages that saturate: an increment is scaled by the remaining
 headroom (1 - value / saturation).
 """
-from libc.math cimport expf, fmaxf
+from libc.math cimport fmaxf
+
+cdef extern from "_fastmath.h":
+    float expf "emu_expf"(float x) noexcept nogil
 
 from ._types cimport SynapseArrays, rfloat, crfloat
 

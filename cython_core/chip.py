@@ -86,6 +86,7 @@ class PPUAccess:
         check_range("ppu weights", weights, 0, C.WEIGHT_MAX, integer=not self._chip.ideal)
         syn.weights[h, sel] = weights
         self._chip._load_synapses(hemisphere=h)
+        self._chip._synapse_snapshot[0][h, sel] = weights
 
     def read_correlation(self, hemisphere, rows=None):
         """Causal and acausal correlation of the given rows as raw 8-bit CADC codes
@@ -149,6 +150,7 @@ class Chip:
         self._runs = 0
         self._correlation = None
         self._correlation_key = None
+        self._synapse_snapshot = None
         self.reset_state()
 
     @property
@@ -191,10 +193,19 @@ class Chip:
     # --- configuration -> engine ---
     def _apply_config(self):
         cfg = self.config
-        cfg.validate(integer_weights=not self.ideal)
+        cfg.validate(integer_weights=not self.ideal, synapses=False)
         e = self._engine
         e.set_params(M.neuron_parameters(cfg, self.mismatch, self.dt))
-        self._load_synapses()
+        # the synapse arrays are large: reload them only when they changed
+        syn = cfg.synapses
+        current = (syn.weights, syn.labels, syn.row_modes, syn.driver_enable,
+                   syn.driver_row_select, cfg.quadrants.synapse_dac_bias)
+        if self._synapse_snapshot is None or not all(
+                np.array_equal(a, b) for a, b in zip(current, self._synapse_snapshot)):
+            syn.validate(integer_weights=not self.ideal)
+            self._load_synapses()
+            self._load_routing()
+            self._synapse_snapshot = tuple(a.copy() for a in current)
         key = tuple(getattr(cfg.quadrants, n).tobytes() for n in cfg.quadrants.names())
         if key != self._correlation_key:
             self._correlation = M.correlation_parameters(cfg, self.mismatch)
@@ -204,7 +215,6 @@ class Chip:
                 getattr(e, name)[...] = np.transpose(self._correlation[name], (0, 2, 1))
             self._correlation_key = key
         e.correlation_enable = bool(cfg.correlation_sensors_enable)
-        self._load_routing()
         nc = cfg.neurons
         e.recurrent_label[...] = np.where(
             nc.event_routing_enable_recurrent & nc.event_routing_enable_digital,
@@ -213,33 +223,28 @@ class Chip:
 
     def _load_synapses(self, hemisphere=None):
         e = self._engine
-        step = M.synapse_parameters(self.config, self.mismatch)
         if hemisphere is None:
-            e.synapse_step[...] = step
+            e.synapse_step[...] = M.synapse_parameters(self.config, self.mismatch)
             e.set_labels(self.config.synapses.labels)
         else:
-            e.synapse_step[hemisphere] = step[hemisphere]
+            e.synapse_step[hemisphere] = M.synapse_parameters(self.config, self.mismatch,
+                                                              hemisphere)
 
     def _load_routing(self):
         """Label -> synapse rows table: a driver whose row_select equals the
         upper label bits passes the event to its two rows (if enabled)."""
         syn = self.config.synapses
-        h, d = np.nonzero(syn.driver_enable)
-        entries = []
-        for hemisphere, driver in zip(h, d):
-            for row in (driver * C.ROWS_PER_DRIVER, driver * C.ROWS_PER_DRIVER + 1):
-                mode = syn.row_modes[hemisphere, row]
-                if mode != C.ROW_DISABLED:
-                    entries.append((syn.driver_row_select[hemisphere, driver], hemisphere,
-                                    row, mode))
-        entries.sort()
-        arr = np.array(entries, dtype=np.int64).reshape(-1, 4)
+        hemisphere, row = np.nonzero(
+            np.repeat(syn.driver_enable, C.ROWS_PER_DRIVER, axis=1)
+            & (syn.row_modes != C.ROW_DISABLED))
+        select = syn.driver_row_select[hemisphere, row // C.ROWS_PER_DRIVER]
+        order = np.lexsort((row, hemisphere, select))
         e = self._engine
-        counts = np.bincount(arr[:, 0], minlength=C.ROW_SELECT_MAX + 1)
+        counts = np.bincount(select, minlength=C.ROW_SELECT_MAX + 1)
         e.route_start = np.concatenate([[0], np.cumsum(counts)]).astype(np.int32)
-        e.route_hemisphere = np.ascontiguousarray(arr[:, 1], dtype=np.int32)
-        e.route_row = np.ascontiguousarray(arr[:, 2], dtype=np.int32)
-        e.route_mode = np.ascontiguousarray(arr[:, 3], dtype=np.int32)
+        e.route_hemisphere = np.ascontiguousarray(hemisphere[order], dtype=np.int32)
+        e.route_row = np.ascontiguousarray(row[order], dtype=np.int32)
+        e.route_mode = np.ascontiguousarray(syn.row_modes[hemisphere, row][order], dtype=np.int32)
 
     # --- running ---
     def run(self, duration, spikes=None, madc=None, cadc=None, ppu=(),

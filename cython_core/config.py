@@ -221,11 +221,12 @@ class ChipConfig:
         self.refractory_clock_scaler = np.array([0, 4], dtype=np.int64)  # fast, slow
         self.correlation_sensors_enable = True
 
-    def validate(self, integer_weights=True):
+    def validate(self, integer_weights=True, synapses=True):
         self.neurons.validate()
         self.quadrants.validate()
         self.generators.validate()
-        self.synapses.validate(integer_weights)
+        if synapses:
+            self.synapses.validate(integer_weights)
         check_range("cadc_channel_offsets", self.cadc_channel_offsets,
                     C.CADC_CHANNEL_OFFSET_MIN, C.CADC_CHANNEL_OFFSET_MAX)
         check_range("refractory_clock_scaler", self.refractory_clock_scaler,

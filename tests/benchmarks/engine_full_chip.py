@@ -1,0 +1,111 @@
+"""Full-chip engine benchmark: 512 neurons, 131,072 synapses, sensors on.
+
+256 external inputs fire Poisson trains at 10 kHz hardware rate (10 Hz
+biological) into both synapse arrays (each input owns one row per hemisphere,
+all 256 columns), 80 % excitatory rows, random 6-bit weights, AdEx neurons with
+COBA inputs, adaptation and exponential term, temporal noise on.  One run is
+1 ms of chip time (1 s biological).
+
+Prints the median wall time of `Chip.run` and the work rates, then the same run
+with parts switched off to show where the time goes.
+
+    python tests/benchmarks/engine_full_chip.py [--repeats N] [--dt US]
+"""
+import argparse
+import statistics
+import time
+
+import numpy as np
+
+from cython_core import Chip, constants as C
+
+INPUTS = 256
+RATE_PER_US = 0.010          # 10 kHz hardware = 10 Hz biological
+DURATION_US = 1000.0         # 1 ms hardware = 1 s biological
+
+
+def build(dt, seed=0):
+    chip = Chip(seed=seed, dt=dt)
+    n = chip.config.neurons
+    n.threshold_enable = True
+    n.excitatory_input_enable = True
+    n.inhibitory_input_enable = True
+    n.excitatory_input_enable_coba_mode = True
+    n.inhibitory_input_enable_coba_mode = True
+    n.excitatory_input_i_bias_gm = 150
+    n.inhibitory_input_i_bias_gm = 300
+    n.adaptation_enable = True
+    n.adaptation_i_bias_a = 100
+    n.adaptation_i_bias_b = 20
+    n.adaptation_i_bias_tau = 100
+    n.exponential_enable = True
+    n.exponential_i_bias = 100
+    n.exponential_v_exp = 800
+    syn = chip.config.synapses
+    rng = np.random.default_rng(1)
+    syn.driver_enable[:, :] = True
+    syn.driver_row_select[:, :] = np.arange(C.DRIVERS_PER_HEMISPHERE)
+    rows = np.arange(C.ROWS_PER_HEMISPHERE)
+    syn.row_modes[:, :] = np.where(rows < 205, C.ROW_EXCITATORY, C.ROW_INHIBITORY)
+    syn.labels[...] = (rows % 2)[None, :, None]          # input i -> row i of each array
+    syn.weights[...] = rng.integers(0, 64, syn.weights.shape)
+    return chip
+
+
+def inputs(t0, seed=2):
+    rng = np.random.default_rng(seed)
+    counts = rng.poisson(RATE_PER_US * DURATION_US, INPUTS)
+    times = np.concatenate([np.sort(rng.uniform(t0, t0 + DURATION_US, c)) for c in counts])
+    src = np.repeat(np.arange(INPUTS), counts)
+    labels = ((src // 2) << 6) | (src % 2)
+    order = np.argsort(times, kind="stable")
+    return times[order], labels[order]
+
+
+def measure(chip, repeats, spikes=True):
+    walls, results = [], []
+    for _ in range(repeats):
+        chip.reset_state()
+        stim = inputs(chip.time) if spikes else None
+        t = time.perf_counter()
+        results.append(chip.run(DURATION_US, spikes=stim))
+        walls.append(time.perf_counter() - t)
+    return statistics.median(walls), results[-1], (len(stim[0]) if spikes else 0)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--dt", type=float, default=C.DEFAULT_TIMESTEP_US)
+    args = parser.parse_args()
+
+    chip = build(args.dt)
+    chip.run(args.dt)                                   # warm-up
+    wall, res, n_events = measure(chip, args.repeats)
+    steps = round(DURATION_US / args.dt)
+    row_events = 2 * n_events                           # one row per hemisphere
+    synaptic_events = row_events * C.COLUMNS_PER_HEMISPHERE
+    rate_hz_bio = len(res.spike_times) / C.NUM_NEURONS / (DURATION_US * 1e-3)  # 1 us hw = 1 ms bio
+    print(f"full chip, dt = {args.dt} us, {steps} steps, median of {args.repeats} runs")
+    print(f"  chip time                 {DURATION_US:.0f} us  (= {DURATION_US / 1000:.0f} s biological)")
+    print(f"  wall time of run()        {wall * 1e3:8.2f} ms")
+    print(f"  speed vs biology          {DURATION_US / 1000 / wall:8.1f} x real time")
+    print(f"  neuron updates/s          {C.NUM_NEURONS * steps / wall:10.3e}")
+    print(f"  synaptic events/s         {synaptic_events / wall:10.3e}  "
+          f"({synaptic_events} events, {n_events} input spikes)")
+    print(f"  output spikes             {len(res.spike_times)}  ({rate_hz_bio:.1f} Hz biological per neuron)")
+
+    print("where the time goes (median wall time of run()):")
+    chip.config.correlation_sensors_enable = False
+    no_sensors, _, _ = measure(chip, args.repeats)
+    quiet, _, _ = measure(chip, args.repeats, spikes=False)
+    chip.config.neurons.threshold_enable = False
+    kernel, _, _ = measure(chip, args.repeats, spikes=False)
+    print(f"  neuron kernel alone (no inputs, no spikes)   {kernel * 1e3:8.2f} ms")
+    print(f"  + output spikes, no inputs, no sensors       {quiet * 1e3:8.2f} ms")
+    print(f"  + input events, no sensors                   {no_sensors * 1e3:8.2f} ms")
+    print(f"  + correlation sensors (full benchmark)       {wall * 1e3:8.2f} ms")
+
+
+if __name__ == "__main__":
+    main()
