@@ -12,7 +12,7 @@ import numpy
 from Cython.Build import cythonize
 from setuptools import Extension, find_packages, setup
 
-compile_args = ["-O3", "-ffast-math", "-mprefer-vector-width=256"]
+compile_args = ["-O3", "-ffast-math"]
 if not os.environ.get("PYNN_BSS2_EMU_PORTABLE") and sys.platform.startswith("linux"):
     compile_args.append("-march=native")
 if os.environ.get("PYNN_BSS2_EMU_VECREPORT"):

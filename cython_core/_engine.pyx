@@ -11,7 +11,7 @@ from libc.stdlib cimport malloc, realloc, free
 from libc.string cimport memcpy, memset
 from libc.math cimport floor
 
-from ._types cimport NeuronParams, NeuronState, SynapseArrays
+from ._types cimport *
 from ._neurons cimport neuron_step
 from ._synapses cimport deliver_row, correlate_pre, correlate_post
 
@@ -24,15 +24,50 @@ DEF ADDRESS_MASK = 63
 DEF ROW_EXCITATORY = 1
 DEF NEVER = -1e30
 
-NEURON_PARAM_NAMES = (
-    "g_leak", "e_leak", "inv_c", "e_reset", "v_thresh", "thresh_on", "t_ref",
-    "gm_e", "gm_i", "uoff_e", "uoff_i", "decay_e", "decay_i", "mean_e", "mean_i",
-    "inv_tau_e", "inv_tau_i", "jump_e", "jump_i", "k_coba_e", "k_coba_i",
-    "cuba_e", "cuba_i", "e_rev_e", "e_rev_i", "i_offset", "a", "b", "e_adapt",
-    "decay_w", "i_t", "v_t", "inv_d_t", "noise")
+STATE_ROWS = {"v": S_V, "u_e": S_U_E, "u_i": S_U_I, "w": S_W, "refr": S_REFR,
+              "acc_q_e": S_ACC_Q_E, "acc_qd_e": S_ACC_QD_E, "acc_q_i": S_ACC_Q_I,
+              "acc_qd_i": S_ACC_QD_I, "spike_offset": S_SPIKE_OFFSET}
+# the exponential term is off when its prefactor is 0: exp(-1e4) = 0
+EXP_OFF_SHIFT = -1.0e4
+THRESHOLD_OFF = 1.0e30
 
-STATE_NAMES = ("v", "u_e", "u_i", "w", "refr", "acc_q_e", "acc_qd_e", "acc_q_i",
-               "acc_qd_i", "spike_offset")
+
+def kernel_rows(dict phys):
+    """The kernel's parameter block [NUM_PARAMS][512] from physical parameters
+    (see mismatch.neuron_parameters)."""
+    rows = np.zeros((NUM_PARAMS, NEURONS), np.float64)
+    for receptor in "ei":
+        k = phys[f"k_coba_{receptor}"].astype(np.float64)
+        sign = 1.0 if receptor == "e" else -1.0
+        rows[P_GM_E if receptor == "e" else P_GM_I] = phys[f"gm_{receptor}"]
+        rows[P_GMOFF_E if receptor == "e" else P_GMOFF_I] = (
+            phys[f"gm_{receptor}"] * phys[f"uoff_{receptor}"])
+        rows[P_DECAY_E if receptor == "e" else P_DECAY_I] = phys[f"decay_{receptor}"]
+        rows[P_MEAN_E if receptor == "e" else P_MEAN_I] = phys[f"mean_{receptor}"]
+        rows[P_INV_TAU_E if receptor == "e" else P_INV_TAU_I] = phys[f"inv_tau_{receptor}"]
+        rows[P_JUMP_E if receptor == "e" else P_JUMP_I] = phys[f"jump_{receptor}"]
+        rows[P_K_COBA_E if receptor == "e" else P_K_COBA_I] = k
+        rows[P_DRIVE_E if receptor == "e" else P_DRIVE_I] = (
+            sign * phys[f"cuba_{receptor}"] + k * phys[f"e_rev_{receptor}"])
+    rows[P_G_LEAK] = phys["g_leak"]
+    rows[P_I_LEAK] = phys["g_leak"].astype(np.float64) * phys["e_leak"]
+    rows[P_INV_C] = phys["inv_c"]
+    rows[P_E_RESET] = phys["e_reset"]
+    rows[P_V_THRESH] = np.where(phys["thresh_on"] > 0, phys["v_thresh"], THRESHOLD_OFF)
+    rows[P_T_REF] = phys["t_ref"]
+    rows[P_I_OFFSET] = phys["i_offset"]
+    rows[P_A] = phys["a"]
+    rows[P_A_E] = phys["a"].astype(np.float64) * phys["e_adapt"]
+    rows[P_DECAY_W] = phys["decay_w"]
+    rows[P_B] = phys["b"]
+    rows[P_DECAY_M_LEAK] = np.exp(-phys["dt"] * phys["g_leak"].astype(np.float64) * phys["inv_c"])
+    rows[P_EXP_SLOPE] = phys["inv_d_t"]
+    with np.errstate(divide="ignore"):
+        rows[P_EXP_SHIFT] = np.where(
+            phys["i_t"] > 0, np.log(phys["i_t"]) - phys["v_t"].astype(np.float64) * phys["inv_d_t"],
+            EXP_OFF_SHIFT)
+    return rows.astype(np.float32)
+
 
 # MADC observables: membrane, synaptic lines, adaptation node
 cpdef enum Observable:
@@ -46,22 +81,27 @@ cdef float* _fptr(cnp.ndarray arr):
     return <float*>cnp.PyArray_DATA(arr)
 
 
-cdef float _observe(NeuronState* s, int n, int what, float synin_base, float adapt_base,
+cdef float _observe(const float* state, int n, int what, float synin_base, float adapt_base,
                     float adapt_gain) noexcept nogil:
     if what == OBSERVE_V:
-        return s.v[n]
+        return state[S_V * NEURON_STRIDE + n]
     if what == OBSERVE_EXC:
-        return synin_base + s.u_e[n]
+        return synin_base + state[S_U_E * NEURON_STRIDE + n]
     if what == OBSERVE_INH:
-        return synin_base + s.u_i[n]
-    return adapt_base + adapt_gain * s.w[n]
+        return synin_base + state[S_U_I * NEURON_STRIDE + n]
+    return adapt_base + adapt_gain * state[S_W * NEURON_STRIDE + n]
 
 
 cdef class Engine:
     """State and kernels of one chip; all arrays are owned as numpy arrays."""
 
-    cdef public dict params        # per-neuron float32 physical parameters
-    cdef public dict state         # per-neuron float32 dynamic state
+    cdef public dict physical      # per-neuron physical parameters (mismatch.neuron_parameters)
+    cdef public cnp.ndarray param_block   # [NUM_PARAMS][512] float32, kernel_rows(physical)
+    cdef public cnp.ndarray state_block   # [NUM_STATE][512] float32
+    cdef public dict state         # name -> row view of state_block
+    cdef public float noise        # temporal membrane noise amplitude, nA per unit uniform
+    cdef public bint with_exp      # any neuron with its exponential term on
+    cdef public bint with_coba     # any neuron with a COBA input
     cdef public cnp.ndarray rng
     cdef public cnp.ndarray synapse_step, synapse_label, synapse_label_t
     cdef public cnp.ndarray amp_causal, inv_tau_causal, amp_acausal, inv_tau_acausal
@@ -70,8 +110,9 @@ cdef class Engine:
     cdef public cnp.ndarray recurrent_label, spike_counter
     cdef public bint correlation_enable
     cdef public double time
-    cdef NeuronParams p
-    cdef NeuronState s
+    cdef float* P
+    cdef float* S
+    cdef unsigned int* rng_p
     cdef SynapseArrays syn
     # recurrent events waiting for the next step
     cdef int* pending_label
@@ -89,8 +130,13 @@ cdef class Engine:
         free(self.pending_label)
 
     def __init__(self):
-        self.params = {name: np.zeros(NEURONS, np.float32) for name in NEURON_PARAM_NAMES}
-        self.state = {name: np.zeros(NEURONS, np.float32) for name in STATE_NAMES}
+        self.physical = {}
+        self.param_block = np.zeros((NUM_PARAMS, NEURON_STRIDE), np.float32)
+        self.state_block = np.zeros((NUM_STATE, NEURON_STRIDE), np.float32)
+        self.state = {name: self.state_block[row, :NEURONS] for name, row in STATE_ROWS.items()}
+        self.noise = 0.0
+        self.with_exp = False
+        self.with_coba = False
         self.rng = np.ones(NEURONS, np.uint32)
         shape = (2, 256, 256)
         self.synapse_step = np.zeros(shape, np.float32)
@@ -116,9 +162,12 @@ cdef class Engine:
         self.bind()
 
     def set_params(self, dict values):
-        """Copy physical per-neuron parameters (name -> array of 512) in place."""
-        for name, arr in values.items():
-            self.params[name][...] = arr
+        """Load physical per-neuron parameters (mismatch.neuron_parameters)."""
+        self.physical = values
+        self.param_block[:, :NEURONS] = kernel_rows(values)
+        self.noise = float(np.max(values["noise"]))
+        self.with_exp = bool(np.any(values["i_t"] > 0))
+        self.with_coba = bool(np.any(values["k_coba_e"] != 0) or np.any(values["k_coba_i"] != 0))
 
     def set_labels(self, labels):
         """Load synapse labels [2, rows, columns] (both layouts)."""
@@ -137,32 +186,9 @@ cdef class Engine:
 
     def bind(self):
         """Point the C structs at the numpy buffers (after arrays were replaced)."""
-        p = self.params
-        self.p.g_leak = _fptr(p["g_leak"]); self.p.e_leak = _fptr(p["e_leak"])
-        self.p.inv_c = _fptr(p["inv_c"]); self.p.e_reset = _fptr(p["e_reset"])
-        self.p.v_thresh = _fptr(p["v_thresh"]); self.p.thresh_on = _fptr(p["thresh_on"])
-        self.p.t_ref = _fptr(p["t_ref"])
-        self.p.gm_e = _fptr(p["gm_e"]); self.p.gm_i = _fptr(p["gm_i"])
-        self.p.uoff_e = _fptr(p["uoff_e"]); self.p.uoff_i = _fptr(p["uoff_i"])
-        self.p.decay_e = _fptr(p["decay_e"]); self.p.decay_i = _fptr(p["decay_i"])
-        self.p.mean_e = _fptr(p["mean_e"]); self.p.mean_i = _fptr(p["mean_i"])
-        self.p.inv_tau_e = _fptr(p["inv_tau_e"]); self.p.inv_tau_i = _fptr(p["inv_tau_i"])
-        self.p.jump_e = _fptr(p["jump_e"]); self.p.jump_i = _fptr(p["jump_i"])
-        self.p.k_coba_e = _fptr(p["k_coba_e"]); self.p.k_coba_i = _fptr(p["k_coba_i"])
-        self.p.cuba_e = _fptr(p["cuba_e"]); self.p.cuba_i = _fptr(p["cuba_i"])
-        self.p.e_rev_e = _fptr(p["e_rev_e"]); self.p.e_rev_i = _fptr(p["e_rev_i"])
-        self.p.i_offset = _fptr(p["i_offset"]); self.p.a = _fptr(p["a"])
-        self.p.b = _fptr(p["b"]); self.p.e_adapt = _fptr(p["e_adapt"])
-        self.p.decay_w = _fptr(p["decay_w"]); self.p.i_t = _fptr(p["i_t"])
-        self.p.v_t = _fptr(p["v_t"]); self.p.inv_d_t = _fptr(p["inv_d_t"])
-        self.p.noise = _fptr(p["noise"])
-        st = self.state
-        self.s.v = _fptr(st["v"]); self.s.u_e = _fptr(st["u_e"]); self.s.u_i = _fptr(st["u_i"])
-        self.s.w = _fptr(st["w"]); self.s.refr = _fptr(st["refr"])
-        self.s.rng = <unsigned int*>cnp.PyArray_DATA(self.rng)
-        self.s.acc_q_e = _fptr(st["acc_q_e"]); self.s.acc_qd_e = _fptr(st["acc_qd_e"])
-        self.s.acc_q_i = _fptr(st["acc_q_i"]); self.s.acc_qd_i = _fptr(st["acc_qd_i"])
-        self.s.spike_offset = _fptr(st["spike_offset"])
+        self.P = _fptr(self.param_block)
+        self.S = _fptr(self.state_block)
+        self.rng_p = <unsigned int*>cnp.PyArray_DATA(self.rng)
         self.syn.step = _fptr(self.synapse_step)
         self.syn.label = <unsigned char*>cnp.PyArray_DATA(self.synapse_label)
         self.syn.label_t = <unsigned char*>cnp.PyArray_DATA(self.synapse_label_t)
@@ -197,9 +223,11 @@ cdef class Engine:
             h = hem[j]
             r = row[j]
             if mode[j] == ROW_EXCITATORY:
-                deliver_row(&self.syn, h, r, address, to_end, self.s.acc_q_e, self.s.acc_qd_e)
+                deliver_row(&self.syn, h, r, address, to_end, self.S + S_ACC_Q_E * NEURON_STRIDE,
+                            self.S + S_ACC_QD_E * NEURON_STRIDE)
             else:
-                deliver_row(&self.syn, h, r, address, to_end, self.s.acc_q_i, self.s.acc_qd_i)
+                deliver_row(&self.syn, h, r, address, to_end, self.S + S_ACC_Q_I * NEURON_STRIDE,
+                            self.S + S_ACC_QD_I * NEURON_STRIDE)
             if self.correlation_enable:
                 correlate_pre(&self.syn, h, r, address, t_event)
 
@@ -244,7 +272,7 @@ cdef class Engine:
                 t_start = t0 + k * dt
                 t_end = t0 + (k + 1) * dt
                 while sc < n_sc and schedule_time[sc] < t_end:
-                    self.p.i_offset[schedule_neuron[sc]] = schedule_value[sc]
+                    self.P[P_I_OFFSET * NEURON_STRIDE + schedule_neuron[sc]] = schedule_value[sc]
                     sc += 1
                 # recurrent spikes of the previous step arrive at its end
                 n_pending = self.pending_count
@@ -257,12 +285,13 @@ cdef class Engine:
                     ev += 1
                 if n_madc:
                     for j in range(n_madc):
-                        obs_prev[j] = _observe(&self.s, madc_neurons[j], madc_observe[j],
+                        obs_prev[j] = _observe(self.S, madc_neurons[j], madc_observe[j],
                                                synin_base, adapt_base, adapt_gain)
-                nspikes = neuron_step(&self.p, &self.s, NEURONS, <float>dt)
+                nspikes = neuron_step(self.P, self.S, self.rng_p, <float>dt, self.noise,
+                                      self.with_exp, self.with_coba)
                 if nspikes:
                     for n in range(NEURONS):
-                        off = self.s.spike_offset[n]
+                        off = self.S[S_SPIKE_OFFSET * NEURON_STRIDE + n]
                         if off < 0.0:
                             continue
                         t_spike = t_start + off
@@ -287,16 +316,17 @@ cdef class Engine:
                         frac = (t_sample - t_start) / dt
                         for j in range(n_madc):
                             n = madc_neurons[j]
-                            value = _observe(&self.s, n, madc_observe[j], synin_base,
+                            value = _observe(self.S, n, madc_observe[j], synin_base,
                                              adapt_base, adapt_gain)
-                            off = self.s.spike_offset[n]
+                            off = self.S[S_SPIKE_OFFSET * NEURON_STRIDE + n]
                             if madc_observe[j] == OBSERVE_V and off >= 0.0:
                                 # the trace rises to threshold, then sits at reset
                                 if t_sample - t_start < off:
-                                    value = obs_prev[j] + (self.p.v_thresh[n] - obs_prev[j]) * (
+                                    value = obs_prev[j] + (
+                                        self.P[P_V_THRESH * NEURON_STRIDE + n] - obs_prev[j]) * (
                                         (t_sample - t_start) / off)
                                 else:
-                                    value = self.p.e_reset[n]
+                                    value = self.P[P_E_RESET * NEURON_STRIDE + n]
                             else:
                                 value = obs_prev[j] + (value - obs_prev[j]) * frac
                             madc_out[madc_next, j] = value
@@ -307,7 +337,7 @@ cdef class Engine:
                         if t_sample > t_end + 1e-9:
                             break
                         for j in range(n_cadc):
-                            cadc_out[cadc_next, j] = self.s.v[cadc_neurons[j]]
+                            cadc_out[cadc_next, j] = self.S[S_V * NEURON_STRIDE + cadc_neurons[j]]
                         cadc_next += 1
             self.time = t0 + n_steps * dt
 

@@ -1,3 +1,2 @@
-from ._types cimport NeuronParams, NeuronState
-
-cdef int neuron_step(const NeuronParams* p, NeuronState* s, int n, float dt) noexcept nogil
+cdef int neuron_step(const float* params, float* state, unsigned int* rng, float dt,
+                     float noise, bint with_exp, bint with_coba) noexcept nogil

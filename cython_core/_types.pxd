@@ -8,54 +8,64 @@ cdef extern from *:
     ctypedef const float* crfloat "const float * __restrict__"
     ctypedef unsigned int* ruint "unsigned int * __restrict__"
 
-cdef struct NeuronParams:
-    float* g_leak
-    float* e_leak
-    float* inv_c
-    float* e_reset
-    float* v_thresh
-    float* thresh_on
-    float* t_ref
-    float* gm_e
-    float* gm_i
-    float* uoff_e
-    float* uoff_i
-    float* decay_e
-    float* decay_i
-    float* mean_e
-    float* mean_i
-    float* inv_tau_e
-    float* inv_tau_i
-    float* jump_e
-    float* jump_i
-    float* k_coba_e
-    float* k_coba_i
-    float* cuba_e
-    float* cuba_i
-    float* e_rev_e
-    float* e_rev_i
-    float* i_offset
-    float* a
-    float* b
-    float* e_adapt
-    float* decay_w
-    float* i_t
-    float* v_t
-    float* inv_d_t
-    float* noise
+# Per-neuron parameters and state live in two float32 blocks, one row of 512
+# per quantity ([NUM_PARAMS][512] and [NUM_STATE][512]): the kernel then
+# addresses everything from one base pointer plus constant offsets, instead of
+# juggling dozens of pointers that do not fit into registers.
 
-cdef struct NeuronState:
-    float* v
-    float* u_e           # synaptic-line voltage deviation, mV
-    float* u_i
-    float* w             # adaptation current, nA
-    float* refr          # refractory time left at the end of the step, us
-    unsigned int* rng    # xorshift32 state per neuron (temporal noise)
-    float* acc_q_e       # sum of line-voltage steps arrived in this step
-    float* acc_qd_e      # ... each times its time to the end of the step
-    float* acc_q_i
-    float* acc_qd_i
-    float* spike_offset  # time of the spike within the step, or -1
+cdef enum:
+    NUM_NEURONS = 512
+    # rows are 512 neurons plus 16 floats of padding: with a stride of exactly
+    # 2 KiB, loads and stores of rows 2 apart share their low 12 address bits
+    # and the CPU stalls on false store-to-load dependencies (4K aliasing)
+    NEURON_STRIDE = 528
+
+cdef enum Param:
+    P_G_LEAK = 0       # leak conductance, uS
+    P_I_LEAK           # g_leak * e_leak, nA
+    P_INV_C            # 1 / membrane capacitance, 1/pF
+    P_E_RESET          # mV
+    P_V_THRESH         # mV; +1e30 when the comparator is off
+    P_T_REF            # us
+    P_GM_E             # synaptic OTA transconductance, uS
+    P_GM_I
+    P_GMOFF_E          # gm * OTA offset, nA
+    P_GMOFF_I
+    P_DECAY_E          # exp(-dt / tau_syn)
+    P_DECAY_I
+    P_MEAN_E           # tau_syn (1 - decay) / dt: step mean of a decaying line
+    P_MEAN_I
+    P_INV_TAU_E        # 1 / tau_syn, 1/us
+    P_INV_TAU_I
+    P_JUMP_E           # line-voltage gain of the small-capacitance switch
+    P_JUMP_I
+    P_K_COBA_E         # COBA conductance per nA of CUBA current, 1/mV (0: CUBA)
+    P_K_COBA_I
+    P_DRIVE_E          # drive per nA of synaptic current: CUBA sign + k * e_rev
+    P_DRIVE_I
+    P_I_OFFSET         # nA
+    P_A                # adaptation conductance, uS (signed)
+    P_A_E              # a * e_adapt, nA
+    P_DECAY_W          # exp(-dt / tau_w)
+    P_B                # spike-triggered adaptation, nA (signed)
+    P_EXP_SLOPE        # 1 / delta_T, 1/mV
+    P_EXP_SHIFT        # ln(i_t) - v_t / delta_T (very negative when off)
+    P_DECAY_M_LEAK     # exp(-dt g_leak / C): the membrane decay without COBA
+    NUM_PARAMS
+
+cdef enum State:
+    S_V = 0            # membrane, mV
+    S_U_E              # synaptic-line voltage deviation, mV
+    S_U_I
+    S_W                # adaptation current, nA
+    S_REFR             # refractory time left at the end of the step, us
+    S_ACC_Q_E          # sum of line-voltage steps arrived in this step
+    S_ACC_QD_E         # ... each times its time to the end of the step
+    S_ACC_Q_I
+    S_ACC_QD_I
+    S_SPIKE_OFFSET     # time of the spike within the step, or -1
+    NUM_STATE
+
 
 cdef struct SynapseArrays:
     float* step          # [2][256][256] line-voltage step per event, mV

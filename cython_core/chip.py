@@ -182,7 +182,7 @@ class Chip:
         e = self._engine
         for name, arr in e.state.items():
             arr[...] = 0.0
-        e.state["v"][...] = e.params["e_leak"]
+        e.state["v"][...] = e.physical["e_leak"]
         e.causal[...] = 0.0
         e.acausal[...] = 0.0
         e.t_last_pre[...] = NEVER

@@ -262,6 +262,7 @@ def neuron_parameters(config, mismatch, dt):
     uniform_sd = np.sqrt(1.0 / 12.0)
     f["noise"] = np.full(C.NUM_NEURONS, 0.0 if mismatch.ideal else
                          MEMBRANE_NOISE_DENSITY_NA_SQRT_US / np.sqrt(dt) / uniform_sd)
+    f["dt"] = np.full(C.NUM_NEURONS, dt)
     return {k: np.ascontiguousarray(v, dtype=np.float32) for k, v in f.items()}
 
 
