@@ -45,27 +45,46 @@ cdef int neuron_step(const float* params, float* state, unsigned int* rng, float
     with_exp / with_coba: whether any neuron has its exponential term / a COBA
     input; without, the kernel variant skips the term / the per-step decay exp.
     """
+    cdef ExpOn exp_on = 0
+    cdef ExpOff exp_off = 0
+    cdef CobaOn coba_on = 0
+    cdef CobaOff coba_off = 0
     if with_exp and with_coba:
-        return _kernel(params, state, rng, dt, noise, True, True)
+        return _kernel(params, state, rng, dt, noise, exp_on, coba_on)
     if with_exp:
-        return _kernel(params, state, rng, dt, noise, True, False)
+        return _kernel(params, state, rng, dt, noise, exp_on, coba_off)
     if with_coba:
-        return _kernel(params, state, rng, dt, noise, False, True)
-    return _kernel(params, state, rng, dt, noise, False, False)
+        return _kernel(params, state, rng, dt, noise, exp_off, coba_on)
+    return _kernel(params, state, rng, dt, noise, exp_off, coba_off)
+
+
+# Fused "tag" types select one compiled loop per feature combination at Cython
+# compile time (the tags' values are unused).
+ctypedef signed char ExpOn
+ctypedef unsigned char ExpOff
+ctypedef short CobaOn
+ctypedef unsigned short CobaOff
+
+ctypedef fused ExpTag:
+    ExpOn
+    ExpOff
+
+ctypedef fused CobaTag:
+    CobaOn
+    CobaOff
 
 
 # The trip count is the compile-time NUM_NEURONS so that gcc can prove the rows
 # of the blocks (NEURON_STRIDE apart) never overlap and needs no runtime checks.
-# Called with constant flags, gcc clones one specialised loop per combination.
-cdef inline int _kernel(crfloat P, rfloat S, ruint rng, float dt, float noise,
-                        bint with_exp, bint with_coba) noexcept nogil:
+cdef int _kernel(crfloat P, rfloat S, ruint rng, float dt, float noise,
+                 ExpTag exp_tag, CobaTag coba_tag) noexcept nogil:
     cdef float inv_dt = 1.0 / dt
-    cdef int i
+    cdef Py_ssize_t i
     cdef float crossed, latest = -1.0
     cdef unsigned int x
     cdef float v0, free, ue_mean, ui_mean, s_e, s_i, g_e, g_i, g_tot, drive, v_inf
     cdef float decay_m, v_full, v_new, slope, phi, offset, left, released, v_after
-    cdef float w, w_inf, exp_term, rand, reset, thresh, refr0
+    cdef float w, w_inf, exp_term, rand, reset, thresh, refr0, t_ref
     cdef float acc_q_e, acc_qd_e, acc_q_i, acc_qd_i, u_e, u_i
 
     for i in range(NUM_NEURONS):
@@ -82,6 +101,7 @@ cdef inline int _kernel(crfloat P, rfloat S, ruint rng, float dt, float noise,
         acc_qd_i = S[S_ACC_QD_I * NEURON_STRIDE + i]
         reset = P[P_E_RESET * NEURON_STRIDE + i]
         thresh = P[P_V_THRESH * NEURON_STRIDE + i]
+        t_ref = P[P_T_REF * NEURON_STRIDE + i]
 
         # fraction of the step, at its end, in which the neuron is not refractory
         free = fminf(fmaxf((dt - refr0) * inv_dt, 0.0), 1.0)
@@ -102,7 +122,7 @@ cdef inline int _kernel(crfloat P, rfloat S, ruint rng, float dt, float noise,
         rand = <float>(<int>(x >> 8)) * 5.9604645e-08 - 0.5
 
         exp_term = 0.0
-        if with_exp:
+        if ExpTag is ExpOn:
             exp_term = expf(fminf(v0 * P[P_EXP_SLOPE * NEURON_STRIDE + i]
                                   + P[P_EXP_SHIFT * NEURON_STRIDE + i], EXP_ARG_MAX))
         g_tot = fmaxf(P[P_G_LEAK * NEURON_STRIDE + i] + g_e + g_i, 1e-6)
@@ -112,7 +132,7 @@ cdef inline int _kernel(crfloat P, rfloat S, ruint rng, float dt, float noise,
                  + P[P_I_OFFSET * NEURON_STRIDE + i] - w + exp_term + rand * noise)
         v_inf = drive / g_tot
         decay_m = P[P_DECAY_M_LEAK * NEURON_STRIDE + i]
-        if with_coba:
+        if CobaTag is CobaOn:
             decay_m = expf(-dt * g_tot * P[P_INV_C * NEURON_STRIDE + i])
         v_full = v_inf + (v0 - v_inf) * decay_m
         v_new = fminf(fmaxf(v0 + (v_full - v0) * free, RAIL_LOW), RAIL_HIGH)
@@ -124,7 +144,7 @@ cdef inline int _kernel(crfloat P, rfloat S, ruint rng, float dt, float noise,
         offset = dt * (1.0 - free + free * phi)
         # refractory time still left at the end of the step after this spike;
         # if negative, the neuron is released inside the step and integrates on
-        left = P[P_T_REF * NEURON_STRIDE + i] - (dt - offset)
+        left = t_ref - (dt - offset)
         released = fmaxf(-left, 0.0) * inv_dt
         v_after = reset + (v_inf + (reset - v_inf) * decay_m - reset) * released
 

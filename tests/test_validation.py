@@ -91,3 +91,26 @@ def test_routing_and_generator_fields(chip):
     chip.config.synapses.driver_row_select[0, 0] = 0
     with pytest.raises(ConfigurationError, match=r"generators\.period: value 0 .*1\.\.65535"):
         chip.config.generators.period = 0
+
+
+from hypothesis import given, settings, strategies as st
+
+from cython_core import ChipConfig
+from cython_core.config import NEURON_FIELDS
+
+
+@settings(max_examples=200, deadline=None)
+@given(name=st.sampled_from(sorted(NEURON_FIELDS)), value=st.integers(-3000, 20000),
+       neuron=st.integers(0, 511))
+def test_every_neuron_field_accepts_exactly_its_range(name, value, neuron):
+    cfg = ChipConfig()
+    field = NEURON_FIELDS[name]
+    if field.low <= value <= field.high:
+        cfg.neurons.set(name, value, neuron)
+        assert getattr(cfg.neurons, name)[neuron] == value
+    else:
+        with pytest.raises(ConfigurationError) as info:
+            cfg.neurons.set(name, value, neuron)
+        message = str(info.value)
+        assert name in message and str(value) in message
+        assert f"{field.low}..{field.high}" in message
