@@ -80,7 +80,7 @@ def main():
     args = parser.parse_args()
 
     chip = build(args.dt)
-    chip.run(args.dt)                                   # warm-up
+    measure(chip, 2)                                    # warm-up: caches, page faults
     wall, res, n_events = measure(chip, args.repeats)
     steps = round(DURATION_US / args.dt)
     row_events = 2 * n_events                           # one row per hemisphere
