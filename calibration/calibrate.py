@@ -1,0 +1,151 @@
+"""The calibration sequence [calix order] and its verification.
+
+CADC -> tau_syn exc/inh -> synapse DAC bias per quadrant -> threshold ->
+gm and reference shift exc/inh -> leak -> tau_m -> reset -> leak again;
+the refractory period is digital and set exactly.
+"""
+import sys
+import time
+
+import numpy as np
+
+from cython_core import Chip, constants as C
+
+from . import measure
+from .algorithms import BinarySearch, NoisyBinarySearch
+from .result import NEURON_FIELDS, QUADRANT_FIELDS, CalibrationResult
+from .steps.base import NeuronFieldStep, trimmed_std, unwire_stimulus, wire_stimulus
+from .steps.cadc import CadcRampOffset, CadcRampSlope, calibrate_channel_offsets
+from .steps.neuron import (LeakPotential, MembraneTimeConstant, ResetPotential, Threshold,
+                           refractory_setting)
+from .steps.synapse import (RECEPTORS, ReferenceShift, SynapseDacBias, SynapseGm,
+                            SynTimeConstant, enable_inputs)
+from .targets import Targets
+
+
+class Progress:
+    """One line per step on stderr: which step, how long it took."""
+
+    def __init__(self, total, stream=sys.stderr, enabled=True):
+        self.total, self.count, self.stream, self.enabled = total, 0, stream, enabled
+        self.start = time.perf_counter()
+
+    def step(self, name):
+        self.count += 1
+        self.t = time.perf_counter()
+        if self.enabled:
+            width = 24
+            filled = int(width * (self.count - 1) / self.total)
+            self.stream.write(f"\r[{'#' * filled}{'.' * (width - filled)}] "
+                              f"{self.count:2d}/{self.total} {name:<28s}")
+            self.stream.flush()
+
+    def done(self):
+        if self.enabled:
+            self.stream.write(f"\r[{'#' * 24}] {self.total}/{self.total} done in "
+                              f"{time.perf_counter() - self.start:.1f} s{' ' * 20}\n")
+            self.stream.flush()
+
+
+def _search(chip, step, algorithm, target, residuals):
+    """Run one step on a copy of the configuration and keep only the calibrated
+    field: whatever the step set up for measuring is undone."""
+    saved = chip.config.copy()
+    step.prepare()
+    outcome = algorithm.run(step, target, step.instances)
+    field = step.field
+    table = chip.config.quadrants if field in QUADRANT_FIELDS else chip.config.neurons
+    calibrated = getattr(table, field).copy()
+    chip.config = saved
+    table = chip.config.quadrants if field in QUADRANT_FIELDS else chip.config.neurons
+    table.set(field, calibrated)
+    residuals[step.name] = {"unit": step.unit, "trimmed_sd": trimmed_std(outcome.results),
+                            "failed": int(outcome.failed.sum())}
+    return outcome
+
+
+def calibrate(chip_seed=0, targets=None, progress=True, seed=0):
+    """Calibrate emulated chip `chip_seed` to `targets` (Targets, default calix's).
+
+    Measures only through the chip's readout.  Returns a CalibrationResult.
+    `seed` seeds the start jitter of the noisy searches.
+    """
+    targets = targets or Targets()
+    chip = Chip(seed=chip_seed)
+    bar = Progress(14, enabled=progress)
+    residuals = {}
+    failed = np.zeros(C.NUM_NEURONS, bool)
+    noisy = lambda initial: NoisyBinarySearch(initial=initial, seed=seed)
+
+    n = chip.config.neurons
+    n.refractory_period_refractory_time, n.refractory_period_input_clock, scalers = (
+        refractory_setting(targets.refractory))
+    chip.config.refractory_clock_scaler[...] = scalers
+
+    bar.step("CADC ramp")
+    for step in (CadcRampOffset(chip), CadcRampSlope(chip), CadcRampOffset(chip)):
+        _search(chip, step, BinarySearch(), step.target(), residuals)
+    bar.step("CADC channel offsets")
+    residual = calibrate_channel_offsets(chip)
+    residuals["CADC channels"] = {"unit": "LSB", "trimmed_sd": trimmed_std(residual),
+                                  "failed": 0}
+
+    for receptor in RECEPTORS:
+        short = receptor[:3]
+        bar.step(f"tau_syn {short}")
+        target = targets.per_neuron(f"tau_syn_{short}")
+        out = _search(chip, SynTimeConstant(chip, receptor, target), noisy(None), target,
+                      residuals)
+        failed |= out.failed
+
+    bar.step("synapse DAC bias")
+    dac = SynapseDacBias(chip)
+    saved = chip.config.copy()
+    dac.prepare()
+    dac.configure(np.full(C.NUM_QUADRANTS, int(targets.synapse_dac_bias)))
+    weakest = float(np.min(dac.measure()))
+    chip.config = saved
+    _search(chip, dac, BinarySearch(initial=int(targets.synapse_dac_bias)), weakest, residuals)
+
+    bar.step("threshold")
+    out = _search(chip, Threshold(chip, targets.per_neuron("threshold"), BinarySearch()),
+                  noisy(None), 0.5, residuals)
+    failed |= out.failed
+
+    for receptor in RECEPTORS:
+        short = receptor[:3]
+        bar.step(f"gm {short}")
+        gm = SynapseGm(chip, receptor)
+        gm_target = np.rint(targets.per_neuron(f"i_synin_gm_{short}")).astype(np.int64)
+        saved = chip.config.copy()
+        gm.prepare()
+        gm.configure(gm_target)
+        strength = float(np.median(gm.measure()))
+        chip.config = saved
+        failed |= _search(chip, gm, noisy(gm_target), strength, residuals).failed
+        bar.step(f"reference shift {short}")
+        failed |= _search(chip, ReferenceShift(chip, receptor), noisy(None), 0.0,
+                          residuals).failed
+    enable_inputs(chip.config)
+
+    bar.step("leak")
+    _search(chip, LeakPotential(chip), noisy(None), targets.per_neuron("leak"), residuals)
+    bar.step("tau_m")
+    failed |= _search(chip, MembraneTimeConstant(chip, targets.per_neuron("tau_mem")),
+                      noisy(None), targets.per_neuron("tau_mem"), residuals).failed
+    bar.step("reset")
+    failed |= _search(chip, ResetPotential(chip), noisy(None), targets.per_neuron("reset"),
+                      residuals).failed
+    bar.step("leak again")
+    failed |= _search(chip, LeakPotential(chip), noisy(None), targets.per_neuron("leak"),
+                      residuals).failed
+    bar.done()
+
+    cfg = chip.config
+    return CalibrationResult(
+        chip_seed=chip.seed, targets=targets,
+        neurons={f: getattr(cfg.neurons, f).astype(np.int64).copy() for f in NEURON_FIELDS},
+        quadrants={f: getattr(cfg.quadrants, f).copy() for f in QUADRANT_FIELDS},
+        cadc_channel_offsets=cfg.cadc_channel_offsets.copy(),
+        refractory_clock_scaler=cfg.refractory_clock_scaler.copy(),
+        success=~failed, residuals=residuals)

@@ -1,0 +1,78 @@
+"""Measurements through what a real chip offers: CADC reads, MADC traces, spike
+counts, correlation reads by a PPU program.  Nothing here looks at the
+emulator's hidden state or mismatch: only `Chip.run` and its readout.
+
+Every measurement starts from a freshly initialised chip state
+(`reset_state`) and lets the circuits settle before reading.
+"""
+import numpy as np
+
+from cython_core import CadcRecording, MadcRecording, PPUProgram, constants as C
+from cython_core import mismatch as M
+
+ALL_NEURONS = np.arange(C.NUM_NEURONS)
+
+
+def madc_to_mv(codes):
+    """Nominal conversion of MADC codes to mV (design values, not per chip)."""
+    return np.asarray(codes, float) / M.MADC_GAIN_CODES_PER_MV + M.MADC_OFFSET_MV
+
+
+def cadc_membrane(chip, settle=50.0, reads=20, interval=1.0):
+    """Mean CADC reading (LSB) of every neuron's membrane: `reads` reads
+    `interval` us apart after `settle` us."""
+    chip.reset_state()
+    chip.run(settle)
+    res = chip.run(reads * interval, cadc=CadcRecording(ALL_NEURONS, interval=interval))
+    return res.cadc_codes.astype(float).mean(axis=0)
+
+
+def cadc_membrane_samples(chip, duration, interval, settle=20.0):
+    """All CADC membrane reads [reads, 512] over `duration` us after `settle`."""
+    chip.reset_state()
+    chip.run(settle)
+    res = chip.run(duration, cadc=CadcRecording(ALL_NEURONS, interval=interval))
+    return res.cadc_codes.astype(float)
+
+
+def spike_counts(chip, duration, settle=10.0):
+    """Spikes per neuron in `duration` us after `settle` us (FPGA spike events)."""
+    chip.reset_state()
+    if settle > 0:
+        chip.run(settle)
+    res = chip.run(duration)
+    return np.bincount(res.spike_neurons, minlength=C.NUM_NEURONS)
+
+
+def madc_trace(chip, duration, observable="v", interval=0.1, spikes=None,
+               offset_current_schedule=None, settle=30.0):
+    """MADC traces of all neurons after `settle` us; times relative to the start
+    of the recording.  Returns (times, traces in nominal mV [samples, 512])."""
+    chip.reset_state()
+    chip.run(settle)
+    t0 = chip.time
+    if spikes is not None:
+        spikes = (np.asarray(spikes[0]) + t0, spikes[1])
+    if offset_current_schedule is not None:
+        st, sn, sv = offset_current_schedule
+        offset_current_schedule = (np.asarray(st) + t0, sn, sv)
+    res = chip.run(duration, spikes=spikes, madc=MadcRecording(ALL_NEURONS, observable, interval),
+                   offset_current_schedule=offset_current_schedule)
+    return res.madc_times - t0, madc_to_mv(res.madc_codes)
+
+
+def correlation_reset_reads(chip, reads=8):
+    """Mean causal/acausal CADC reads of the idle correlation sensors (at their
+    reset voltage) per channel: [hemisphere, branch, column], averaged over
+    `reads` reads of all 256 rows."""
+    out = np.zeros((C.NUM_HEMISPHERES, 2, C.COLUMNS_PER_HEMISPHERE))
+
+    def program(ppu):
+        for h in range(C.NUM_HEMISPHERES):
+            causal, acausal = ppu.read_correlation(h)
+            out[h, 0] += causal.mean(axis=0)
+            out[h, 1] += acausal.mean(axis=0)
+
+    chip.reset_state()
+    chip.run(float(reads) * 2.0, ppu=[PPUProgram(2.0 * np.arange(1, reads + 1), program)])
+    return out / reads

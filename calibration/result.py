@@ -1,0 +1,139 @@
+"""Calibration results: a versioned file format and a per-chip, per-target cache.
+
+A result holds the calibrated configuration arrays (per neuron, per quadrant,
+per CADC channel), the success mask, per-step residuals and metadata (chip
+seed, targets, format and software version).  Files are numpy .npz archives
+with the metadata as a JSON string.
+"""
+import hashlib
+import json
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from cython_core import constants as C
+
+from .targets import Targets
+
+FORMAT_VERSION = 1
+SOFTWARE_VERSION = "0.1.0"
+
+NEURON_FIELDS = (
+    "leak_v_leak", "leak_i_bias", "leak_enable_division", "leak_enable_multiplication",
+    "reset_v_reset", "threshold_v_threshold",
+    "excitatory_input_i_bias_tau", "inhibitory_input_i_bias_tau",
+    "excitatory_input_i_bias_gm", "inhibitory_input_i_bias_gm",
+    "excitatory_input_i_shift_reference", "inhibitory_input_i_shift_reference",
+    "refractory_period_refractory_time", "refractory_period_input_clock",
+)
+QUADRANT_FIELDS = ("synapse_dac_bias", "cadc_v_ramp_offset", "cadc_i_ramp_slope")
+
+
+class CalibrationFileError(ValueError):
+    """A calibration file that is corrupt or does not belong to the chip/version."""
+
+
+@dataclass
+class CalibrationResult:
+    chip_seed: int
+    targets: Targets
+    neurons: dict                      # field -> int array (512)
+    quadrants: dict                    # field -> int array (4)
+    cadc_channel_offsets: np.ndarray   # [2, 2, 256]
+    refractory_clock_scaler: np.ndarray
+    success: np.ndarray                # bool (512): no calibrated parameter on a range bound
+    residuals: dict = field(default_factory=dict)   # step name -> {"before": sd, "after": sd}
+    created: float = field(default_factory=time.time)
+    software_version: str = SOFTWARE_VERSION
+
+    def apply(self, config):
+        """Write the calibration into a ChipConfig: calibrated cells, the switches
+        a calibrated neuron runs with (threshold comparator and synaptic inputs
+        on), the CADC settings."""
+        n = config.neurons
+        for name, values in self.neurons.items():
+            n.set(name, values)
+        n.threshold_enable = True
+        n.excitatory_input_enable = True
+        n.inhibitory_input_enable = True
+        for name, values in self.quadrants.items():
+            config.quadrants.set(name, values)
+        config.cadc_channel_offsets[...] = self.cadc_channel_offsets
+        config.refractory_clock_scaler[...] = self.refractory_clock_scaler
+
+    # --- file format ---
+    def save(self, path):
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        meta = {"format_version": FORMAT_VERSION, "software_version": self.software_version,
+                "chip_seed": self.chip_seed, "targets": json.loads(self.targets.to_json()),
+                "residuals": self.residuals, "created": self.created}
+        arrays = {f"neuron__{k}": np.asarray(v) for k, v in self.neurons.items()}
+        arrays.update({f"quadrant__{k}": np.asarray(v) for k, v in self.quadrants.items()})
+        tmp = path.with_name(path.name + ".tmp")
+        with open(tmp, "wb") as fh:
+            np.savez_compressed(fh, meta=np.array(json.dumps(meta)),
+                                cadc_channel_offsets=self.cadc_channel_offsets,
+                                refractory_clock_scaler=self.refractory_clock_scaler,
+                                success=self.success, **arrays)
+        os.replace(tmp, path)       # atomic: a reader never sees half a file
+        return path
+
+
+def save(result, path):
+    """Save `result` to `path` (.npz)."""
+    return result.save(path)
+
+
+def load(path, chip_seed=None):
+    """Load a calibration file; refuse a corrupt file, another format version, or
+    (if `chip_seed` is given) a calibration of another chip."""
+    path = Path(path)
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            meta = json.loads(str(data["meta"]))
+            version = meta.get("format_version")
+            if version != FORMAT_VERSION:
+                raise CalibrationFileError(
+                    f"{path}: calibration format version {version}, this software reads "
+                    f"version {FORMAT_VERSION}; recalibrate with `python -m calibration`")
+            neurons = {k.split("__", 1)[1]: data[k] for k in data.files if k.startswith("neuron__")}
+            quadrants = {k.split("__", 1)[1]: data[k] for k in data.files
+                         if k.startswith("quadrant__")}
+            result = CalibrationResult(
+                chip_seed=int(meta["chip_seed"]),
+                targets=Targets(**{k: (np.asarray(v) if isinstance(v, list) else v)
+                                   for k, v in meta["targets"].items()}),
+                neurons=neurons, quadrants=quadrants,
+                cadc_channel_offsets=data["cadc_channel_offsets"],
+                refractory_clock_scaler=data["refractory_clock_scaler"],
+                success=data["success"].astype(bool), residuals=meta.get("residuals", {}),
+                created=meta.get("created", 0.0),
+                software_version=meta.get("software_version", "unknown"))
+    except CalibrationFileError:
+        raise
+    except FileNotFoundError:
+        raise
+    except Exception as err:   # zip, JSON, missing keys: all mean "corrupt"
+        raise CalibrationFileError(f"{path}: not a readable calibration file ({err})") from err
+    for name in NEURON_FIELDS:
+        if name not in result.neurons or result.neurons[name].shape != (C.NUM_NEURONS,):
+            raise CalibrationFileError(f"{path}: neuron field {name} missing or malformed")
+    if chip_seed is not None and result.chip_seed != chip_seed:
+        raise CalibrationFileError(
+            f"{path}: calibration of chip {result.chip_seed}, not of chip {chip_seed}")
+    return result
+
+
+def cache_dir():
+    """Where calibrations are cached: $XDG_CACHE_HOME (default ~/.cache)."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "pynn-brainscales-emu" / "calibration"
+
+
+def cache_path(chip_seed, targets):
+    key = hashlib.sha256(targets.to_json().encode()).hexdigest()[:16]
+    return cache_dir() / f"chip{chip_seed}-v{FORMAT_VERSION}-{key}.npz"

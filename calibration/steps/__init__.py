@@ -1,0 +1,1 @@
+"""Calibration steps, each a configure + measure pair (see base.Step)."""

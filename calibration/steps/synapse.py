@@ -1,0 +1,123 @@
+"""Synaptic input steps: time constant, synapse DAC bias per quadrant,
+transconductance (gm) and reference shift per neuron."""
+import numpy as np
+
+from cython_core import constants as C
+from cython_core.mismatch import quadrant_of_neuron
+
+from .. import measure
+from .base import (EXC_LABEL, INH_LABEL, NeuronFieldStep, Step, fit_exponential_decay,
+                   fit_slope, wire_stimulus)
+
+RECEPTORS = ("excitatory", "inhibitory")
+LABEL = {"excitatory": EXC_LABEL, "inhibitory": INH_LABEL}
+SYNIN = {"excitatory": "exc_synin", "inhibitory": "inh_synin"}
+
+
+def enable_inputs(config, receptor=None):
+    for r in RECEPTORS:
+        getattr(config.neurons, f"{r}_input_enable")[...] = receptor is None or r == receptor
+
+
+class SynTimeConstant(NeuronFieldStep):
+    """tau_syn from the decay of the synaptic line (MADC) after one event.
+    A larger bias lowers the line's resistance: shorter tau."""
+    unit = "us"
+    inverted = True
+
+    def __init__(self, chip, receptor, target_us):
+        super().__init__(chip)
+        self.receptor = receptor
+        self.name = f"tau_syn {receptor[:3]}"
+        self.field = f"{receptor}_input_i_bias_tau"
+        longest = float(np.max(target_us))
+        self.duration = round(min(6.0 * longest + 3.0, 200.0), 1)
+        self.interval = 0.034 if np.min(target_us) < 2.0 else 0.1
+
+    def prepare(self):
+        wire_stimulus(self.chip.config, weight=24)
+        enable_inputs(self.chip.config, self.receptor)
+
+    def measure(self):
+        t_event = 1.0
+        t, u = measure.madc_trace(self.chip, self.duration, SYNIN[self.receptor],
+                                  interval=self.interval,
+                                  spikes=([t_event], [LABEL[self.receptor]]))
+        baseline = u[t < t_event].mean(axis=0)
+        return fit_exponential_decay(t, u, baseline, start=t_event + 2 * self.chip.dt)
+
+
+def psc_slope(chip, receptor, trials=2, gap=40.0):
+    """Initial membrane slope (mV/us) after a burst through the stimulus rows:
+    the synaptic current over the membrane capacitance.  Averaged over trials;
+    the slope just before each burst is subtracted."""
+    t_events = 1.0 + gap * np.arange(trials)
+    t, v = measure.madc_trace(chip, gap * trials, "v", interval=0.034,
+                              spikes=(t_events, np.full(trials, LABEL[receptor])))
+    slopes = [fit_slope(t, v, te + 0.1, te + 0.6) - fit_slope(t, v, te - 0.8, te - 0.05)
+              for te in t_events]
+    return np.abs(np.mean(slopes, axis=0))
+
+
+class SynapseDacBias(Step):
+    """Per-quadrant synapse DAC bias, matched to the weakest quadrant at the
+    target bias: afterwards all quadrants deliver the same median strength."""
+    name = "synapse DAC bias"
+    unit = "mV/us"
+    field = "synapse_dac_bias"
+    instances = C.NUM_QUADRANTS
+
+    def prepare(self):
+        wire_stimulus(self.chip.config, weight=63)
+        enable_inputs(self.chip.config, "excitatory")
+
+    def configure(self, settings):
+        self.chip.config.quadrants.set("synapse_dac_bias", np.asarray(settings, np.int64))
+
+    def measure(self):
+        slopes = psc_slope(self.chip, "excitatory")
+        q = quadrant_of_neuron()
+        return np.array([np.median(slopes[q == k]) for k in range(C.NUM_QUADRANTS)])
+
+
+class SynapseGm(NeuronFieldStep):
+    """Per-neuron gm bias so that every neuron's synaptic current matches the
+    median neuron's at the target bias."""
+    unit = "mV/us"
+
+    def __init__(self, chip, receptor):
+        super().__init__(chip)
+        self.receptor = receptor
+        self.name = f"gm {receptor[:3]}"
+        self.field = f"{receptor}_input_i_bias_gm"
+
+    def prepare(self):
+        wire_stimulus(self.chip.config, weight=63)
+        enable_inputs(self.chip.config, self.receptor)
+
+    def measure(self):
+        return psc_slope(self.chip, self.receptor)
+
+
+class ReferenceShift(NeuronFieldStep):
+    """Reference shift that cancels the synaptic OTA's offset current: the
+    resting potential (CADC) must not move when the input is switched on.
+    More shift lowers the offset current: the excitatory input pushes the
+    membrane less up (inverted), the inhibitory one less down."""
+    unit = "LSB"
+
+    def __init__(self, chip, receptor):
+        super().__init__(chip)
+        self.receptor = receptor
+        self.name = f"reference shift {receptor[:3]}"
+        self.field = f"{receptor}_input_i_shift_reference"
+        self.inverted = receptor == "excitatory"
+        self.rest_without = None
+
+    def prepare(self):
+        enable_inputs(self.chip.config, "none")
+        self.rest_without = measure.cadc_membrane(self.chip, reads=40)
+        enable_inputs(self.chip.config, self.receptor)
+
+    def measure(self):
+        return measure.cadc_membrane(self.chip, reads=40) - self.rest_without

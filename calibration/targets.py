@@ -1,0 +1,75 @@
+"""Calibration targets as data: scalars or one value per neuron, validated
+against what the calibration can reach [calix]."""
+import json
+from dataclasses import asdict, dataclass, fields
+
+import numpy as np
+
+from cython_core import constants as C
+
+# name: (unit, low, high) of what the calibration can reach [calix]
+FEASIBLE = {
+    "leak": ("CADC LSB", 50.0, 160.0),
+    "reset": ("CADC LSB", 50.0, 160.0),
+    "threshold": ("CADC LSB", 50.0, 220.0),
+    "tau_mem": ("us", 0.5, 60.0),
+    "tau_syn_exc": ("us", 0.3, 30.0),
+    "tau_syn_inh": ("us", 0.3, 30.0),
+    "refractory": ("us", 0.04, 32.0),
+    "i_synin_gm_exc": ("CapMem LSB", 30.0, 800.0),
+    "i_synin_gm_inh": ("CapMem LSB", 30.0, 800.0),
+    "synapse_dac_bias": ("CapMem LSB", 30.0, 1022.0),
+}
+
+
+class InfeasibleTargetError(ValueError):
+    """A target outside what the calibration can reach."""
+
+
+@dataclass
+class Targets:
+    """Defaults: calix's (leak 80, reset 70, threshold 125 CADC LSB; tau_m and
+    tau_syn 10 us; refractory 2 us; synaptic gm bias 500; synapse DAC bias 600)."""
+    leak: object = 80.0
+    reset: object = 70.0
+    threshold: object = 125.0
+    tau_mem: object = 10.0
+    tau_syn_exc: object = 10.0
+    tau_syn_inh: object = 10.0
+    refractory: object = 2.0
+    i_synin_gm_exc: object = 500.0
+    i_synin_gm_inh: object = 500.0
+    synapse_dac_bias: object = 600.0
+
+    def __post_init__(self):
+        for f in fields(self):
+            value = np.asarray(getattr(self, f.name), dtype=float)
+            if value.ndim > 1 or (value.ndim == 1 and value.shape != (C.NUM_NEURONS,)):
+                raise InfeasibleTargetError(
+                    f"target {f.name}: shape {value.shape}; give a scalar or {C.NUM_NEURONS} values")
+            if f.name == "synapse_dac_bias" and value.ndim:
+                raise InfeasibleTargetError("target synapse_dac_bias: one value for the chip")
+            unit, low, high = FEASIBLE[f.name]
+            bad = ~np.isfinite(value) | (value < low) | (value > high)
+            if np.any(bad):
+                v = np.atleast_1d(value)[np.atleast_1d(bad)][0]
+                raise InfeasibleTargetError(
+                    f"target {f.name}: value {v} {unit} is not feasible; feasible range is "
+                    f"{low}..{high} {unit}")
+            setattr(self, f.name, value if value.ndim else float(value))
+
+    def per_neuron(self, name):
+        return np.broadcast_to(np.asarray(getattr(self, name), float), (C.NUM_NEURONS,))
+
+    def to_json(self):
+        return json.dumps({k: (v.tolist() if isinstance(v, np.ndarray) else v)
+                           for k, v in asdict(self).items()}, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text):
+        data = json.loads(text)
+        unknown = set(data) - {f.name for f in fields(cls)}
+        if unknown:
+            raise KeyError(f"unknown calibration target(s) {sorted(unknown)}; known: "
+                           f"{sorted(f.name for f in fields(cls))}")
+        return cls(**data)
