@@ -50,6 +50,7 @@ class Progress:
 def _search(chip, step, algorithm, target, residuals):
     """Run one step on a copy of the configuration and keep only the calibrated
     field: whatever the step set up for measuring is undone."""
+    start = time.perf_counter()
     saved = chip.config.copy()
     step.prepare()
     outcome = algorithm.run(step, target, step.instances)
@@ -60,7 +61,9 @@ def _search(chip, step, algorithm, target, residuals):
     table = chip.config.quadrants if field in QUADRANT_FIELDS else chip.config.neurons
     table.set(field, calibrated)
     residuals[step.name] = {"unit": step.unit, "trimmed_sd": trimmed_std(outcome.results),
-                            "failed": int(outcome.failed.sum())}
+                            "failed": int(outcome.failed.sum()),
+                            "measurements": outcome.measurements,
+                            "seconds": time.perf_counter() - start}
     return outcome
 
 
