@@ -19,7 +19,7 @@ import numpy as np
 from .calibrate import calibrate
 from .result import save
 from .targets import InfeasibleTargetError, Targets
-from .verify import compare, format_table, spreads
+from .verify import compare, format_table, spreads, verify_correlation
 
 
 def parse_args(argv):
@@ -34,6 +34,8 @@ def parse_args(argv):
     p.add_argument("--tau-mem", type=float, help="membrane time constant, us (default 10)")
     p.add_argument("--tau-syn", type=float, help="synaptic time constants, us (default 10)")
     p.add_argument("--refractory", type=float, help="refractory period, us (default 2)")
+    p.add_argument("--correlation", action="store_true",
+                   help="also calibrate the correlation sensors (amplitude, tau per quadrant)")
     p.add_argument("--report", help="save histograms before/after calibration (.png)")
     p.add_argument("--no-verify", action="store_true", help="skip the closing measurement")
     return p.parse_args(argv)
@@ -81,7 +83,7 @@ def main(argv=None):
         print(f"error: {err}", file=sys.stderr)
         return 2
     start = time.perf_counter()
-    result = calibrate(args.chip, targets, progress=True)
+    result = calibrate(args.chip, targets, progress=True, correlation=args.correlation)
     elapsed = time.perf_counter() - start
     path = save(result, args.output)
     print(f"chip {args.chip} calibrated in {elapsed:.1f} s; "
@@ -90,6 +92,12 @@ def main(argv=None):
         comparisons = compare(result)
         if not args.no_verify:
             print(format_table(spreads(result, comparisons)))
+            if args.correlation:
+                for (branch, what), values in verify_correlation(result).items():
+                    target = (result.targets.correlation_amplitude if what == "amplitude"
+                              else result.targets.correlation_tau)
+                    print(f"correlation {branch:7s} {what:9s} 30/50/70 %: "
+                          f"{' '.join(f'{v:6.3f}' for v in values)}  (target {target})")
         if args.report:
             report(comparisons, args.chip, args.report)
             print(f"report saved to {args.report}")

@@ -12,10 +12,11 @@ import numpy as np
 from cython_core import Chip, constants as C
 
 from . import measure
-from .algorithms import BinarySearch, NoisyBinarySearch
+from .algorithms import BinarySearch, LinearPrediction, NoisyBinarySearch
 from .result import NEURON_FIELDS, QUADRANT_FIELDS, CalibrationResult
 from .steps.base import NeuronFieldStep, trimmed_std, unwire_stimulus, wire_stimulus
 from .steps.cadc import CadcRampOffset, CadcRampSlope, calibrate_channel_offsets
+from .steps.correlation import CorrelationAmplitude, CorrelationRate
 from .steps.neuron import (LeakPotential, MembraneTimeConstant, ResetPotential, Threshold,
                            refractory_setting)
 from .steps.synapse import (RECEPTORS, ReferenceShift, SynapseDacBias, SynapseGm,
@@ -67,15 +68,16 @@ def _search(chip, step, algorithm, target, residuals):
     return outcome
 
 
-def calibrate(chip_seed=0, targets=None, progress=True, seed=0):
+def calibrate(chip_seed=0, targets=None, progress=True, seed=0, correlation=False):
     """Calibrate emulated chip `chip_seed` to `targets` (Targets, default calix's).
 
     Measures only through the chip's readout.  Returns a CalibrationResult.
-    `seed` seeds the start jitter of the noisy searches.
+    `seed` seeds the start jitter of the noisy searches; `correlation` adds the
+    correlation sensors (amplitude and time constant per quadrant).
     """
     targets = targets or Targets()
     chip = Chip(seed=chip_seed)
-    bar = Progress(14, enabled=progress)
+    bar = Progress(16 if correlation else 14, enabled=progress)
     residuals = {}
     failed = np.zeros(C.NUM_NEURONS, bool)
     noisy = lambda initial: NoisyBinarySearch(initial=initial, seed=seed)
@@ -142,6 +144,14 @@ def calibrate(chip_seed=0, targets=None, progress=True, seed=0):
     bar.step("leak again")
     failed |= _search(chip, LeakPotential(chip), noisy(None), targets.per_neuron("leak"),
                       residuals).failed
+    if correlation:
+        # both are close to linear in their bias: one-shot predictions [calix: per quadrant]
+        bar.step("correlation tau")
+        _search(chip, CorrelationRate(chip), LinearPrediction(250, 750),
+                1.0 / targets.correlation_tau, residuals)
+        bar.step("correlation amplitude")
+        _search(chip, CorrelationAmplitude(chip), LinearPrediction(100, 400),
+                targets.correlation_amplitude, residuals)
     bar.done()
 
     cfg = chip.config

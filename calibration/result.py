@@ -29,7 +29,8 @@ NEURON_FIELDS = (
     "excitatory_input_i_shift_reference", "inhibitory_input_i_shift_reference",
     "refractory_period_refractory_time", "refractory_period_input_clock",
 )
-QUADRANT_FIELDS = ("synapse_dac_bias", "cadc_v_ramp_offset", "cadc_i_ramp_slope")
+QUADRANT_FIELDS = ("synapse_dac_bias", "cadc_v_ramp_offset", "cadc_i_ramp_slope",
+                   "correlation_i_bias_amplitude", "correlation_i_bias_tau")
 
 
 class CalibrationFileError(ValueError):

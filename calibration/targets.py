@@ -19,7 +19,10 @@ FEASIBLE = {
     "i_synin_gm_exc": ("CapMem LSB", 30.0, 800.0),
     "i_synin_gm_inh": ("CapMem LSB", 30.0, 800.0),
     "synapse_dac_bias": ("CapMem LSB", 30.0, 1022.0),
+    "correlation_amplitude": ("CADC LSB per pair", 0.2, 2.0),
+    "correlation_tau": ("us", 2.0, 30.0),
 }
+CHIP_WIDE = ("synapse_dac_bias", "correlation_amplitude", "correlation_tau")
 
 
 class InfeasibleTargetError(ValueError):
@@ -40,6 +43,8 @@ class Targets:
     i_synin_gm_exc: object = 500.0
     i_synin_gm_inh: object = 500.0
     synapse_dac_bias: object = 600.0
+    correlation_amplitude: object = 0.5
+    correlation_tau: object = 5.0
 
     def __post_init__(self):
         for f in fields(self):
@@ -47,8 +52,8 @@ class Targets:
             if value.ndim > 1 or (value.ndim == 1 and value.shape != (C.NUM_NEURONS,)):
                 raise InfeasibleTargetError(
                     f"target {f.name}: shape {value.shape}; give a scalar or {C.NUM_NEURONS} values")
-            if f.name == "synapse_dac_bias" and value.ndim:
-                raise InfeasibleTargetError("target synapse_dac_bias: one value for the chip")
+            if f.name in CHIP_WIDE and value.ndim:
+                raise InfeasibleTargetError(f"target {f.name}: one value for the chip")
             unit, low, high = FEASIBLE[f.name]
             bad = ~np.isfinite(value) | (value < low) | (value > high)
             if np.any(bad):

@@ -127,6 +127,22 @@ def spreads(result, comparisons):
     return out
 
 
+def verify_correlation(result, chip=None, percentiles=(30, 50, 70)):
+    """Per-synapse correlation amplitude and tau percentiles, per branch:
+    {("causal"|"acausal", "amplitude"|"tau"): values at `percentiles`}.
+    Acceptance [calix]: within a factor 2 of the target."""
+    from .steps.correlation import BRANCHES, fit_per_synapse, measure_runs, wire_all_synapses
+    chip = chip or Chip(seed=result.chip_seed)
+    result.apply(chip.config)
+    wire_all_synapses(chip.config)
+    amps, taus = fit_per_synapse(measure_runs(chip, reads=8, duration=600.0))
+    out = {}
+    for b, branch in enumerate(BRANCHES):
+        out[branch, "amplitude"] = np.nanpercentile(amps[b], percentiles)
+        out[branch, "tau"] = np.nanpercentile(taus[b], percentiles)
+    return out
+
+
 def format_table(spreads):
     lines = [f"{'parameter':<14s} {'sd before':>12s} {'sd after':>12s} {'ratio':>7s} "
              f"{'bound':>6s} {'failed':>7s}"]

@@ -113,6 +113,19 @@ def test_calix_acceptance(calibrated, seed):
     assert by_name["CADC channels"].after < CADC_CHANNEL_SD_BOUND
 
 
+def test_correlation_sensor_calibration():
+    """Correlation amplitude and tau at the 30/50/70 % percentiles within a
+    factor 2 of the target [calix], for a non-default target too."""
+    from calibration.verify import verify_correlation
+    targets = Targets(correlation_amplitude=0.8, correlation_tau=8.0)
+    result = calibration.calibrate(2, targets, progress=False, correlation=True)
+    for (branch, what), values in verify_correlation(result).items():
+        target = 0.8 if what == "amplitude" else 8.0
+        print(branch, what, values, target)
+        assert np.all((values > target / 2) & (values < target * 2)), (branch, what)
+        assert values[1] == pytest.approx(target, rel=0.3), (branch, what)
+
+
 def test_calibration_reaches_per_neuron_targets():
     """A per-neuron leak target: a gradient across the chip comes out as asked."""
     leak = np.linspace(60.0, 100.0, C.NUM_NEURONS)

@@ -69,6 +69,7 @@ class CadcRampSlope(_RampStep):
 def calibrate_channel_offsets(chip, rounds=2):
     """Digital per-channel offsets that put every channel on the design curve at
     the middle reference.  Returns the residual deviation per channel (LSB)."""
+    operating = chip.config.quadrants.correlation_v_res_meas.copy()
     chip.config.quadrants.correlation_v_res_meas = MID_REFERENCE
     target = design_code(MID_REFERENCE)
     offsets = chip.config.cadc_channel_offsets
@@ -76,4 +77,6 @@ def calibrate_channel_offsets(chip, rounds=2):
         reads = measure.correlation_reset_reads(chip, reads=16)
         offsets[...] = np.clip(offsets + np.rint(target - reads),
                                C.CADC_CHANNEL_OFFSET_MIN, C.CADC_CHANNEL_OFFSET_MAX)
-    return measure.correlation_reset_reads(chip, reads=16) - target
+    residual = measure.correlation_reset_reads(chip, reads=16) - target
+    chip.config.quadrants.correlation_v_res_meas = operating
+    return residual

@@ -1,0 +1,201 @@
+"""Correlation sensors: amplitude and time constant per quadrant.
+
+Every neuron fires regularly (offset current); a regular train of pre events
+reaches every synapse (weight 0: the neurons do not feel it).  Three runs:
+slow firing with dense and with sparse pre events (the causal pairs, each post
+with the last pre, come at short and at long delays), and fast firing with
+sparse pre events (against the slow one, the acausal pairs, each pre with the
+last post, come at short and at long delays).  The post spike
+times come back through the spike readout, the pre times are known, so for a
+trial time constant tau the sensor of column c should have accumulated
+    causal:  A * S_c(tau),  S_c(tau) = sum over posts of exp(-(t_post - last pre) / tau)
+    acausal: A * S'_c(tau), over pres and the last post before each
+(nearest-neighbour pairing).  Per branch, two runs give two such
+sums; their ratio fixes tau, then either one fixes A.  The accumulated drops
+are read by a PPU program through the CADC (baseline minus reading).
+"""
+import numpy as np
+
+from cython_core import PPUProgram, constants as C
+from cython_core.mismatch import quadrant_of_neuron
+
+from .base import Step
+
+DURATION = 300.0
+# (leak CapMem, offset current CapMem): fast (~6 us) and slow (~17 us) firing
+FIRING = {"fast": (C.CAPMEM_MAX, C.CAPMEM_MAX), "slow": (None, 600)}
+# run name: (firing, pre period in us)
+RUNS = {"slow dense": ("slow", 2.3), "slow sparse": ("slow", 23.7), "fast sparse": ("fast", 23.7)}
+# per branch (causal, acausal): the two runs whose ratio fixes tau
+RUN_PAIRS = (("slow dense", "slow sparse"), ("fast sparse", "slow sparse"))
+TAU_GRID = np.geomspace(0.5, 80.0, 400)
+BRANCHES = ("causal", "acausal")
+COLUMN_QUADRANT = quadrant_of_neuron().reshape(C.NUM_HEMISPHERES, C.COLUMNS_PER_HEMISPHERE)
+
+
+def wire_all_synapses(config):
+    """Every row of both arrays listens to label 0, with weight 0."""
+    syn = config.synapses
+    syn.driver_enable[...] = True
+    syn.driver_row_select[...] = 0
+    syn.row_modes[...] = C.ROW_EXCITATORY
+    syn.labels[...] = 0
+    syn.weights[...] = 0
+
+
+def drive_neurons(config, leak, offset):
+    n = config.neurons
+    n.threshold_enable = True
+    n.constant_current_enable = True
+    n.constant_current_i_offset = offset
+    if leak is not None:
+        n.leak_v_leak = leak
+
+
+def pair_sums(post_times, post_neurons, pre_times, tau_grid=TAU_GRID):
+    """Per neuron and trial tau: causal and acausal nearest-neighbour pair sums,
+    [2 branches, neurons, taus]."""
+    sums = np.zeros((2, C.NUM_NEURONS, len(tau_grid)))
+    for n in range(C.NUM_NEURONS):
+        posts = post_times[post_neurons == n]
+        if posts.size == 0:
+            continue
+        k = np.searchsorted(pre_times, posts) - 1          # last pre before each post
+        ok = k >= 0
+        dt = posts[ok] - pre_times[k[ok]]
+        sums[0, n] = np.exp(-dt[:, None] / tau_grid[None, :]).sum(axis=0)
+        j = np.searchsorted(posts, pre_times) - 1           # last post before each pre
+        ok = j >= 0
+        dt = pre_times[ok] - posts[j[ok]]
+        sums[1, n] = np.exp(-dt[:, None] / tau_grid[None, :]).sum(axis=0)
+    return sums
+
+
+def correlation_run(chip, firing, pre_period, reads=4, duration=DURATION):
+    """One run with the neurons firing `firing` ("fast" or "slow") and pre events
+    every `pre_period` us: returns (drops [2 branches, 2 hemispheres, 256 rows, 256 columns] in
+    CADC LSB, pair sums [2, 512, taus])."""
+    saved = chip.config.copy()
+    drive_neurons(chip.config, *FIRING[firing])
+    chip.reset_state()
+    chip.run(20.0)                     # neurons start firing; sensors are reset below
+    baseline = np.zeros((2, C.NUM_HEMISPHERES, C.ROWS_PER_HEMISPHERE, C.COLUMNS_PER_HEMISPHERE))
+    final = np.zeros_like(baseline)
+
+    def read_into(target, reset):
+        def program(ppu):
+            for h in range(C.NUM_HEMISPHERES):
+                causal, acausal = ppu.read_correlation(h)
+                target[0, h] += causal
+                target[1, h] += acausal
+                if reset:
+                    ppu.reset_correlation(h)
+        return program
+
+    t0 = chip.time
+    # baseline reads right after a reset (the sensors at their reset voltage)
+    reset_program = read_into(np.zeros_like(baseline), reset=True)
+    chip.run(1.0, ppu=[PPUProgram([t0 + 1.0], reset_program)])
+    chip.run(float(reads), ppu=[PPUProgram(t0 + 1.0 + np.arange(1, reads + 1), read_into(baseline, False))])
+    t_start = chip.time
+    pre = t_start + np.arange(0.5, duration, pre_period)
+    res = chip.run(duration, spikes=(pre, np.zeros(len(pre), int)))
+    # stop the sensors accumulating while reading: neurons silent
+    chip.config.neurons.threshold_enable = False
+    chip.run(float(reads), ppu=[PPUProgram(chip.time + np.arange(1, reads + 1),
+                                           read_into(final, False))])
+    chip.config = saved
+    drops = (baseline - final) / reads
+    return drops, pair_sums(res.spike_times, res.spike_neurons, pre)
+
+
+def measure_runs(chip, reads=4, duration=DURATION):
+    """All runs: name -> (drops, sums)."""
+    return {name: correlation_run(chip, *spec, reads=reads, duration=duration)
+            for name, spec in RUNS.items()}
+
+
+def _pair(runs, branch):
+    first, second = RUN_PAIRS[branch]
+    return runs[first], runs[second]
+
+
+def fit_per_synapse(runs):
+    """A (CADC LSB per pair) and tau (us) per synapse: [2 branches, 2 hemispheres,
+    256 rows, 256 columns] each; NaN where the ratio falls outside the model."""
+    shape = (2, C.NUM_HEMISPHERES, C.ROWS_PER_HEMISPHERE, C.COLUMNS_PER_HEMISPHERE)
+    taus, amps = np.full(shape, np.nan), np.full(shape, np.nan)
+    for b in range(2):
+        (d0, s0), (d1, s1) = _pair(runs, b)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = d0[b] / d1[b]
+            grid = s0[b] / s1[b]                       # [512 neurons, taus]
+        for n in range(C.NUM_NEURONS):
+            h, c = divmod(n, C.COLUMNS_PER_HEMISPHERE)
+            g = grid[n]
+            if not np.all(np.isfinite(g)):
+                continue
+            order = np.argsort(g)
+            tau = np.interp(ratio[h, :, c], g[order], TAU_GRID[order], left=np.nan, right=np.nan)
+            taus[b, h, :, c] = tau
+            with np.errstate(invalid="ignore"):
+                amps[b, h, :, c] = d0[b, h, :, c] / np.interp(tau, TAU_GRID, s0[b, n])
+    return amps, taus
+
+
+def fit_per_quadrant(runs):
+    """A (CADC LSB per pair) and tau (us) per branch and quadrant, [2, 4] each,
+    from the drops summed over each quadrant's synapses."""
+    amps = np.zeros((2, C.NUM_QUADRANTS))
+    taus = np.zeros((2, C.NUM_QUADRANTS))
+    q_of_neuron = quadrant_of_neuron()
+    for b in range(2):
+        (d0, s0), (d1, s1) = _pair(runs, b)
+        for q in range(C.NUM_QUADRANTS):
+            h = q // 2
+            cols = COLUMN_QUADRANT[h] == q
+            drop0, drop1 = d0[b, h][:, cols].sum(), d1[b, h][:, cols].sum()
+            sum0 = s0[b, q_of_neuron == q].sum(axis=0) * C.ROWS_PER_HEMISPHERE
+            sum1 = s1[b, q_of_neuron == q].sum(axis=0) * C.ROWS_PER_HEMISPHERE
+            grid = sum0 / sum1
+            order = np.argsort(grid)
+            taus[b, q] = np.interp(drop0 / drop1, grid[order], TAU_GRID[order])
+            amps[b, q] = drop0 / np.interp(taus[b, q], TAU_GRID, sum0)
+    return amps, taus
+
+
+class _CorrelationStep(Step):
+    instances = C.NUM_QUADRANTS
+    unit = ""
+
+    def prepare(self):
+        wire_all_synapses(self.chip.config)
+        self.chip.config.correlation_sensors_enable = True
+
+    def configure(self, settings):
+        self.chip.config.quadrants.set(self.field, np.asarray(settings, np.int64))
+
+    def fit(self):
+        return fit_per_quadrant(measure_runs(self.chip))
+
+
+class CorrelationRate(_CorrelationStep):
+    """Quadrant decay rate 1/tau (1/us), mean of both branches: rises with the
+    bias, close to linearly, so a one-shot linear prediction lands near it."""
+    name = "correlation 1/tau"
+    unit = "1/us"
+    field = "correlation_i_bias_tau"
+
+    def measure(self):
+        return (1.0 / self.fit()[1]).mean(axis=0)
+
+
+class CorrelationAmplitude(_CorrelationStep):
+    """Quadrant amplitude per pair (CADC LSB), mean of both branches;
+    proportional to the bias."""
+    name = "correlation amplitude"
+    unit = "LSB"
+    field = "correlation_i_bias_amplitude"
+
+    def measure(self):
+        return self.fit()[0].mean(axis=0)
