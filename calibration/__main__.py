@@ -34,6 +34,10 @@ def parse_args(argv):
     p.add_argument("--tau-mem", type=float, help="membrane time constant, us (default 10)")
     p.add_argument("--tau-syn", type=float, help="synaptic time constants, us (default 10)")
     p.add_argument("--refractory", type=float, help="refractory period, us (default 2)")
+    p.add_argument("--coba", action="store_true",
+                   help="conductance-based inputs: calibrate the reversal potentials")
+    p.add_argument("--e-rev-exc", type=float, help="COBA excitatory reversal, CADC LSB (150)")
+    p.add_argument("--e-rev-inh", type=float, help="COBA inhibitory reversal, CADC LSB (40)")
     p.add_argument("--correlation", action="store_true",
                    help="also calibrate the correlation sensors (amplitude, tau per quadrant)")
     p.add_argument("--report", help="save histograms before/after calibration (.png)")
@@ -46,7 +50,8 @@ def targets_from(args):
     if args.target:
         values.update(Targets.from_json(Path(args.target).read_text()).__dict__)
     flags = {"leak": args.leak, "reset": args.reset, "threshold": args.threshold,
-             "tau_mem": args.tau_mem, "refractory": args.refractory}
+             "tau_mem": args.tau_mem, "refractory": args.refractory,
+             "e_rev_exc": args.e_rev_exc, "e_rev_inh": args.e_rev_inh}
     if args.tau_syn is not None:
         flags["tau_syn_exc"] = flags["tau_syn_inh"] = args.tau_syn
     values.update({k: v for k, v in flags.items() if v is not None})
@@ -83,7 +88,8 @@ def main(argv=None):
         print(f"error: {err}", file=sys.stderr)
         return 2
     start = time.perf_counter()
-    result = calibrate(args.chip, targets, progress=True, correlation=args.correlation)
+    result = calibrate(args.chip, targets, progress=True, correlation=args.correlation,
+                       coba=args.coba)
     elapsed = time.perf_counter() - start
     path = save(result, args.output)
     print(f"chip {args.chip} calibrated in {elapsed:.1f} s; "

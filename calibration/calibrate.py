@@ -19,8 +19,8 @@ from .steps.cadc import CadcRampOffset, CadcRampSlope, calibrate_channel_offsets
 from .steps.correlation import CorrelationAmplitude, CorrelationRate
 from .steps.neuron import (LeakPotential, MembraneTimeConstant, ResetPotential, Threshold,
                            refractory_setting)
-from .steps.synapse import (RECEPTORS, ReferenceShift, SynapseDacBias, SynapseGm,
-                            SynTimeConstant, enable_inputs)
+from .steps.synapse import (RECEPTORS, ReferenceShift, ReversalPotential, SynapseDacBias,
+                            SynapseGm, SynTimeConstant, enable_inputs)
 from .targets import Targets
 
 
@@ -68,16 +68,18 @@ def _search(chip, step, algorithm, target, residuals):
     return outcome
 
 
-def calibrate(chip_seed=0, targets=None, progress=True, seed=0, correlation=False):
+def calibrate(chip_seed=0, targets=None, progress=True, seed=0, correlation=False, coba=False):
     """Calibrate emulated chip `chip_seed` to `targets` (Targets, default calix's).
 
     Measures only through the chip's readout.  Returns a CalibrationResult.
     `seed` seeds the start jitter of the noisy searches; `correlation` adds the
-    correlation sensors (amplitude and time constant per quadrant).
+    correlation sensors (amplitude and time constant per quadrant); `coba`
+    switches the synaptic inputs to conductance mode and calibrates their
+    reversal potentials.
     """
     targets = targets or Targets()
     chip = Chip(seed=chip_seed)
-    bar = Progress(16 if correlation else 14, enabled=progress)
+    bar = Progress(14 + 2 * correlation + 2 * coba, enabled=progress)
     residuals = {}
     failed = np.zeros(C.NUM_NEURONS, bool)
     noisy = lambda initial: NoisyBinarySearch(initial=initial, seed=seed)
@@ -144,6 +146,13 @@ def calibrate(chip_seed=0, targets=None, progress=True, seed=0, correlation=Fals
     bar.step("leak again")
     failed |= _search(chip, LeakPotential(chip), noisy(None), targets.per_neuron("leak"),
                       residuals).failed
+    if coba:
+        for receptor in RECEPTORS:
+            bar.step(f"reversal potential {receptor[:3]}")
+            step = ReversalPotential(chip, receptor)
+            failed |= _search(chip, step, noisy(None), targets.per_neuron(f"e_rev_{receptor[:3]}"),
+                              residuals).failed
+            getattr(chip.config.neurons, f"{receptor}_input_enable_coba_mode")[...] = True
     if correlation:
         # both are close to linear in their bias: one-shot predictions [calix: per quadrant]
         bar.step("correlation tau")

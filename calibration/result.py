@@ -28,6 +28,8 @@ NEURON_FIELDS = (
     "excitatory_input_i_bias_gm", "inhibitory_input_i_bias_gm",
     "excitatory_input_i_shift_reference", "inhibitory_input_i_shift_reference",
     "refractory_period_refractory_time", "refractory_period_input_clock",
+    "excitatory_input_enable_coba_mode", "inhibitory_input_enable_coba_mode",
+    "excitatory_input_v_rev_coba", "inhibitory_input_v_rev_coba",
 )
 QUADRANT_FIELDS = ("synapse_dac_bias", "cadc_v_ramp_offset", "cadc_i_ramp_slope",
                    "correlation_i_bias_amplitude", "correlation_i_bias_tau")

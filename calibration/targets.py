@@ -19,6 +19,8 @@ FEASIBLE = {
     "i_synin_gm_exc": ("CapMem LSB", 30.0, 800.0),
     "i_synin_gm_inh": ("CapMem LSB", 30.0, 800.0),
     "synapse_dac_bias": ("CapMem LSB", 30.0, 1022.0),
+    "e_rev_exc": ("CADC LSB", 10.0, 160.0),
+    "e_rev_inh": ("CADC LSB", 10.0, 160.0),
     "correlation_amplitude": ("CADC LSB per pair", 0.2, 2.0),
     "correlation_tau": ("us", 2.0, 30.0),
 }
@@ -43,6 +45,8 @@ class Targets:
     i_synin_gm_exc: object = 500.0
     i_synin_gm_inh: object = 500.0
     synapse_dac_bias: object = 600.0
+    e_rev_exc: object = 150.0
+    e_rev_inh: object = 40.0
     correlation_amplitude: object = 0.5
     correlation_tau: object = 5.0
 

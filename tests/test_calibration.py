@@ -126,6 +126,29 @@ def test_correlation_sensor_calibration():
         assert values[1] == pytest.approx(target, rel=0.3), (branch, what)
 
 
+def test_coba_reversal_potentials():
+    """COBA: the synaptic current reverses at the calibrated potential (CADC LSB)."""
+    from calibration.steps.synapse import ReversalPotential
+    targets = Targets(e_rev_exc=140.0, e_rev_inh=30.0)
+    result = calibration.calibrate(6, targets, progress=False, coba=True)
+    assert result.success.mean() >= 0.98
+    assert np.all(result.neurons["excitatory_input_enable_coba_mode"] == 1)
+    chip = Chip(seed=6)
+    result.apply(chip.config)
+    for receptor, target in (("excitatory", 140.0), ("inhibitory", 30.0)):
+        step = ReversalPotential(chip, receptor)
+        saved = chip.config.copy()
+        step.prepare()
+        after = step.measure()[result.success]
+        step.configure(np.full(512, int(np.median(getattr(chip.config.neurons, step.field)))))
+        before = step.measure()[result.success]
+        chip.config = saved
+        print(receptor, "mean", after.mean(), "sd after", after.std(), "before", before.std())
+        # the extrapolated crossing is noisy (~2 LSB per measurement)
+        assert after.mean() == pytest.approx(target, abs=1.5)
+        assert after.std() < 0.75 * before.std()
+
+
 def test_calibration_reaches_per_neuron_targets():
     """A per-neuron leak target: a gradient across the chip comes out as asked."""
     leak = np.linspace(60.0, 100.0, C.NUM_NEURONS)

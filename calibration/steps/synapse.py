@@ -47,16 +47,17 @@ class SynTimeConstant(NeuronFieldStep):
         return fit_exponential_decay(t, u, baseline, start=t_event + 2 * self.chip.dt)
 
 
-def psc_slope(chip, receptor, trials=2, gap=40.0):
+def psc_slope(chip, receptor, trials=2, gap=40.0, signed=False):
     """Initial membrane slope (mV/us) after a burst through the stimulus rows:
     the synaptic current over the membrane capacitance.  Averaged over trials;
-    the slope just before each burst is subtracted."""
+    the slope just before each burst is subtracted.  Magnitude unless `signed`."""
     t_events = 1.0 + gap * np.arange(trials)
     t, v = measure.madc_trace(chip, gap * trials, "v", interval=0.034,
                               spikes=(t_events, np.full(trials, LABEL[receptor])))
     slopes = [fit_slope(t, v, te + 0.1, te + 0.6) - fit_slope(t, v, te - 0.8, te - 0.05)
               for te in t_events]
-    return np.abs(np.mean(slopes, axis=0))
+    mean = np.mean(slopes, axis=0)
+    return mean if signed else np.abs(mean)
 
 
 class SynapseDacBias(Step):
@@ -121,3 +122,41 @@ class ReferenceShift(NeuronFieldStep):
 
     def measure(self):
         return measure.cadc_membrane(self.chip, reads=40) - self.rest_without
+
+
+class ReversalPotential(NeuronFieldStep):
+    """COBA reversal potential (CADC LSB): the synaptic current vanishes there.
+    The burst response (signed membrane slope) is measured at two resting
+    potentials read through the CADC, and the zero crossing extrapolated
+    linearly, so the reversal may lie outside the CADC's range.  A higher
+    reversal setting makes the current at a given potential more positive."""
+    unit = "LSB"
+
+    # two operating points of the membrane, set through the leak potential
+    LEAK_POINTS = (400, 800)
+
+    def __init__(self, chip, receptor):
+        super().__init__(chip)
+        self.receptor = receptor
+        self.name = f"reversal potential {receptor[:3]}"
+        self.field = f"{receptor}_input_v_rev_coba"
+
+    def prepare(self):
+        wire_stimulus(self.chip.config, weight=63)
+        enable_inputs(self.chip.config, self.receptor)
+        n = self.chip.config.neurons
+        n.threshold_enable = False
+        getattr(n, f"{self.receptor}_input_enable_coba_mode")[...] = True
+
+    def measure(self):
+        n = self.chip.config.neurons
+        operating = n.leak_v_leak.copy()
+        rests, slopes = [], []
+        for leak in self.LEAK_POINTS:
+            n.leak_v_leak = leak
+            rests.append(measure.cadc_membrane(self.chip, reads=20))
+            slopes.append(psc_slope(self.chip, self.receptor, trials=6, signed=True))
+        n.leak_v_leak = operating
+        with np.errstate(divide="ignore", invalid="ignore"):
+            crossing = rests[0] + slopes[0] * (rests[1] - rests[0]) / (slopes[0] - slopes[1])
+        return np.where(np.isfinite(crossing), crossing, 0.0)
