@@ -145,7 +145,7 @@ class Chip:
         self.seed = self.mismatch.seed
         self.ideal = self.mismatch.ideal
         self.dt = float(dt)
-        self.config = ChipConfig()
+        self.config = ChipConfig(integer_capmem=not self.ideal)
         self._engine = Engine()
         self._runs = 0
         self._correlation = None
@@ -354,7 +354,7 @@ class Chip:
             if st.shape != sl.shape:
                 raise ConfigurationError(f"spikes: {st.size} times but {sl.size} labels")
             check_range("spikes.labels", sl, 0, C.EVENT_LABEL_MAX)
-            check_range("spikes.times", st, t0, np.nextafter(t_stop, -np.inf), integer=False)
+            check_range("spikes.times", st, t0, t_stop, integer=False, high_exclusive=True)
             times.append(st)
             labels.append(sl.astype(np.int32))
         bt, bl = self.background_events(t0, t_stop)
@@ -403,8 +403,8 @@ class Chip:
                                      "must have the same length")
         if st.size == 0:
             return empty
-        check_range("offset_current_schedule.times", st.astype(float), t0,
-                    np.nextafter(t_stop, -np.inf), integer=False)
+        check_range("offset_current_schedule.times", st.astype(float), t0, t_stop,
+                    integer=False, high_exclusive=True)
         check_range("offset_current_schedule.neurons", sn, 0, C.NUM_NEURONS - 1)
         check_range("offset_current_schedule.values (constant_current_i_offset)", sv, 0,
                     C.CAPMEM_MAX)

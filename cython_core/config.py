@@ -15,8 +15,17 @@ class ConfigurationError(ValueError):
     """A configuration value outside what the hardware can hold."""
 
 
-def check_range(field, value, low, high, integer=True):
-    """Raise ConfigurationError naming `field` when `value` leaves [low, high]."""
+def _show(value):
+    """A value as a user wrote it: 5000 rather than 5000.0."""
+    value = value.item() if isinstance(value, np.generic) else value
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return repr(value) if isinstance(value, str) else str(value)
+
+
+def check_range(field, value, low, high, integer=True, high_exclusive=False):
+    """Raise ConfigurationError naming `field` when `value` leaves [low, high]
+    (or [low, high) with `high_exclusive`)."""
     arr = np.asarray(value)
     if arr.dtype == bool:
         return
@@ -34,26 +43,29 @@ def check_range(field, value, low, high, integer=True):
             frac = arr[arr != np.round(arr)].flat[0]
             raise ConfigurationError(
                 f"{field}: value {frac} is not an integer; allowed range is {low}..{high}")
-    out = (arr < low) | (arr > high)
+    out = (arr < low) | ((arr >= high) if high_exclusive else (arr > high))
     if out.any():
         idx = np.argwhere(out)[0]
         where = f" at index {tuple(int(i) for i in idx)}" if arr.ndim else ""
         raise ConfigurationError(
-            f"{field}: value {arr[tuple(idx)] if arr.ndim else arr.item()}{where} is out of "
-            f"range; allowed range is {low}..{high}")
+            f"{field}: value {_show(arr[tuple(idx)] if arr.ndim else arr.item())}{where} is "
+            f"out of range; allowed range is {_show(low)}..{_show(high)}"
+            + (" (exclusive)" if high_exclusive else ""))
 
 
 @dataclass(frozen=True)
 class Field:
-    """One configurable quantity: its range and its default."""
+    """One configurable quantity: its range and its default.  `analog` marks a
+    CapMem cell: an ideal chip accepts fractional values there."""
     low: int
     high: int
     default: int
     boolean: bool = False
+    analog: bool = False
 
 
 def _capmem(default):
-    return Field(0, C.CAPMEM_MAX, default)
+    return Field(0, C.CAPMEM_MAX, default, analog=True)
 
 
 def _switch(default):
@@ -125,14 +137,19 @@ GENERATOR_FIELDS = {
 
 
 class _Table:
-    """Arrays of one entity kind (neurons, quadrants, generators), one per field."""
+    """Arrays of one entity kind (neurons, quadrants, generators), one per field.
 
-    def __init__(self, kind, fields, count):
+    CapMem cells are stored as float64: on an ideal chip (`integer_capmem`
+    False) they may hold fractional values; on a real chip they must be integers.
+    """
+
+    def __init__(self, kind, fields, count, integer_capmem=True):
         object.__setattr__(self, "_kind", kind)
         object.__setattr__(self, "_fields", fields)
         object.__setattr__(self, "_count", count)
+        object.__setattr__(self, "_integer_capmem", integer_capmem)
         for name, field in fields.items():
-            dtype = bool if field.boolean else np.int64
+            dtype = bool if field.boolean else (np.float64 if field.analog else np.int64)
             object.__setattr__(self, name, np.full(count, field.default, dtype=dtype))
 
     def __setattr__(self, name, value):
@@ -157,12 +174,15 @@ class _Table:
                         f"({self._count},)")
             else:
                 check_range(f"{label} index", idx, 0, self._count - 1)
-        check_range(label, value, field.low, field.high)
+        check_range(label, value, field.low, field.high, integer=self._integer(field))
         arr = getattr(self, name)
         if index is None:
             arr[...] = value
         else:
             arr[index] = value
+
+    def _integer(self, field):
+        return self._integer_capmem or not field.analog
 
     def validate(self):
         for name, field in self._fields.items():
@@ -170,7 +190,8 @@ class _Table:
             if arr.shape != (self._count,):
                 raise ConfigurationError(
                     f"{self._kind}.{name}: shape {arr.shape} must be ({self._count},)")
-            check_range(f"{self._kind}.{name}", arr, field.low, field.high)
+            check_range(f"{self._kind}.{name}", arr, field.low, field.high,
+                        integer=self._integer(field))
 
     def copy_from(self, other):
         for name in self._fields:
@@ -208,11 +229,13 @@ class SynapseArrays:
 
 
 class ChipConfig:
-    """The whole configuration of one chip."""
+    """The whole configuration of one chip.  `integer_capmem=False` (an ideal
+    chip) lets CapMem cells hold fractional values."""
 
-    def __init__(self):
-        self.neurons = _Table("neurons", NEURON_FIELDS, C.NUM_NEURONS)
-        self.quadrants = _Table("quadrants", QUADRANT_FIELDS, C.NUM_QUADRANTS)
+    def __init__(self, integer_capmem=True):
+        self.integer_capmem = integer_capmem
+        self.neurons = _Table("neurons", NEURON_FIELDS, C.NUM_NEURONS, integer_capmem)
+        self.quadrants = _Table("quadrants", QUADRANT_FIELDS, C.NUM_QUADRANTS, integer_capmem)
         self.generators = _Table("generators", GENERATOR_FIELDS, C.NUM_BACKGROUND_GENERATORS)
         self.synapses = SynapseArrays()
         # Digital offset added to every CADC channel: [hemisphere, causal/acausal, column].
@@ -233,7 +256,7 @@ class ChipConfig:
                     0, C.REFRACTORY_CLOCK_SCALER_MAX)
 
     def copy(self):
-        new = ChipConfig()
+        new = ChipConfig(self.integer_capmem)
         new.neurons.copy_from(self.neurons)
         new.quadrants.copy_from(self.quadrants)
         new.generators.copy_from(self.generators)
