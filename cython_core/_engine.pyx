@@ -92,6 +92,66 @@ cdef float _observe(const float* state, int n, int what, float synin_base, float
     return adapt_base + adapt_gain * state[S_W * NEURON_STRIDE + n]
 
 
+cdef struct EventHeap:
+    # binary min-heap of (time, label): events in flight through the FPGA
+    double* time
+    int* label
+    Py_ssize_t size
+    Py_ssize_t capacity
+
+
+cdef int heap_push(EventHeap* h, double t, int label) noexcept nogil:
+    cdef Py_ssize_t i, parent
+    cdef double* nt
+    cdef int* nl
+    if h.size == h.capacity:
+        nt = <double*>realloc(h.time, 2 * h.capacity * sizeof(double))
+        if nt == NULL:
+            return -1
+        h.time = nt
+        nl = <int*>realloc(h.label, 2 * h.capacity * sizeof(int))
+        if nl == NULL:
+            return -1
+        h.label = nl
+        h.capacity *= 2
+    i = h.size
+    h.size += 1
+    while i > 0:
+        parent = (i - 1) // 2
+        if h.time[parent] <= t:
+            break
+        h.time[i] = h.time[parent]
+        h.label[i] = h.label[parent]
+        i = parent
+    h.time[i] = t
+    h.label[i] = label
+    return 0
+
+
+cdef void heap_pop(EventHeap* h) noexcept nogil:
+    cdef Py_ssize_t i = 0, child
+    cdef double t
+    cdef int label
+    h.size -= 1
+    if h.size == 0:
+        return
+    t = h.time[h.size]
+    label = h.label[h.size]
+    while True:
+        child = 2 * i + 1
+        if child >= h.size:
+            break
+        if child + 1 < h.size and h.time[child + 1] < h.time[child]:
+            child += 1
+        if h.time[child] >= t:
+            break
+        h.time[i] = h.time[child]
+        h.label[i] = h.label[child]
+        i = child
+    h.time[i] = t
+    h.label[i] = label
+
+
 cdef class Engine:
     """State and kernels of one chip; all arrays are owned as numpy arrays."""
 
@@ -117,6 +177,9 @@ cdef class Engine:
     # recurrent events waiting for the next step
     cdef int* pending_label
     cdef int pending_count
+    # FPGA loopback: a neuron's spike re-enters as event(s) after a delay
+    cdef public cnp.ndarray loop_start, loop_label, loop_delay
+    cdef EventHeap in_flight
     cdef int* route_start_p
     cdef int* route_hemisphere_p
     cdef int* route_row_p
@@ -125,9 +188,26 @@ cdef class Engine:
     def __cinit__(self):
         self.pending_label = <int*>malloc(NEURONS * sizeof(int))
         self.pending_count = 0
+        self.in_flight.capacity = 1024
+        self.in_flight.size = 0
+        self.in_flight.time = <double*>malloc(1024 * sizeof(double))
+        self.in_flight.label = <int*>malloc(1024 * sizeof(int))
+        if not (self.pending_label and self.in_flight.time and self.in_flight.label):
+            raise MemoryError()
 
     def __dealloc__(self):
         free(self.pending_label)
+        free(self.in_flight.time)
+        free(self.in_flight.label)
+
+    def clear_in_flight(self):
+        """Drop events in flight (loopback and on-chip recurrent)."""
+        self.in_flight.size = 0
+        self.pending_count = 0
+
+    @property
+    def events_in_flight(self):
+        return int(self.in_flight.size) + int(self.pending_count)
 
     def __init__(self):
         self.physical = {}
@@ -156,6 +236,9 @@ cdef class Engine:
         self.route_row = np.zeros(0, np.int32)
         self.route_mode = np.zeros(0, np.int32)
         self.recurrent_label = np.full(NEURONS, -1, np.int32)
+        self.loop_start = np.zeros(NEURONS + 1, np.int32)
+        self.loop_label = np.zeros(0, np.int32)
+        self.loop_delay = np.zeros(0, np.float64)
         self.spike_counter = np.zeros(NEURONS, np.uint32)
         self.correlation_enable = True
         self.time = 0.0
@@ -262,6 +345,14 @@ cdef class Engine:
         cdef double* sp_t = <double*>malloc(cap * sizeof(double))
         cdef int* sp_n = <int*>malloc(cap * sizeof(int))
         cdef int* rec_label = <int*>cnp.PyArray_DATA(self.recurrent_label)
+        if (self.loop_start.dtype != np.int32 or self.loop_label.dtype != np.int32
+                or self.loop_delay.dtype != np.float64 or len(self.loop_start) != NEURONS + 1):
+            raise TypeError("loopback routes: start int32[513], label int32, delay float64")
+        cdef int* loop_start = <int*>cnp.PyArray_DATA(self.loop_start)
+        cdef int* loop_label = <int*>cnp.PyArray_DATA(self.loop_label)
+        cdef double* loop_delay = <double*>cnp.PyArray_DATA(self.loop_delay)
+        cdef int heap_error = 0
+        cdef double t_arrive
         cdef unsigned int* counter = <unsigned int*>cnp.PyArray_DATA(self.spike_counter)
         if not (pending_now and v_prev and obs_prev and sp_t and sp_n):
             free(pending_now); free(v_prev); free(obs_prev); free(sp_t); free(sp_n)
@@ -283,6 +374,13 @@ cdef class Engine:
                 while ev < n_ev and event_time[ev] < t_end:
                     self._deliver(event_label[ev], event_time[ev], t_end)
                     ev += 1
+                while self.in_flight.size > 0 and self.in_flight.time[0] < t_end:
+                    # an event due before this step (delay shorter than the
+                    # rest of its spike's step) arrives at the step start
+                    t_arrive = self.in_flight.time[0]
+                    self._deliver(self.in_flight.label[0],
+                                  t_arrive if t_arrive > t_start else t_start, t_end)
+                    heap_pop(&self.in_flight)
                 if n_madc:
                     for j in range(n_madc):
                         obs_prev[j] = _observe(self.S, madc_neurons[j], madc_observe[j],
@@ -308,6 +406,10 @@ cdef class Engine:
                         if rec_label[n] >= 0:
                             self.pending_label[self.pending_count] = rec_label[n]
                             self.pending_count += 1
+                        for j in range(loop_start[n], loop_start[n + 1]):
+                            if heap_push(&self.in_flight, t_spike + loop_delay[j],
+                                         loop_label[j]) != 0:
+                                heap_error = 1
                 if n_madc:
                     while madc_next < n_madc_rows:
                         t_sample = madc_t0 + madc_next * madc_interval
@@ -347,4 +449,6 @@ cdef class Engine:
             memcpy(cnp.PyArray_DATA(times), sp_t, count * sizeof(double))
             memcpy(cnp.PyArray_DATA(neurons), sp_n, count * sizeof(int))
         free(pending_now); free(v_prev); free(obs_prev); free(sp_t); free(sp_n)
+        if heap_error:
+            raise MemoryError("out of memory for events in flight")
         return times, neurons, madc_next, cadc_next

@@ -188,6 +188,7 @@ class Chip:
         e.t_last_pre[...] = NEVER
         e.t_last_post[...] = NEVER
         e.spike_counter[...] = 0
+        e.clear_in_flight()
         e.time = 0.0
 
     # --- configuration -> engine ---
@@ -219,6 +220,13 @@ class Chip:
         e.recurrent_label[...] = np.where(
             nc.event_routing_enable_recurrent & nc.event_routing_enable_digital,
             nc.event_routing_label, -1)
+        # only spikes that leave the neuron (digital output on) reach the FPGA
+        routed = np.flatnonzero(nc.event_routing_enable_digital[cfg.loopback_neurons])
+        order = routed[np.argsort(np.asarray(cfg.loopback_neurons)[routed], kind="stable")]
+        sources = np.asarray(cfg.loopback_neurons)[order]
+        e.loop_start = np.searchsorted(sources, np.arange(C.NUM_NEURONS + 1)).astype(np.int32)
+        e.loop_label = np.ascontiguousarray(np.asarray(cfg.loopback_labels)[order], np.int32)
+        e.loop_delay = np.ascontiguousarray(np.asarray(cfg.loopback_delays)[order], np.float64)
         e.bind()
 
     def _load_synapses(self, hemisphere=None):

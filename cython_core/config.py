@@ -243,6 +243,11 @@ class ChipConfig:
             (C.NUM_HEMISPHERES, 2, C.COLUMNS_PER_HEMISPHERE), dtype=np.int64)
         self.refractory_clock_scaler = np.array([0, 4], dtype=np.int64)  # fast, slow
         self.correlation_sensors_enable = True
+        # FPGA event loopback: a spike of neuron loopback_neurons[i] re-enters the
+        # chip as an event with label loopback_labels[i] after loopback_delays[i] us
+        self.loopback_neurons = np.zeros(0, dtype=np.int64)
+        self.loopback_labels = np.zeros(0, dtype=np.int64)
+        self.loopback_delays = np.zeros(0, dtype=np.float64)
 
     def validate(self, integer_weights=True, synapses=True):
         self.neurons.validate()
@@ -254,6 +259,13 @@ class ChipConfig:
                     C.CADC_CHANNEL_OFFSET_MIN, C.CADC_CHANNEL_OFFSET_MAX)
         check_range("refractory_clock_scaler", self.refractory_clock_scaler,
                     0, C.REFRACTORY_CLOCK_SCALER_MAX)
+        n = len(self.loopback_neurons)
+        if not (len(self.loopback_labels) == n == len(self.loopback_delays)):
+            raise ConfigurationError("loopback_neurons, loopback_labels and loopback_delays "
+                                     "must have the same length")
+        check_range("loopback_neurons", self.loopback_neurons, 0, C.NUM_NEURONS - 1)
+        check_range("loopback_labels", self.loopback_labels, 0, C.EVENT_LABEL_MAX)
+        check_range("loopback_delays", self.loopback_delays, 0.0, 1e9, integer=False)
 
     def copy(self):
         new = ChipConfig(self.integer_capmem)
@@ -264,4 +276,7 @@ class ChipConfig:
         new.cadc_channel_offsets[...] = self.cadc_channel_offsets
         new.refractory_clock_scaler[...] = self.refractory_clock_scaler
         new.correlation_sensors_enable = self.correlation_sensors_enable
+        new.loopback_neurons = self.loopback_neurons.copy()
+        new.loopback_labels = self.loopback_labels.copy()
+        new.loopback_delays = self.loopback_delays.copy()
         return new

@@ -66,6 +66,31 @@ def test_recurrent_routing_delivers_neuron_spikes(ideal_chip):
     assert np.all((post - pre > 0) & (post - pre < 10.0))
 
 
+def test_fpga_loopback_delays_neuron_spikes(ideal_chip):
+    chip = ideal_chip
+    n = chip.config.neurons
+    n.threshold_enable[0] = True
+    n.constant_current_enable[0] = True
+    n.constant_current_i_offset[0] = 700
+    relay_neuron(chip, 1)      # listens to label 0
+    relay_neuron(chip, 2)
+    chip.config.synapses.labels[0, 0, 2] = 5        # neuron 2 listens to address 5
+    chip.config.loopback_neurons = np.array([0, 0])
+    chip.config.loopback_labels = np.array([0, 5])
+    chip.config.loopback_delays = np.array([3.0, 7.5])
+    res = chip.run(100.0)
+    pre = res.spikes_of(0)
+    for neuron, delay in ((1, 3.0), (2, 7.5)):
+        post = res.spikes_of(neuron)
+        assert len(post) == len(pre[pre + delay < 99.0])
+        lag = post - pre[:len(post)]
+        # the relay answers within ~0.5 us of the delayed event
+        assert np.all((lag > delay) & (lag < delay + 0.6)), (neuron, lag)
+    chip.config.neurons.event_routing_enable_digital[0] = False
+    res = chip.run(50.0)
+    assert len(res.spikes_of(1)) <= 1     # at most one event still in flight
+
+
 def relay_neuron(chip, neuron):
     """A neuron that answers each input event with one spike: small membrane
     capacitance (fast membrane), short synaptic time constant, threshold 5 mV
