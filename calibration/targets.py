@@ -19,8 +19,8 @@ FEASIBLE = {
     "i_synin_gm_exc": ("CapMem LSB", 30.0, 800.0),
     "i_synin_gm_inh": ("CapMem LSB", 30.0, 800.0),
     "synapse_dac_bias": ("CapMem LSB", 30.0, 1022.0),
-    "e_rev_exc": ("CADC LSB", 10.0, 160.0),
-    "e_rev_inh": ("CADC LSB", 10.0, 160.0),
+    "e_rev_exc": ("CADC LSB", 10.0, 220.0),
+    "e_rev_inh": ("CADC LSB", 10.0, 220.0),
     "correlation_amplitude": ("CADC LSB per pair", 0.2, 2.0),
     "correlation_tau": ("us", 2.0, 30.0),
 }

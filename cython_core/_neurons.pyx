@@ -84,7 +84,7 @@ cdef int _kernel(crfloat P, rfloat S, ruint rng, float dt, float noise,
     cdef unsigned int x
     cdef float v0, free, ue_mean, ui_mean, s_e, s_i, g_e, g_i, g_tot, drive, v_inf
     cdef float decay_m, v_full, v_new, slope, phi, offset, left, released, v_after
-    cdef float w, w_inf, exp_term, rand, reset, thresh, refr0, t_ref
+    cdef float w, w_inf, exp_term, exp_slope, rand, reset, thresh, refr0, t_ref
     cdef float acc_q_e, acc_qd_e, acc_q_i, acc_qd_i, u_e, u_i
 
     for i in range(NUM_NEURONS):
@@ -121,18 +121,25 @@ cdef int _kernel(crfloat P, rfloat S, ruint rng, float dt, float noise,
         rng[i] = x
         rand = <float>(<int>(x >> 8)) * 5.9604645e-08 - 0.5
 
-        exp_term = 0.0
-        if ExpTag is ExpOn:
-            exp_term = expf(fminf(v0 * P[P_EXP_SLOPE * NEURON_STRIDE + i]
-                                  + P[P_EXP_SHIFT * NEURON_STRIDE + i], EXP_ARG_MAX))
         g_tot = fmaxf(P[P_G_LEAK * NEURON_STRIDE + i] + g_e + g_i, 1e-6)
         drive = (P[P_I_LEAK * NEURON_STRIDE + i]
                  + s_e * P[P_DRIVE_E * NEURON_STRIDE + i]
                  + s_i * P[P_DRIVE_I * NEURON_STRIDE + i]
-                 + P[P_I_OFFSET * NEURON_STRIDE + i] - w + exp_term + rand * noise)
+                 + P[P_I_OFFSET * NEURON_STRIDE + i] - w + rand * noise)
+        if ExpTag is ExpOn:
+            # the exponential term linearised around v0 (a negative conductance
+            # exp_term / delta_T): second order in dt where freezing it would be
+            # first order; near the runaway the total conductance turns negative
+            # and the solution grows exponentially, as it should
+            exp_term = expf(fminf(v0 * P[P_EXP_SLOPE * NEURON_STRIDE + i]
+                                  + P[P_EXP_SHIFT * NEURON_STRIDE + i], EXP_ARG_MAX))
+            exp_slope = exp_term * P[P_EXP_SLOPE * NEURON_STRIDE + i]
+            g_tot = g_tot - exp_slope
+            g_tot = g_tot if fabsf(g_tot) > 1e-6 else 1e-6
+            drive = drive + exp_term - exp_slope * v0
         v_inf = drive / g_tot
         decay_m = P[P_DECAY_M_LEAK * NEURON_STRIDE + i]
-        if CobaTag is CobaOn:
+        if CobaTag is CobaOn or ExpTag is ExpOn:
             decay_m = expf(-dt * g_tot * P[P_INV_C * NEURON_STRIDE + i])
         v_full = v_inf + (v0 - v_inf) * decay_m
         v_new = fminf(fmaxf(v0 + (v_full - v0) * free, RAIL_LOW), RAIL_HIGH)

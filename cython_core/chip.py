@@ -56,6 +56,8 @@ class RunResult:
     madc_times: np.ndarray = field(default_factory=lambda: np.zeros(0))
     madc_codes: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.uint16))
     madc_neurons: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    # an ideal chip also reads its MADC without quantisation: node voltages, mV
+    madc_mv: np.ndarray = None
     cadc_times: np.ndarray = field(default_factory=lambda: np.zeros(0))
     cadc_codes: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.uint8))
     cadc_neurons: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
@@ -175,14 +177,19 @@ class Chip:
         uS, nA) that the current configuration produces on this chip instance."""
         return M.neuron_parameters(self.config, self.mismatch, self.dt)
 
-    def reset_state(self):
+    def reset_state(self, v=None):
         """Put the analog state at rest (membranes at their leak potential) and
-        the clock, correlation sensors and spike counters at zero."""
+        the clock, correlation sensors and spike counters at zero.
+
+        `v`: membrane potentials (mV, per neuron or one for all) to start from
+        instead of the leak potential -- an emulator convenience (a real chip's
+        membranes start wherever their circuits settle).
+        """
         self._apply_config()
         e = self._engine
         for name, arr in e.state.items():
             arr[...] = 0.0
-        e.state["v"][...] = e.physical["e_leak"]
+        e.state["v"][...] = e.physical["e_leak"] if v is None else v
         e.causal[...] = 0.0
         e.acausal[...] = 0.0
         e.t_last_pre[...] = NEVER
@@ -345,6 +352,8 @@ class Chip:
             result.madc_times = madc_t
             result.madc_codes = readout.madc_codes(madc_buf, self.mismatch, rng)
             result.madc_neurons = madc_neurons.astype(np.int64)
+            if self.ideal:
+                result.madc_mv = madc_buf
         if len(cadc_neurons):
             result.cadc_times = cadc_t
             result.cadc_codes = readout.cadc_membrane_codes(cadc_buf, cadc_neurons[None, :],
@@ -415,7 +424,7 @@ class Chip:
                     integer=False, high_exclusive=True)
         check_range("offset_current_schedule.neurons", sn, 0, C.NUM_NEURONS - 1)
         check_range("offset_current_schedule.values (constant_current_i_offset)", sv, 0,
-                    C.CAPMEM_MAX)
+                    C.CAPMEM_MAX, integer=not self.ideal)
         order = np.argsort(st, kind="stable")
         st, sn, sv = st[order].astype(float), sn[order].astype(np.int32), sv[order]
         current = (M.offset_current(sv, self.mismatch, sn)

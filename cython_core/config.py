@@ -112,7 +112,7 @@ for _receptor, _shift in (("excitatory", 314), ("inhibitory", 294)):
         f"{_receptor}_input_enable_small_capacitance": _switch(False),
         f"{_receptor}_input_enable_high_resistance": _switch(False),
         f"{_receptor}_input_enable_coba_mode": _switch(False),
-        f"{_receptor}_input_v_rev_coba": _capmem(1000 if _receptor == "excitatory" else 300),
+        f"{_receptor}_input_v_rev_coba": _capmem(833 if _receptor == "excitatory" else 250),
         f"{_receptor}_input_i_bias_coba": _capmem(500),
     })
 

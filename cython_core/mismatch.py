@@ -28,6 +28,9 @@ POTENTIAL_SLOPE_MV = 1.0
 # Threshold comparator reference: 1.5 mV per LSB from 150 mV.
 THRESHOLD_OFFSET_MV = 150.0
 THRESHOLD_SLOPE_MV = 1.5
+# COBA reversal potentials: 1.2 mV per LSB from 0, across the whole rail range.
+REVERSAL_OFFSET_MV = 0.0
+REVERSAL_SLOPE_MV = 1.2
 SUPPLY_MV = 1200.0
 # Leak OTA: conductance proportional to its bias current; x8 / :8 switches.
 LEAK_CONDUCTANCE_PER_LSB_US = 0.002321
@@ -196,6 +199,10 @@ def _potential(capmem, offset=0.0):
     return np.clip(POTENTIAL_OFFSET_MV + POTENTIAL_SLOPE_MV * capmem + offset, 0.0, SUPPLY_MV)
 
 
+def _reversal(capmem, offset=0.0):
+    return np.clip(REVERSAL_OFFSET_MV + REVERSAL_SLOPE_MV * capmem + offset, 0.0, SUPPLY_MV)
+
+
 def neuron_parameters(config, mismatch, dt):
     """Physical per-neuron parameters (float32 arrays of 512) for the kernel.
 
@@ -243,8 +250,8 @@ def neuron_parameters(config, mismatch, dt):
         f[f"k_coba_{short}"] = np.where(
             coba, bias_coba / COBA_NORM_NUMERATOR_MV * mm[f"coba_{tag}"], 0.0)
         f[f"cuba_{short}"] = np.where(coba, 0.0, 1.0)
-        f[f"e_rev_{short}"] = _potential(getattr(nc, f"{receptor}_input_v_rev_coba"),
-                                         mm[f"e_rev_{tag}"])
+        f[f"e_rev_{short}"] = _reversal(getattr(nc, f"{receptor}_input_v_rev_coba"),
+                                        mm[f"e_rev_{tag}"])
     f["i_offset"] = offset_current(nc.constant_current_i_offset, mismatch) * nc.constant_current_enable
     adapt = nc.adaptation_enable
     f["a"] = np.where(adapt, ADAPTATION_A_PER_LSB_US * nc.adaptation_i_bias_a

@@ -1,0 +1,97 @@
+"""Routing a network onto the synapse arrays.
+
+A *row request* is one presynaptic source (a spike source cell or a chip
+neuron) with one delay and one receptor type, reaching a set of columns
+(postsynaptic neurons) of one hemisphere with given hardware weights.  Rows are
+allocated greedily: a row serves one receptor type and several sources as long
+as no column is used twice; the two rows of a synapse driver share its 64
+addresses.  Weights above 63 use several rows in parallel.  Each placed row
+gets an event label (driver row_select << 6 | address); the backend sends each
+source's spikes to all its labels (external sources as input events, chip
+neurons through the FPGA loopback, which also realises the delay).
+"""
+from collections import defaultdict
+from dataclasses import dataclass
+
+import numpy as np
+
+from cython_core import constants as C
+
+ROWS = C.ROWS_PER_HEMISPHERE
+COLS = C.COLUMNS_PER_HEMISPHERE
+
+
+class RoutingError(ValueError):
+    """The network needs more synapse rows or addresses than a hemisphere has."""
+
+
+@dataclass
+class Route:
+    label: int
+    delay: float
+
+
+def row_select(hemisphere, driver):
+    """Drivers of hemisphere 1 use row selects 128..255, so that an event reaches
+    exactly one driver of one hemisphere."""
+    return hemisphere * C.DRIVERS_PER_HEMISPHERE + driver
+
+
+def split_weights(weights, parts, integer):
+    """Split weights over `parts` parallel rows: each part <= 63; exact sums."""
+    if not integer:
+        return [weights / parts] * parts
+    w = np.rint(weights).astype(np.int64)
+    base, rest = np.divmod(w, parts)
+    return [(base + (k < rest)).astype(float) for k in range(parts)]
+
+
+def route(requests, config, integer_weights):
+    """Place `requests` {(source, delay, receptor, hemisphere): {column: weight}}
+    into `config.synapses`.  Returns {(source, delay): [labels]}."""
+    syn = config.synapses
+    mode = np.zeros((C.NUM_HEMISPHERES, ROWS), np.int64)
+    occupied = np.zeros((C.NUM_HEMISPHERES, ROWS, COLS), bool)
+    next_address = np.zeros((C.NUM_HEMISPHERES, C.DRIVERS_PER_HEMISPHERE), np.int64)
+    labels = defaultdict(list)
+    order = sorted(requests, key=lambda k: -len(requests[k]))
+    for key in order:
+        source, delay, receptor, h = key
+        columns = np.fromiter(requests[key].keys(), dtype=np.int64)
+        weights = np.fromiter(requests[key].values(), dtype=float)
+        parts = max(1, int(np.ceil(weights.max() / C.WEIGHT_MAX - 1e-9)))
+        want = C.ROW_EXCITATORY if receptor == "excitatory" else C.ROW_INHIBITORY
+        for part in split_weights(weights, parts, integer_weights):
+            free = ((mode[h] == 0) | (mode[h] == want)) & ~occupied[h][:, columns].any(axis=1)
+            free &= next_address[h, np.arange(ROWS) // C.ROWS_PER_DRIVER] <= C.ADDRESS_MAX
+            rows = np.flatnonzero(free)
+            if rows.size == 0:
+                used = int(np.count_nonzero(mode[h]))
+                raise RoutingError(
+                    f"hemisphere {h}: no synapse row left for a {receptor} input to "
+                    f"{len(columns)} neuron(s) ({used} of {ROWS} rows in use); a neuron's "
+                    f"distinct inputs (source, delay, receptor) cannot exceed {ROWS} rows "
+                    f"per hemisphere")
+            r = rows[0]
+            d = r // C.ROWS_PER_DRIVER
+            address = next_address[h, d]
+            next_address[h, d] += 1
+            mode[h, r] = want
+            occupied[h, r, columns] = True
+            syn.row_modes[h, r] = want
+            syn.driver_enable[h, d] = True
+            syn.driver_row_select[h, d] = row_select(h, d)
+            syn.labels[h, r, columns] = address
+            syn.weights[h, r, columns] = part
+            labels[source, delay].append((row_select(h, d) << 6) | int(address))
+    # unused synapses of used drivers: an address no source uses on that driver
+    for h in range(C.NUM_HEMISPHERES):
+        for r in np.flatnonzero(mode[h]):
+            free_address = min(next_address[h, r // C.ROWS_PER_DRIVER], C.ADDRESS_MAX)
+            idle = ~occupied[h, r]
+            if next_address[h, r // C.ROWS_PER_DRIVER] <= C.ADDRESS_MAX:
+                syn.labels[h, r, idle] = free_address
+                syn.weights[h, r, idle] = 0
+            else:
+                syn.weights[h, r, idle] = 0
+    return labels

@@ -1,0 +1,155 @@
+"""Projections: connection lists in biological units; routed onto the chip at
+each run (so `set()` between runs takes effect)."""
+import numpy as np
+from pyNN import common, errors
+from pyNN.space import Space
+
+from cython_core import constants as C
+
+from . import simulator
+from . import translation as T
+
+
+class Connection(common.Connection):
+    def __init__(self, projection, i):
+        self.projection = projection
+        self.i = i
+
+    @property
+    def presynaptic_index(self):
+        return self.projection.connections_pre[self.i]
+
+    @property
+    def postsynaptic_index(self):
+        return self.projection.connections_post[self.i]
+
+    def _get(self, name):
+        return getattr(self.projection, f"connections_{name}")[self.i]
+
+    def _set(self, name, value):
+        getattr(self.projection, f"connections_{name}")[self.i] = value
+
+    weight = property(lambda self: self._get("weight"), lambda self, v: self._set("weight", v))
+    delay = property(lambda self: self._get("delay"), lambda self, v: self._set("delay", v))
+
+    def as_tuple(self, *attribute_names):
+        return tuple(getattr(self, name) for name in attribute_names)
+
+
+class Projection(common.Projection):
+    __doc__ = common.Projection.__doc__
+    _simulator = simulator
+
+    def __init__(self, presynaptic_population, postsynaptic_population, connector,
+                 synapse_type=None, source=None, receptor_type=None, space=Space(),
+                 label=None):
+        super().__init__(presynaptic_population, postsynaptic_population, connector,
+                         synapse_type, source, receptor_type, space, label)
+        if any(getattr(id.parent, "is_source", False) for id in self.post.all_cells[:1]):
+            raise errors.ConnectionError("a spike source cannot receive connections")
+        self.connections_pre = np.zeros(0, np.int64)
+        self.connections_post = np.zeros(0, np.int64)
+        self.connections_weight = np.zeros(0)
+        self.connections_delay = np.zeros(0)
+        self._chunks = []
+        connector.connect(self)
+        self._finish()
+        simulator.state.projections.append(self)
+
+    def __len__(self):
+        return len(self.connections_pre)
+
+    def __getitem__(self, i):
+        return Connection(self, i)
+
+    @property
+    def connections(self):
+        return [Connection(self, i) for i in range(len(self))]
+
+    def _convergent_connect(self, presynaptic_indices, postsynaptic_index,
+                            location_selector=None, **connection_parameters):
+        if location_selector is not None:
+            raise NotImplementedError("BrainScaleS-2 neurons have a single compartment")
+        pre = np.atleast_1d(np.asarray(presynaptic_indices, int))
+        n = len(pre)
+        weight = np.broadcast_to(np.asarray(connection_parameters.get("weight", 0.0),
+                                            float), (n,))
+        delay = np.broadcast_to(np.asarray(connection_parameters.get(
+            "delay", simulator.state.min_delay), float), (n,))
+        self._check_weights(weight)
+        if np.any(delay < simulator.state.dt - 1e-9):
+            bad = delay[delay < simulator.state.dt - 1e-9][0]
+            raise errors.ConnectionError(
+                f"delay: value {bad} ms is below the time step {simulator.state.dt} ms")
+        self._chunks.append((pre, np.full(n, int(postsynaptic_index)), weight.copy(),
+                             delay.copy()))
+
+    def _check_weights(self, weight):
+        conductance = self.post.celltype.conductance_based
+        inhibitory = self.receptor_type == "inhibitory"
+        if np.any(weight < 0) and (conductance or not inhibitory):
+            raise errors.ConnectionError(
+                f"weight: negative value {weight[weight < 0][0]} is only meaningful for "
+                f"inhibitory current-based synapses; conductances must be >= 0")
+
+    def _finish(self):
+        if self._chunks:
+            pre, post, weight, delay = (np.concatenate(x) for x in zip(*self._chunks))
+            self.connections_pre, self.connections_post = pre, post
+            self.connections_weight = self._quantise(weight, post)
+            self.connections_delay = delay
+        self._chunks = []
+
+    def _quantise(self, weight, post):
+        """Weights as the chip holds them: exact on an ideal chip, on the 6-bit
+        grid (an integer number of weight LSB, split over parallel rows above 63)
+        on a real chip."""
+        if simulator.state.ideal:
+            return weight
+        cm = simulator.parameter_of(self.post.all_cells[post], "cm")
+        cond = self.post.celltype.conductance_based
+        kappa = T.kappa(cm)
+        w_hw = np.rint(T.weight_to_hw(weight, kappa, cond))
+        return np.sign(weight) * T.weight_from_hw(w_hw, kappa, cond)
+
+    # --- attributes ---
+    def _set_attributes(self, parameter_space):
+        parameter_space.evaluate(mask=(slice(None), slice(None)))
+        for name, value in parameter_space.items():
+            if name not in ("weight", "delay"):
+                raise errors.NonExistentParameterError(name, self.synapse_type, ["weight", "delay"])
+            matrix = value
+            values = np.array([matrix[i, j] for i, j in zip(self.connections_pre,
+                                                            self.connections_post)], float)
+            if name == "weight":
+                self._check_weights(values)
+                values = self._quantise(values, self.connections_post)
+            setattr(self, f"connections_{name}", values)
+
+    def _get_attributes_as_arrays(self, attribute_names, multiple_synapses="sum"):
+        out = []
+        for name in attribute_names:
+            values = getattr(self, f"connections_{name}")
+            matrix = np.full((self.pre.size, self.post.size), np.nan)
+            if multiple_synapses == "sum":
+                matrix[self.connections_pre, self.connections_post] = 0
+                np.add.at(matrix, (self.connections_pre, self.connections_post), values)
+            else:
+                matrix[self.connections_pre, self.connections_post] = values
+            out.append(matrix)
+        return out
+
+    def _get_attributes_as_list(self, attribute_names):
+        columns = []
+        for name in attribute_names:
+            if name == "presynaptic_index":
+                columns.append(self.connections_pre)
+            elif name == "postsynaptic_index":
+                columns.append(self.connections_post)
+            elif name in ("presynaptic_cell", "postsynaptic_cell"):
+                pop = self.pre if name.startswith("pre") else self.post
+                idx = self.connections_pre if name.startswith("pre") else self.connections_post
+                columns.append(pop.all_cells[idx])
+            else:
+                columns.append(getattr(self, f"connections_{name}"))
+        return list(zip(*columns))

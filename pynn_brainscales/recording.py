@@ -1,0 +1,85 @@
+"""Recording: spikes from the chip's spike readout (and the backend's own spike
+sources), analog variables from the MADC, sampled at the time step and kept in
+biological units."""
+from collections import defaultdict
+
+import numpy as np
+from pyNN import recording
+
+from . import simulator
+
+ANALOG = ("v", "gsyn_exc", "gsyn_inh", "w")
+
+
+class Recorder(recording.Recorder):
+    _simulator = simulator
+
+    def __init__(self, population, file=None):
+        super().__init__(population, file)
+        self._clear_simulator()
+
+    def _record(self, variable, new_ids, sampling_interval=None):
+        if sampling_interval is not None and abs(sampling_interval - simulator.state.dt) > 1e-9:
+            if variable.name != "spikes":
+                self.sampling_interval = sampling_interval
+
+    # --- data from the backend ---
+    def analog_requests(self):
+        return [(v.name, sorted(ids)) for v, ids in self.recorded.items()
+                if v.name in ANALOG and ids]
+
+    def take_spikes(self, times, slots):
+        ids = self._ids_of_variable("spikes")
+        if not ids or self.population.is_source:
+            return
+        by_slot = {int(simulator.slots_of([id])[0]): id for id in ids}
+        for t, s in zip(times, slots):
+            id = by_slot.get(int(s))
+            if id is not None:
+                self._spikes[id].append(t)
+
+    def take_source_spikes(self, id, times):
+        if id in self._ids_of_variable("spikes"):
+            self._spikes[id].extend(np.asarray(times).tolist())
+
+    def take_signal(self, variable, id, values):
+        chunks = self._signals[variable][id]
+        if chunks:
+            values = values[1:]          # the first sample repeats the previous run's last
+        chunks.append(np.asarray(values, float))
+
+    def _ids_of_variable(self, name):
+        for v, ids in self.recorded.items():
+            if v.name == name:
+                return ids
+        return set()
+
+    # --- the base Recorder's interface ---
+    def _get_spiketimes(self, ids, clear=False):
+        out = {int(id): np.array(sorted(self._spikes.get(id, [])), float) for id in ids}
+        if clear:
+            self._spikes = defaultdict(list)
+        return out
+
+    def _get_all_signals(self, variable, ids, clear=False):
+        step = max(1, int(round(self.sampling_interval / simulator.state.dt)))
+        columns = [np.concatenate(self._signals[variable.name][id])
+                   if self._signals[variable.name][id] else np.zeros(0) for id in ids]
+        n = max((len(c) for c in columns), default=0)
+        data = np.full((n, len(ids)), np.nan)
+        for j, c in enumerate(columns):
+            data[n - len(c):, j] = c
+        if clear:
+            self._signals[variable.name] = defaultdict(list)
+        return data[::step], None
+
+    def _local_count(self, variable, filter_ids=None):
+        return {int(id): len(self._spikes.get(id, []))
+                for id in self.filter_recorded(variable, filter_ids)}
+
+    def _clear_simulator(self):
+        self._spikes = defaultdict(list)
+        self._signals = defaultdict(lambda: defaultdict(list))
+
+    def _reset(self):
+        self._clear_simulator()

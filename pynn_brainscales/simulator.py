@@ -1,0 +1,331 @@
+"""The backend core: simulator state, placement, and running the chip.
+
+PyNN objects only describe the network; before every run the state builds the
+chip's configuration from them (placement of neurons on the 512 circuits,
+translation of their parameters, routing of connections onto synapse rows,
+delays through the FPGA loopback, electrodes as offset-current schedules),
+runs the chip, and hands the readout to the recorders.
+"""
+import numpy as np
+from pyNN import common, errors
+
+from cython_core import Chip, ChipConfig, MadcRecording, constants as C
+from cython_core import mismatch as M
+
+from . import mapping, translation as T
+
+name = "BrainScaleS-2 (emulated)"
+MAX_DT_US = 0.1      # the chip's integration step: at most 0.1 us
+
+
+class ID(int, common.IDMixin):
+    def __init__(self, n):
+        int.__init__(n)
+        common.IDMixin.__init__(self)
+
+
+def resolve(ids):
+    """(parent population, index in it) of each cell id, for views and assemblies."""
+    return [(id.parent, int(id) - id.parent.first_id) for id in ids]
+
+
+def slots_of(ids):
+    return np.array([parent.slots[i] for parent, i in resolve(ids)], dtype=np.int64)
+
+
+def source_keys(ids):
+    return [("source", parent.first_id + i) if parent.is_source else ("neuron", int(parent.slots[i]))
+            for parent, i in resolve(ids)]
+
+
+def parameter_of(ids, name):
+    return np.array([parent.hardware_parameters()[name][i] for parent, i in resolve(ids)])
+
+
+class State(common.control.BaseState):
+
+    def __init__(self):
+        super().__init__()
+        self.mpi_rank = 0
+        self.num_processes = 1
+        self.chip = None
+        self.chip_seed = 0
+        self.ideal = False
+        self.dt = 0.1
+        self.min_delay = 0.1
+        self.max_delay = 1e9
+        self.seed = 0
+        self.calibrations = {}
+        self.clear()
+
+    # --- lifecycle ---
+    def setup(self, timestep, min_delay, max_delay, chip, ideal, seed):
+        self.dt = float(timestep)
+        self.min_delay = timestep if min_delay == "auto" else float(min_delay)
+        self.max_delay = 1e9 if max_delay == "auto" else float(max_delay)
+        self.chip_seed = int(chip)
+        self.ideal = bool(ideal)
+        self.seed = seed
+        substeps = int(np.ceil(self.dt / MAX_DT_US - 1e-9))
+        self.chip = Chip(seed=self.chip_seed, ideal=self.ideal, dt=self.dt / substeps)
+        self.clear()
+
+    def clear(self):
+        self.recorders = set()
+        self.write_on_end = []
+        self.id_counter = 0
+        self.segment_counter = -1
+        self.populations = []
+        self.projections = []
+        self.current_sources = []
+        self.free_slot = 0
+        self.reset()
+
+    def reset(self):
+        self.running = False
+        self.t = 0.0
+        self.t_start = 0.0
+        self.segment_counter += 1
+        self.backlog = (np.zeros(0), np.zeros(0, np.int64))
+        self.started = False
+
+    def allocate(self, n):
+        """Chip neuron circuits for `n` neurons, in order of creation."""
+        if self.free_slot + n > C.NUM_NEURONS:
+            raise errors.InvalidDimensionsError(
+                f"cannot place {n} more neuron(s): {self.free_slot} of the chip's "
+                f"{C.NUM_NEURONS} neuron circuits are in use")
+        slots = np.arange(self.free_slot, self.free_slot + n)
+        self.free_slot += n
+        return slots
+
+    # --- running ---
+    def run(self, simtime):
+        self.run_until(self.t + simtime)
+
+    def run_until(self, tstop):
+        if tstop - self.t < self.dt / 2:
+            self.running = True
+            return
+        duration = round((tstop - self.t) / self.chip.dt) * self.chip.dt
+        self._build()
+        if not self.started:
+            self.chip.reset_state(v=self._initial_v())
+            self.started = True
+        t0 = self.chip.time
+        spikes = self._input_events(t0, t0 + duration)
+        schedule = self._offset_schedule(t0, t0 + duration)
+        madc, columns = self._madc_plan()
+        result = self.chip.run(duration, spikes=spikes, madc=madc,
+                               offset_current_schedule=schedule)
+        self._deliver_results(result, columns, t0)
+        self.t = self.chip.time
+        self.running = True
+
+    # --- building the configuration ---
+    def _neuron_populations(self):
+        return [p for p in self.populations if not p.is_source]
+
+    def _build(self):
+        ideal = self.ideal
+        config = ChipConfig(integer_capmem=not ideal)
+        self._kappa = np.full(C.NUM_NEURONS, T.HW_CAPACITANCE_PF)
+        self._conductance = np.zeros(C.NUM_NEURONS, bool)
+        fields = {}
+        for pop in self._neuron_populations():
+            params = pop.hardware_parameters()
+            kappa = T.kappa(params["cm"])
+            self._kappa[pop.slots] = kappa
+            self._conductance[pop.slots] = pop.celltype.conductance_based
+            for key, values in T.neuron_config(pop.celltype.__class__.__name__, params, kappa,
+                                               ideal).items():
+                fields.setdefault(key, {})[tuple(pop.slots)] = values
+        for key, per_pop in fields.items():
+            arr = getattr(config.neurons, key)
+            for slots, values in per_pop.items():
+                arr[list(slots)] = values
+        config.refractory_clock_scaler[:] = [0, 4]
+        if not ideal and self.free_slot:
+            self._apply_calibration(config)
+        # input-free neurons keep their offset current from the schedule below
+        config.neurons.constant_current_enable[: self.free_slot] = True
+        self._route(config)
+        self.chip.config = config
+
+    def _apply_calibration(self, config):
+        """Calibrate the placed neurons to their requested parameters (cached per
+        chip and target set) and take the calibrated CapMem values."""
+        import calibration
+        from calibration.result import NEURON_FIELDS
+        n = config.neurons
+        defaults = calibration.Targets()
+        target = {k: np.array(defaults.per_neuron(k)) for k in (
+            "leak", "reset", "threshold", "tau_mem", "tau_syn_exc", "tau_syn_inh",
+            "refractory", "e_rev_exc", "e_rev_inh")}
+        for pop in self._neuron_populations():
+            p = pop.hardware_parameters()
+            s = pop.slots
+            target["leak"][s] = T.cadc_lsb(T.v_to_hw(p["v_rest"]))
+            target["reset"][s] = T.cadc_lsb(T.v_to_hw(p["v_reset"]))
+            spike = p["v_spike"] if "v_spike" in p else p["v_thresh"]
+            target["threshold"][s] = T.cadc_lsb(T.v_to_hw(spike))
+            target["tau_mem"][s] = p["tau_m"]
+            target["tau_syn_exc"][s] = p["tau_syn_E"]
+            target["tau_syn_inh"][s] = p["tau_syn_I"]
+            target["refractory"][s] = np.maximum(p["tau_refrac"], 0.04)
+            if "e_rev_E" in p:
+                target["e_rev_exc"][s] = T.cadc_lsb(T.v_to_hw(p["e_rev_E"]))
+                target["e_rev_inh"][s] = T.cadc_lsb(T.v_to_hw(p["e_rev_I"]))
+        coba = bool(self._conductance.any())
+        try:
+            targets = calibration.Targets(**target)
+        except calibration.InfeasibleTargetError as err:
+            raise errors.InvalidParameterValueError(
+                f"{err} (the calibrated chip's reach; biological potentials map as "
+                f"V_hw = {T.VOLTAGE_OFFSET_MV:g} mV + {T.VOLTAGE_GAIN:g} x V)") from err
+        key = (targets.to_json(), coba)
+        if key not in self.calibrations:
+            self.calibrations[key] = calibration.cached(self.chip_seed, targets, coba=coba)
+        result = self.calibrations[key]
+        used = np.zeros(C.NUM_NEURONS, bool)
+        used[: self.free_slot] = True
+        for field in NEURON_FIELDS:
+            if field.endswith("coba_mode"):
+                continue
+            getattr(n, field)[used] = result.neurons[field][used]
+        for field, values in result.quadrants.items():
+            config.quadrants.set(field, values)
+        config.cadc_channel_offsets[...] = result.cadc_channel_offsets
+        config.refractory_clock_scaler[...] = result.refractory_clock_scaler
+
+    def _route(self, config):
+        requests = {}
+        integer = not self.ideal
+        for prj in self.projections:
+            if len(prj.connections_pre) == 0:
+                continue
+            slots = slots_of(prj.post.all_cells[prj.connections_post])
+            cond = self._conductance[slots]
+            w_hw = T.weight_to_hw(prj.connections_weight, self._kappa[slots], cond)
+            source = source_keys(prj.pre.all_cells[prj.connections_pre])
+            delays = np.round(prj.connections_delay, 6)
+            receptor = prj.receptor_type
+            for src, d, slot, w in zip(source, delays, slots, w_hw):
+                h, col = divmod(int(slot), C.COLUMNS_PER_HEMISPHERE)
+                cols = requests.setdefault((src, float(d), receptor, h), {})
+                cols[col] = cols.get(col, 0.0) + w
+        try:
+            self._labels = mapping.route(requests, config, integer)
+        except mapping.RoutingError as err:
+            raise errors.ConnectionError(str(err)) from err
+        neurons, labels, delays = [], [], []
+        for (src, d), labs in self._labels.items():
+            if src[0] == "neuron":
+                neurons += [src[1]] * len(labs)
+                labels += labs
+                delays += [d] * len(labs)
+        config.loopback_neurons = np.array(neurons, np.int64)
+        config.loopback_labels = np.array(labels, np.int64)
+        config.loopback_delays = np.array(delays, float)
+
+    # --- inputs ---
+    def _input_events(self, t0, t1):
+        times, labels = [self.backlog[0]], [self.backlog[1]]
+        for pop in self.populations:
+            if not getattr(pop.celltype, "is_source", False):
+                continue
+            for index, spikes in pop.spikes_between(t0, t1).items():
+                pop.store_source_spikes(index, spikes)
+                for (src, d), labs in self._labels.items():
+                    if src != ("source", pop.global_index(index)):
+                        continue
+                    for lab in labs:
+                        times.append(spikes + d)
+                        labels.append(np.full(len(spikes), lab))
+        t = np.concatenate(times)
+        lab = np.concatenate(labels).astype(np.int64)
+        now = t < t1
+        self.backlog = (t[~now], lab[~now])
+        return np.maximum(t[now], t0), lab[now]
+
+    def _offset_schedule(self, t0, t1):
+        """Offset current of every placed neuron: its i_offset plus its current
+        sources, written (as CapMem values) at the start of the run and wherever
+        the total changes inside it."""
+        if not self.free_slot:
+            return None
+        slots = np.arange(self.free_slot)
+        base = np.zeros(C.NUM_NEURONS)
+        for pop in self._neuron_populations():
+            base[pop.slots] = pop.hardware_parameters()["i_offset"]
+        times = {t0}
+        for source in self.current_sources:
+            times.update(t for t in source.change_times(t0, t1) if t0 < t < t1)
+        ts, ns, vs = [], [], []
+        previous = None
+        for t in sorted(times):
+            total = base.copy()
+            for source in self.current_sources:
+                total += source.amplitude_at(t)
+            capmem = T.offset_current_capmem(total[slots], self._kappa[slots],
+                                             "injected current (i_offset + current sources)")
+            if not self.ideal:
+                capmem = np.rint(capmem)
+            changed = slots if previous is None else slots[capmem != previous]
+            ts += [t] * len(changed)
+            ns += list(changed)
+            vs += list(capmem[changed])
+            previous = capmem
+        return np.array(ts), np.array(ns, np.int64), np.array(vs)
+
+    def _initial_v(self):
+        v = None
+        for pop in self._neuron_populations():
+            init = pop.initial_v()
+            if init is not None:
+                if v is None:
+                    v = self.chip.physical_parameters()["e_leak"].astype(float)
+                v[pop.slots] = T.v_to_hw(init)
+        return v
+
+    # --- readout ---
+    def _madc_plan(self):
+        neurons, observables, columns = [], [], []
+        for recorder in self.recorders:
+            for variable, ids in recorder.analog_requests():
+                for id in ids:
+                    columns.append((recorder, variable, id))
+                    neurons.append(slots_of([id])[0])
+                    observables.append(OBSERVABLE[variable])
+        if not neurons:
+            return None, []
+        return MadcRecording(np.array(neurons), observables, interval=self.dt), columns
+
+    def _deliver_results(self, result, columns, t0):
+        for recorder in self.recorders:
+            recorder.take_spikes(result.spike_times, result.spike_neurons)
+        if not columns:
+            return
+        mv = (result.madc_mv if result.madc_mv is not None else
+              result.madc_codes / M.MADC_GAIN_CODES_PER_MV + M.MADC_OFFSET_MV)
+        for j, (recorder, variable, id) in enumerate(columns):
+            recorder.take_signal(variable, id, self.to_bio(variable, mv[:, j], slots_of([id])[0]))
+
+    def to_bio(self, variable, node_mv, slot):
+        kappa = self._kappa[slot]
+        if variable == "v":
+            return T.v_from_hw(node_mv)
+        if variable in ("gsyn_exc", "gsyn_inh"):
+            line = node_mv - M.SYNIN_BASELINE_MV
+            receptor = "excitatory" if variable == "gsyn_exc" else "inhibitory"
+            gm = M.GM_PER_LSB_US["excitatory"] * T.GM_BIAS
+            return gm * line * T.COBA_BIAS / M.COBA_NORM_NUMERATOR_MV / kappa
+        if variable == "w":
+            w_hw = (node_mv - M.ADAPTATION_BASELINE_MV) / M.ADAPTATION_MV_PER_NA
+            return w_hw / (kappa * T.VOLTAGE_GAIN)
+        raise errors.RecordingError(variable, None)
+
+
+OBSERVABLE = {"v": "v", "gsyn_exc": "exc_synin", "gsyn_inh": "inh_synin", "w": "adaptation"}
+
+state = State()

@@ -1,0 +1,113 @@
+"""Current sources: realised through each neuron's offset current, rewritten
+(as a CapMem value) wherever the injected current changes."""
+import numpy as np
+from pyNN.parameters import ParameterSpace, Sequence
+from pyNN.standardmodels import build_translations, electrodes
+
+from cython_core import constants as C
+
+from .. import simulator
+
+
+class _Source:
+    """Piecewise-constant current into a set of chip neurons."""
+
+    def __init__(self, **parameters):
+        self._slots = np.zeros(0, np.int64)
+        self._params = {}
+        super().__init__(**parameters)
+        simulator.state.current_sources.append(self)
+
+    def set_native_parameters(self, parameters):
+        parameters.evaluate(simplify=True)
+        for name, value in parameters.items():
+            if isinstance(value, Sequence):
+                value = value.value
+            object.__setattr__(self, "_params", {**self._params, name: value})
+
+    def get_native_parameters(self):
+        return ParameterSpace({k: (Sequence(v) if isinstance(v, np.ndarray) else v)
+                               for k, v in self._params.items()}, self.get_schema(), (1,))
+
+    def inject_into(self, cells):
+        ids = cells.all_cells if hasattr(cells, "all_cells") else list(cells)
+        if any(getattr(id.parent, "is_source", False) for id in ids):
+            raise TypeError("current sources can only be injected into neurons, "
+                            "not into spike sources")
+        object.__setattr__(self, "_slots", np.concatenate(
+            [self._slots, simulator.slots_of(ids)]))
+
+    def amplitude_at(self, t):
+        out = np.zeros(C.NUM_NEURONS)
+        out[self._slots] += self.value_at(t)
+        return out
+
+    def _get_data(self):
+        t = np.arange(0.0, simulator.state.t + simulator.state.dt / 2, simulator.state.dt)
+        return t, np.array([self.value_at(x) for x in t])
+
+
+class DCSource(_Source, electrodes.DCSource):
+    __doc__ = electrodes.DCSource.__doc__
+    translations = build_translations(("amplitude", "amplitude"), ("start", "start"),
+                                      ("stop", "stop"))
+
+    def value_at(self, t):
+        p = self._params
+        return p["amplitude"] if p["start"] <= t < p["stop"] else 0.0
+
+    def change_times(self, t0, t1):
+        return [self._params["start"], self._params["stop"]]
+
+
+class StepCurrentSource(_Source, electrodes.StepCurrentSource):
+    __doc__ = electrodes.StepCurrentSource.__doc__
+    translations = build_translations(("amplitudes", "amplitudes"), ("times", "times"))
+
+    def value_at(self, t):
+        times = np.asarray(self._params["times"], float)
+        amps = np.asarray(self._params["amplitudes"], float)
+        k = np.searchsorted(times, t, side="right") - 1
+        return float(amps[k]) if k >= 0 else 0.0
+
+    def change_times(self, t0, t1):
+        return list(np.asarray(self._params["times"], float))
+
+
+class ACSource(_Source, electrodes.ACSource):
+    __doc__ = electrodes.ACSource.__doc__
+    translations = build_translations(("amplitude", "amplitude"), ("start", "start"),
+                                      ("stop", "stop"), ("frequency", "frequency"),
+                                      ("offset", "offset"), ("phase", "phase"))
+
+    def value_at(self, t):
+        p = self._params
+        if not p["start"] <= t < p["stop"]:
+            return 0.0
+        return p["offset"] + p["amplitude"] * np.sin(
+            2 * np.pi * p["frequency"] * t / 1000.0 + np.deg2rad(p["phase"]))
+
+    def change_times(self, t0, t1):
+        # sampled on the time step
+        dt = simulator.state.dt
+        return list(np.arange(np.ceil(t0 / dt) * dt, t1, dt)) + [self._params["start"],
+                                                                 self._params["stop"]]
+
+
+class NoisyCurrentSource(_Source, electrodes.NoisyCurrentSource):
+    __doc__ = electrodes.NoisyCurrentSource.__doc__
+    translations = build_translations(("mean", "mean"), ("start", "start"), ("stop", "stop"),
+                                      ("stdev", "stdev"), ("dt", "dt"))
+
+    def value_at(self, t):
+        p = self._params
+        if not p["start"] <= t < p["stop"]:
+            return 0.0
+        step = int(np.floor((t - p["start"]) / p["dt"] + 1e-9))
+        index = simulator.state.current_sources.index(self)
+        rng = np.random.default_rng([simulator.state.seed or 0, index, step])
+        return p["mean"] + p["stdev"] * rng.standard_normal()
+
+    def change_times(self, t0, t1):
+        p = self._params
+        return list(np.arange(p["start"], min(t1, p["stop"]), p["dt"])) + [p["stop"]]

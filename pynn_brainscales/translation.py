@@ -1,0 +1,233 @@
+"""From biological PyNN units to the circuit's, and back.
+
+The translation is linear and documented here once; recorded data invert it.
+
+* time: the chip runs 1000x faster than biology.  1 ms biological = 1 us of
+  hardware time, so times and time constants keep their numbers (ms -> us).
+* voltage: V_hw = VOLTAGE_OFFSET_MV + VOLTAGE_GAIN * V_bio, i.e. 10 mV of
+  hardware per mV of biology, 0 mV biological at 1000 mV: -100..+20 mV of
+  biology span the circuit's 0..1200 mV rails.  With this gain the exponential
+  term's fixed slope factor (20 mV on the chip) is delta_T = 2 mV.
+* per neuron, every neuron uses the full membrane capacitance (2.2 pF); kappa =
+  2.2 pF / cm scales that neuron's conductances (g_hw = kappa g_bio, uS) and
+  currents (I_hw = kappa VOLTAGE_GAIN I_bio, nA), so that tau = C/g keeps its
+  number and the membrane moves 10 mV on chip for every mV of biology.
+"""
+import numpy as np
+from pyNN.errors import InvalidParameterValueError
+
+from cython_core import constants as C
+from cython_core import mismatch as M
+
+VOLTAGE_GAIN = 10.0
+VOLTAGE_OFFSET_MV = 1000.0
+HW_CAPACITANCE_PF = M.MEMBRANE_CAPACITANCE_FULL_PF
+GM_BIAS = 500.0            # synaptic OTA bias every neuron runs with (calibrated)
+SYNAPSE_DAC_BIAS = 600.0
+COBA_BIAS = 500.0
+SLOPE_FACTOR_BIO_MV = M.EXPONENTIAL_SLOPE_MV / VOLTAGE_GAIN   # delta_T the circuit realises
+
+
+def v_to_hw(v):
+    return VOLTAGE_OFFSET_MV + VOLTAGE_GAIN * np.asarray(v, float)
+
+
+def v_from_hw(v_hw):
+    return (np.asarray(v_hw, float) - VOLTAGE_OFFSET_MV) / VOLTAGE_GAIN
+
+
+def kappa(cm):
+    """Capacitance scale pF (hardware) per nF (biology) of each neuron."""
+    return HW_CAPACITANCE_PF / np.asarray(cm, float)
+
+
+def cadc_lsb(v_hw):
+    """CADC code of a hardware potential on the design transfer curve (calibration
+    targets are in CADC LSB)."""
+    start = M.CADC_RAMP_OFFSET_PER_LSB_MV * 120
+    return (np.asarray(v_hw, float) - start) * (M.CADC_SLOPE_PER_LSB * 300)
+
+
+def synapse_step_mv():
+    """Synaptic-line voltage step per hardware weight LSB (mV)."""
+    return M.SYNAPSE_STEP_PER_DAC_LSB_MV * SYNAPSE_DAC_BIAS
+
+
+def current_per_weight_lsb(receptor):
+    """Peak synaptic current (hw nA) per weight LSB at the nominal gm."""
+    return M.GM_PER_LSB_US["excitatory"] * GM_BIAS * synapse_step_mv()
+
+
+def conductance_per_weight_lsb():
+    """Peak COBA conductance (hw uS) per weight LSB at the nominal gm and COBA bias."""
+    return current_per_weight_lsb("excitatory") * COBA_BIAS / M.COBA_NORM_NUMERATOR_MV
+
+
+def _weight_unit(post_kappa, conductance_based):
+    """Biological weight (uS for conductance-based, nA for current-based targets)
+    of one hardware weight LSB, per target neuron."""
+    return np.where(conductance_based, conductance_per_weight_lsb() / post_kappa,
+                    current_per_weight_lsb("excitatory") / (post_kappa * VOLTAGE_GAIN))
+
+
+def weight_to_hw(weights, post_kappa, conductance_based):
+    """Hardware weights (float, in weight LSB) of biological weights (nA or uS)."""
+    return np.abs(np.asarray(weights, float)) / _weight_unit(post_kappa, conductance_based)
+
+
+def weight_from_hw(w_hw, post_kappa, conductance_based):
+    return np.asarray(w_hw, float) * _weight_unit(post_kappa, conductance_based)
+
+
+def _check(name, value, low, high, unit, cell):
+    value = np.atleast_1d(np.asarray(value, float))
+    bad = ~np.isfinite(value) | (value < low) | (value > high)
+    if np.any(bad):
+        raise InvalidParameterValueError(
+            f"{cell}.{name}: value {value[bad][0]:g} {unit} is outside the circuit's reach "
+            f"{low:.4g}..{high:.4g} {unit}")
+
+
+# --- inverse nominal transfer curves (exact on an ideal chip) --------------
+def _capmem_potential(v_hw):
+    return (np.asarray(v_hw) - M.POTENTIAL_OFFSET_MV) / M.POTENTIAL_SLOPE_MV
+
+
+def _capmem_threshold(v_hw):
+    return (np.asarray(v_hw) - M.THRESHOLD_OFFSET_MV) / M.THRESHOLD_SLOPE_MV
+
+
+def _capmem_reversal(v_hw):
+    return (np.asarray(v_hw) - M.REVERSAL_OFFSET_MV) / M.REVERSAL_SLOPE_MV
+
+
+def _reach(inverse, name, cell, capmem_range=(0, C.CAPMEM_MAX)):
+    """Biological range of a potential parameter whose CapMem inverse is given."""
+    lo, hi = capmem_range
+    grid = v_from_hw(np.linspace(0, M.SUPPLY_MV, 12001))
+    cap = inverse(v_to_hw(grid))
+    ok = grid[(cap >= lo) & (cap <= hi)]
+    return float(ok.min()), float(ok.max())
+
+
+def neuron_config(cell, params, kappa_n, ideal):
+    """Per-neuron configuration fields (name -> array) for cells of type `cell`
+    with biological parameter arrays `params`.  On an ideal chip the CapMem
+    values are exact (fractional) inverses of the nominal transfer curves; on a
+    real chip the calibration overwrites leak, reset, threshold, time
+    constants and reversal potentials with calibrated values."""
+    n = len(kappa_n)
+    f = {}
+    name = cell
+
+    def potential(field, pname, inverse):
+        lo, hi = _reach(inverse, pname, name)
+        _check(pname, params[pname], lo, hi, "mV", name)
+        f[field] = inverse(v_to_hw(params[pname]))
+
+    potential("leak_v_leak", "v_rest", _capmem_potential)
+    potential("reset_v_reset", "v_reset", _capmem_potential)
+    spike = "v_spike" if "v_spike" in params else "v_thresh"
+    potential("threshold_v_threshold", spike, _capmem_threshold)
+    f["threshold_enable"] = np.ones(n, bool)
+    f["membrane_capacitance_capacitance"] = np.full(n, C.MEMBRANE_CAPACITANCE_MAX)
+
+    # leak conductance: bias with the x8 / :8 switches where needed
+    tau_m = np.asarray(params["tau_m"], float)
+    _check("tau_m", tau_m, 0.05, 1000.0, "ms", name)
+    g = HW_CAPACITANCE_PF / tau_m
+    bias = g / M.LEAK_CONDUCTANCE_PER_LSB_US
+    divide = bias < 30.0
+    multiply = bias > C.CAPMEM_MAX
+    bias = np.where(divide, bias * M.LEAK_SWITCH_FACTOR,
+                    np.where(multiply, bias / M.LEAK_SWITCH_FACTOR, bias))
+    reach = (HW_CAPACITANCE_PF / (M.LEAK_CONDUCTANCE_PER_LSB_US * C.CAPMEM_MAX * 8),
+             HW_CAPACITANCE_PF * M.LEAK_SWITCH_FACTOR / (M.LEAK_CONDUCTANCE_PER_LSB_US * 1.0))
+    _check("tau_m", tau_m, reach[0], reach[1], "ms", name)
+    f["leak_i_bias"] = bias
+    f["leak_enable_division"] = divide
+    f["leak_enable_multiplication"] = multiply
+
+    # refractory period: digital, fast clock up to 2.04 us, slow clock beyond
+    t_ref = np.asarray(params["tau_refrac"], float)
+    _check("tau_refrac", t_ref, 0.0, 32.6, "ms", name)
+    fast_tick = 2.0 / C.REFRACTORY_BASE_CLOCK_MHZ
+    slow_tick = 2.0 ** 5 / C.REFRACTORY_BASE_CLOCK_MHZ
+    slow = t_ref > fast_tick * C.REFRACTORY_COUNTER_MAX
+    f["refractory_period_refractory_time"] = np.clip(
+        np.rint(np.where(slow, t_ref / slow_tick, t_ref / fast_tick)), 0,
+        C.REFRACTORY_COUNTER_MAX).astype(np.int64)
+    f["refractory_period_input_clock"] = slow.astype(np.int64)
+
+    conductance = "e_rev_E" in params
+    for receptor, suffix in (("excitatory", "E"), ("inhibitory", "I")):
+        f[f"{receptor}_input_enable"] = np.ones(n, bool)
+        tau = np.asarray(params[f"tau_syn_{suffix}"], float)
+        ref_bias = M.TAU_SYN_REF_BIAS[receptor]
+        small_tau = tau < 0.6
+        long_tau = tau > 25.0
+        effective = tau / np.where(small_tau, M.SMALL_CAPACITANCE_FACTOR, 1.0) / np.where(
+            long_tau, M.HIGH_RESISTANCE_FACTOR, 1.0)
+        bias = ref_bias * (M.TAU_SYN_REF_US / effective) ** (1.0 / M.TAU_SYN_EXPONENT)
+        tau_reach = (M.TAU_SYN_REF_US * (ref_bias / C.CAPMEM_MAX) ** M.TAU_SYN_EXPONENT
+                     * M.SMALL_CAPACITANCE_FACTOR,
+                     M.TAU_SYN_REF_US * (ref_bias / 1.0) ** M.TAU_SYN_EXPONENT
+                     * M.HIGH_RESISTANCE_FACTOR)
+        _check(f"tau_syn_{suffix}", tau, tau_reach[0], tau_reach[1], "ms", name)
+        f[f"{receptor}_input_i_bias_tau"] = bias
+        f[f"{receptor}_input_enable_small_capacitance"] = small_tau
+        f[f"{receptor}_input_enable_high_resistance"] = long_tau
+        f[f"{receptor}_input_i_bias_gm"] = np.full(
+            n, GM_BIAS * M.GM_PER_LSB_US["excitatory"] / M.GM_PER_LSB_US[receptor])
+        f[f"{receptor}_input_i_shift_reference"] = np.full(
+            n, M.NOMINAL_OTA_OFFSET_MV[receptor] / M.SHIFT_PER_LSB_MV)
+        f[f"{receptor}_input_enable_coba_mode"] = np.full(n, conductance)
+        if conductance:
+            potential(f"{receptor}_input_v_rev_coba", f"e_rev_{suffix}", _capmem_reversal)
+            f[f"{receptor}_input_i_bias_coba"] = np.full(n, COBA_BIAS)
+
+    if "a" in params:       # adaptive exponential
+        a_hw = kappa_n * np.asarray(params["a"], float) * 1e-3        # nS -> uS
+        b_hw = kappa_n * VOLTAGE_GAIN * np.asarray(params["b"], float)
+        _check("a", np.abs(a_hw) / kappa_n * 1e3, 0, M.ADAPTATION_A_PER_LSB_US * C.CAPMEM_MAX
+               / kappa_n.max() * 1e3, "nS", name)
+        _check("b", np.abs(b_hw) / (kappa_n * VOLTAGE_GAIN), 0, M.ADAPTATION_B_PER_LSB_NA
+               * C.CAPMEM_MAX / (kappa_n.max() * VOLTAGE_GAIN), "nA", name)
+        tau_w = np.asarray(params["tau_w"], float)
+        _check("tau_w", tau_w, M.ADAPTATION_TAU_NUMERATOR_US / C.CAPMEM_MAX,
+               M.ADAPTATION_TAU_NUMERATOR_US, "ms", name)
+        f["adaptation_enable"] = np.ones(n, bool)
+        f["adaptation_i_bias_a"] = np.abs(a_hw) / M.ADAPTATION_A_PER_LSB_US
+        f["adaptation_invert_a"] = a_hw < 0
+        f["adaptation_i_bias_b"] = np.abs(b_hw) / M.ADAPTATION_B_PER_LSB_NA
+        f["adaptation_invert_b"] = b_hw < 0
+        f["adaptation_i_bias_tau"] = M.ADAPTATION_TAU_NUMERATOR_US / tau_w
+        f["adaptation_v_ref"] = f["leak_v_leak"]
+        delta_t = np.asarray(params["delta_T"], float)
+        _check("delta_T", delta_t, SLOPE_FACTOR_BIO_MV * 0.999, SLOPE_FACTOR_BIO_MV * 1.001,
+               "mV (the exponential term's slope factor is fixed by the circuit)", name)
+        # AdEx: I = g_L delta_T exp((V - V_T) / delta_T)
+        i_t = g * M.EXPONENTIAL_SLOPE_MV
+        f["exponential_enable"] = np.ones(n, bool)
+        f["exponential_i_bias"] = i_t / M.EXPONENTIAL_CURRENT_PER_LSB_NA
+        potential("exponential_v_exp", "v_thresh", _capmem_potential)
+        _check("exponential current", f["exponential_i_bias"], 0, C.CAPMEM_MAX, "CapMem", name)
+    if not ideal:
+        for key, value in list(f.items()):
+            if np.asarray(value).dtype.kind == "f":
+                f[key] = np.clip(np.rint(value), 0, C.CAPMEM_MAX)
+    return f
+
+
+def offset_current_capmem(i_bio, kappa_n, what="i_offset"):
+    """CapMem setting of the offset current for biological currents (nA)."""
+    i_hw = kappa_n * VOLTAGE_GAIN * np.asarray(i_bio, float)
+    capmem = i_hw / M.OFFSET_CURRENT_PER_LSB_NA
+    reach = C.CAPMEM_MAX * M.OFFSET_CURRENT_PER_LSB_NA / (kappa_n * VOLTAGE_GAIN)
+    bad = (capmem < -1e-9) | (capmem > C.CAPMEM_MAX + 1e-9)
+    if np.any(bad):
+        i = np.flatnonzero(np.atleast_1d(bad))[0]
+        raise InvalidParameterValueError(
+            f"{what}: value {np.atleast_1d(i_bio)[i]:g} nA is outside the offset current's "
+            f"reach 0..{np.atleast_1d(reach)[i]:.4g} nA (the circuit only sources current)")
+    return np.clip(capmem, 0, C.CAPMEM_MAX)
