@@ -50,7 +50,7 @@ def kernel_rows(dict phys):
         rows[P_DRIVE_E if receptor == "e" else P_DRIVE_I] = (
             sign * phys[f"cuba_{receptor}"] + k * phys[f"e_rev_{receptor}"])
     rows[P_G_LEAK] = phys["g_leak"]
-    rows[P_I_LEAK] = phys["g_leak"].astype(np.float64) * phys["e_leak"]
+    rows[P_E_LEAK] = phys["e_leak"]
     rows[P_INV_C] = phys["inv_c"]
     rows[P_E_RESET] = phys["e_reset"]
     rows[P_V_THRESH] = np.where(phys["thresh_on"] > 0, phys["v_thresh"], THRESHOLD_OFF)
@@ -60,7 +60,8 @@ def kernel_rows(dict phys):
     rows[P_A_E] = phys["a"].astype(np.float64) * phys["e_adapt"]
     rows[P_DECAY_W] = phys["decay_w"]
     rows[P_B] = phys["b"]
-    rows[P_DECAY_M_LEAK] = np.exp(-phys["dt"] * phys["g_leak"].astype(np.float64) * phys["inv_c"])
+    rows[P_GROWTH_M_LEAK] = -np.expm1(-phys["dt"].astype(np.float64) * phys["g_leak"]
+                                      * phys["inv_c"])
     rows[P_EXP_SLOPE] = phys["inv_d_t"]
     with np.errstate(divide="ignore"):
         rows[P_EXP_SHIFT] = np.where(

@@ -22,7 +22,7 @@ cdef enum:
 
 cdef enum Param:
     P_G_LEAK = 0       # leak conductance, uS
-    P_I_LEAK           # g_leak * e_leak, nA
+    P_E_LEAK           # leak potential, mV
     P_INV_C            # 1 / membrane capacitance, 1/pF
     P_E_RESET          # mV
     P_V_THRESH         # mV; +1e30 when the comparator is off
@@ -50,7 +50,7 @@ cdef enum Param:
     P_B                # spike-triggered adaptation, nA (signed)
     P_EXP_SLOPE        # 1 / delta_T, 1/mV
     P_EXP_SHIFT        # ln(i_t) - v_t / delta_T (very negative when off)
-    P_DECAY_M_LEAK     # exp(-dt g_leak / C): the membrane decay without COBA
+    P_GROWTH_M_LEAK    # 1 - exp(-dt g_leak / C): the membrane's step without COBA
     NUM_PARAMS
 
 cdef enum State:

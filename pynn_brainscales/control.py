@@ -1,4 +1,6 @@
 """setup / run / reset / end for the standard API."""
+import logging
+
 from pyNN import common
 from pyNN.common.control import DEFAULT_MAX_DELAY, DEFAULT_MIN_DELAY, DEFAULT_TIMESTEP
 from pyNN.recording import get_io
@@ -26,7 +28,10 @@ def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, chip=0, ideal=
     max_delay = extra_params.pop("max_delay", DEFAULT_MAX_DELAY)
     unknown = set(extra_params) - TOLERATED
     if unknown:
-        raise TypeError(f"setup() got unknown keyword(s) {sorted(unknown)}")
+        # other backends' options: accepted, but say that they do nothing here
+        logging.getLogger("PyNN").warning(
+            "setup(): keyword(s) %s have no meaning on BrainScaleS-2 and are ignored",
+            sorted(unknown))
     common.setup(timestep, min_delay, max_delay=max_delay)
     simulator.state.setup(timestep, min_delay, max_delay, chip, ideal, seed)
     return 0

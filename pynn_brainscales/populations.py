@@ -58,6 +58,8 @@ class Population(common.Population):
         parameter_space.evaluate(simplify=False)
         self._parameters = {k: np.array(v, dtype=object if k == "spike_times" else float)
                             for k, v in parameter_space.items()}
+        if hasattr(self.celltype, "check"):
+            self.celltype.check(self._parameters)
         self._initial_v = None
         self._source_spikes = {}
         self._rng = np.random.default_rng([state.seed or 0, self.first_id])
@@ -77,6 +79,8 @@ class Population(common.Population):
         parameter_space.evaluate(simplify=False)
         for name, value in parameter_space.items():
             self._parameters[name][:] = value
+        if hasattr(self.celltype, "check"):
+            self.celltype.check(self._parameters)
         self._parameters_changed()
 
     def _parameters_changed(self):

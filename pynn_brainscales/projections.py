@@ -8,6 +8,7 @@ from cython_core import constants as C
 
 from . import simulator
 from . import translation as T
+from .standardmodels.synapses import StaticSynapse
 
 
 class Connection(common.Connection):
@@ -39,6 +40,7 @@ class Connection(common.Connection):
 class Projection(common.Projection):
     __doc__ = common.Projection.__doc__
     _simulator = simulator
+    _static_synapse_class = StaticSynapse
 
     def __init__(self, presynaptic_population, postsynaptic_population, connector,
                  synapse_type=None, source=None, receptor_type=None, space=Space(),
@@ -76,7 +78,7 @@ class Projection(common.Projection):
                                             float), (n,))
         delay = np.broadcast_to(np.asarray(connection_parameters.get(
             "delay", simulator.state.min_delay), float), (n,))
-        self._check_weights(weight)
+        self._check_weights(weight, np.full(n, int(postsynaptic_index)))
         if np.any(delay < simulator.state.dt - 1e-9):
             bad = delay[delay < simulator.state.dt - 1e-9][0]
             raise errors.ConnectionError(
@@ -84,10 +86,15 @@ class Projection(common.Projection):
         self._chunks.append((pre, np.full(n, int(postsynaptic_index)), weight.copy(),
                              delay.copy()))
 
-    def _check_weights(self, weight):
-        conductance = self.post.celltype.conductance_based
+    def _conductance_based(self, post_indices):
+        return np.array([parent.celltype.conductance_based for parent, _ in
+                         simulator.resolve(self.post.all_cells[np.asarray(post_indices, int)])],
+                        bool)
+
+    def _check_weights(self, weight, post_indices):
         inhibitory = self.receptor_type == "inhibitory"
-        if np.any(weight < 0) and (conductance or not inhibitory):
+        conductance = self._conductance_based(post_indices)
+        if np.any((weight < 0) & (conductance | (not inhibitory))):
             raise errors.ConnectionError(
                 f"weight: negative value {weight[weight < 0][0]} is only meaningful for "
                 f"inhibitory current-based synapses; conductances must be >= 0")
@@ -98,6 +105,7 @@ class Projection(common.Projection):
             self.connections_pre, self.connections_post = pre, post
             self.connections_weight = self._quantise(weight, post)
             self.connections_delay = delay
+            simulator.state.note_delays(delay)
         self._chunks = []
 
     def _quantise(self, weight, post):
@@ -107,7 +115,7 @@ class Projection(common.Projection):
         if simulator.state.ideal:
             return weight
         cm = simulator.parameter_of(self.post.all_cells[post], "cm")
-        cond = self.post.celltype.conductance_based
+        cond = self._conductance_based(post)
         kappa = T.kappa(cm)
         w_hw = np.rint(T.weight_to_hw(weight, kappa, cond))
         return np.sign(weight) * T.weight_from_hw(w_hw, kappa, cond)
@@ -122,7 +130,7 @@ class Projection(common.Projection):
             values = np.array([matrix[i, j] for i, j in zip(self.connections_pre,
                                                             self.connections_post)], float)
             if name == "weight":
-                self._check_weights(values)
+                self._check_weights(values, self.connections_post)
                 values = self._quantise(values, self.connections_post)
             setattr(self, f"connections_{name}", values)
 

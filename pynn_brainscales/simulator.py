@@ -56,11 +56,13 @@ class State(common.control.BaseState):
         self.max_delay = 1e9
         self.seed = 0
         self.calibrations = {}
+        self.auto_min_delay = False
         self.clear()
 
     # --- lifecycle ---
     def setup(self, timestep, min_delay, max_delay, chip, ideal, seed):
         self.dt = float(timestep)
+        self.auto_min_delay = min_delay == "auto"
         self.min_delay = timestep if min_delay == "auto" else float(min_delay)
         self.max_delay = 1e9 if max_delay == "auto" else float(max_delay)
         self.chip_seed = int(chip)
@@ -79,6 +81,7 @@ class State(common.control.BaseState):
         self.projections = []
         self.current_sources = []
         self.free_slot = 0
+        self._delays_seen = False
         self.reset()
 
     def reset(self):
@@ -88,6 +91,13 @@ class State(common.control.BaseState):
         self.segment_counter += 1
         self.backlog = (np.zeros(0), np.zeros(0, np.int64))
         self.started = False
+
+    def note_delays(self, delays):
+        """With min_delay='auto', the minimum delay is the smallest one in use."""
+        if self.auto_min_delay and len(delays):
+            smallest = float(np.min(delays))
+            self.min_delay = smallest if not self._delays_seen else min(self.min_delay, smallest)
+            self._delays_seen = True
 
     def allocate(self, n):
         """Chip neuron circuits for `n` neurons, in order of creation."""
@@ -130,15 +140,18 @@ class State(common.control.BaseState):
         ideal = self.ideal
         config = ChipConfig(integer_capmem=not ideal)
         self._kappa = np.full(C.NUM_NEURONS, T.HW_CAPACITANCE_PF)
+        self._offset = np.zeros(C.NUM_NEURONS)
         self._conductance = np.zeros(C.NUM_NEURONS, bool)
         fields = {}
         for pop in self._neuron_populations():
             params = pop.hardware_parameters()
             kappa = T.kappa(params["cm"])
+            cell = pop.celltype.__class__.__name__
+            offset = T.voltage_offsets(cell, params, ideal)
             self._kappa[pop.slots] = kappa
+            self._offset[pop.slots] = offset
             self._conductance[pop.slots] = pop.celltype.conductance_based
-            for key, values in T.neuron_config(pop.celltype.__class__.__name__, params, kappa,
-                                               ideal).items():
+            for key, values in T.neuron_config(cell, params, kappa, offset, ideal).items():
                 fields.setdefault(key, {})[tuple(pop.slots)] = values
         for key, per_pop in fields.items():
             arr = getattr(config.neurons, key)
@@ -147,10 +160,41 @@ class State(common.control.BaseState):
         config.refractory_clock_scaler[:] = [0, 4]
         if not ideal and self.free_slot:
             self._apply_calibration(config)
-        # input-free neurons keep their offset current from the schedule below
         config.neurons.constant_current_enable[: self.free_slot] = True
+        self._bias_for_negative_currents(config)
         self._route(config)
         self.chip.config = config
+
+    def _bias_for_negative_currents(self, config):
+        """The offset current only sources current.  A neuron that is to receive
+        negative current gets a constant bias current on top of everything it is
+        injected, and its leak potential is lowered by bias / g_leak, which
+        cancels the bias exactly: the injected current then reaches below zero."""
+        self._bias = np.zeros(C.NUM_NEURONS)
+        lowest = np.zeros(C.NUM_NEURONS)
+        for pop in self._neuron_populations():
+            lowest[pop.slots] += np.minimum(pop.hardware_parameters()["i_offset"], 0.0)
+        for source in self.current_sources:
+            lowest[source._slots] += min(0.0, source.lower_bound())
+        self._bias = -lowest
+        biased = np.flatnonzero(self._bias > 0)
+        if biased.size == 0:
+            return
+        tau_m = np.zeros(C.NUM_NEURONS)
+        for pop in self._neuron_populations():
+            tau_m[pop.slots] = pop.hardware_parameters()["tau_m"]
+        g_hw = T.HW_CAPACITANCE_PF / tau_m[biased]
+        shift_mv = T.VOLTAGE_GAIN * self._kappa[biased] * self._bias[biased] / g_hw
+        leak = config.neurons.leak_v_leak[biased] - shift_mv / M.POTENTIAL_SLOPE_MV
+        if np.any(leak < 0):
+            i = biased[np.argmin(leak)]
+            raise errors.InvalidParameterValueError(
+                f"injected current: down to {-self._bias[i]:g} nA on neuron circuit {i} would "
+                f"need its leak potential {-(leak.min()) * M.POTENTIAL_SLOPE_MV / T.VOLTAGE_GAIN:g}"
+                f" mV below the circuit's reach")
+        if not self.ideal:
+            leak = np.rint(leak)
+        config.neurons.leak_v_leak[biased] = leak
 
     def _apply_calibration(self, config):
         """Calibrate the placed neurons to their requested parameters (cached per
@@ -165,24 +209,24 @@ class State(common.control.BaseState):
         for pop in self._neuron_populations():
             p = pop.hardware_parameters()
             s = pop.slots
-            target["leak"][s] = T.cadc_lsb(T.v_to_hw(p["v_rest"]))
-            target["reset"][s] = T.cadc_lsb(T.v_to_hw(p["v_reset"]))
+            off = self._offset[s]
+            target["leak"][s] = T.cadc_lsb(T.v_to_hw(p["v_rest"], off))
+            target["reset"][s] = T.cadc_lsb(T.v_to_hw(p["v_reset"], off))
             spike = p["v_spike"] if "v_spike" in p else p["v_thresh"]
-            target["threshold"][s] = T.cadc_lsb(T.v_to_hw(spike))
+            target["threshold"][s] = T.cadc_lsb(T.v_to_hw(spike, off))
             target["tau_mem"][s] = p["tau_m"]
             target["tau_syn_exc"][s] = p["tau_syn_E"]
             target["tau_syn_inh"][s] = p["tau_syn_I"]
             target["refractory"][s] = np.maximum(p["tau_refrac"], 0.04)
             if "e_rev_E" in p:
-                target["e_rev_exc"][s] = T.cadc_lsb(T.v_to_hw(p["e_rev_E"]))
-                target["e_rev_inh"][s] = T.cadc_lsb(T.v_to_hw(p["e_rev_I"]))
+                target["e_rev_exc"][s] = T.cadc_lsb(T.v_to_hw(p["e_rev_E"], off))
+                target["e_rev_inh"][s] = T.cadc_lsb(T.v_to_hw(p["e_rev_I"], off))
         coba = bool(self._conductance.any())
         try:
             targets = calibration.Targets(**target)
         except calibration.InfeasibleTargetError as err:
             raise errors.InvalidParameterValueError(
-                f"{err} (the calibrated chip's reach; biological potentials map as "
-                f"V_hw = {T.VOLTAGE_OFFSET_MV:g} mV + {T.VOLTAGE_GAIN:g} x V)") from err
+                f"{err} (the calibrated chip's reach)") from err
         key = (targets.to_json(), coba)
         if key not in self.calibrations:
             self.calibrations[key] = calibration.cached(self.chip_seed, targets, coba=coba)
@@ -255,9 +299,9 @@ class State(common.control.BaseState):
         if not self.free_slot:
             return None
         slots = np.arange(self.free_slot)
-        base = np.zeros(C.NUM_NEURONS)
+        base = self._bias.copy()
         for pop in self._neuron_populations():
-            base[pop.slots] = pop.hardware_parameters()["i_offset"]
+            base[pop.slots] += pop.hardware_parameters()["i_offset"]
         times = {t0}
         for source in self.current_sources:
             times.update(t for t in source.change_times(t0, t1) if t0 < t < t1)
@@ -285,7 +329,7 @@ class State(common.control.BaseState):
             if init is not None:
                 if v is None:
                     v = self.chip.physical_parameters()["e_leak"].astype(float)
-                v[pop.slots] = T.v_to_hw(init)
+                v[pop.slots] = T.v_to_hw(init, self._offset[pop.slots])
         return v
 
     # --- readout ---
@@ -314,7 +358,7 @@ class State(common.control.BaseState):
     def to_bio(self, variable, node_mv, slot):
         kappa = self._kappa[slot]
         if variable == "v":
-            return T.v_from_hw(node_mv)
+            return T.v_from_hw(node_mv, self._offset[slot])
         if variable in ("gsyn_exc", "gsyn_inh"):
             line = node_mv - M.SYNIN_BASELINE_MV
             receptor = "excitatory" if variable == "gsyn_exc" else "inhibitory"

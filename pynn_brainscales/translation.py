@@ -4,10 +4,14 @@ The translation is linear and documented here once; recorded data invert it.
 
 * time: the chip runs 1000x faster than biology.  1 ms biological = 1 us of
   hardware time, so times and time constants keep their numbers (ms -> us).
-* voltage: V_hw = VOLTAGE_OFFSET_MV + VOLTAGE_GAIN * V_bio, i.e. 10 mV of
-  hardware per mV of biology, 0 mV biological at 1000 mV: -100..+20 mV of
-  biology span the circuit's 0..1200 mV rails.  With this gain the exponential
-  term's fixed slope factor (20 mV on the chip) is delta_T = 2 mV.
+* voltage: V_hw = offset + VOLTAGE_GAIN * V_bio, i.e. 10 mV of hardware per mV
+  of biology: 120 mV of biology span the circuit's 0..1200 mV rails.  With this
+  gain the exponential term's fixed slope factor (20 mV on the chip) is
+  delta_T = 2 mV.  The offset is chosen per neuron (`voltage_offsets`): the
+  middle of the offsets that put all of its potentials (rest, reset,
+  threshold, reversal potentials) inside the reach of their circuits.  A
+  neuron's potentials only meet each other, never another neuron's, so each
+  neuron may sit elsewhere on the chip's voltage axis.
 * per neuron, every neuron uses the full membrane capacitance (2.2 pF); kappa =
   2.2 pF / cm scales that neuron's conductances (g_hw = kappa g_bio, uS) and
   currents (I_hw = kappa VOLTAGE_GAIN I_bio, nA), so that tau = C/g keeps its
@@ -20,7 +24,6 @@ from cython_core import constants as C
 from cython_core import mismatch as M
 
 VOLTAGE_GAIN = 10.0
-VOLTAGE_OFFSET_MV = 1000.0
 HW_CAPACITANCE_PF = M.MEMBRANE_CAPACITANCE_FULL_PF
 GM_BIAS = 500.0            # synaptic OTA bias every neuron runs with (calibrated)
 SYNAPSE_DAC_BIAS = 600.0
@@ -28,12 +31,60 @@ COBA_BIAS = 500.0
 SLOPE_FACTOR_BIO_MV = M.EXPONENTIAL_SLOPE_MV / VOLTAGE_GAIN   # delta_T the circuit realises
 
 
-def v_to_hw(v):
-    return VOLTAGE_OFFSET_MV + VOLTAGE_GAIN * np.asarray(v, float)
+def v_to_hw(v, offset):
+    return np.asarray(offset, float) + VOLTAGE_GAIN * np.asarray(v, float)
 
 
-def v_from_hw(v_hw):
-    return (np.asarray(v_hw, float) - VOLTAGE_OFFSET_MV) / VOLTAGE_GAIN
+def v_from_hw(v_hw, offset):
+    return (np.asarray(v_hw, float) - np.asarray(offset, float)) / VOLTAGE_GAIN
+
+
+# Where each kind of potential can be put (hardware mV): on an ideal chip the
+# reach of its CapMem cell, on a real chip also what the calibration can reach
+# (leak/reset 50..160, threshold 50..220, reversal 10..220 CADC LSB).
+def _cadc_mv(lsb):
+    return M.CADC_RAMP_OFFSET_PER_LSB_MV * 120 + lsb / (M.CADC_SLOPE_PER_LSB * 300)
+
+
+REACH_MV = {
+    True: {"potential": (0.0, M.POTENTIAL_OFFSET_MV + M.POTENTIAL_SLOPE_MV * C.CAPMEM_MAX),
+           "threshold": (M.THRESHOLD_OFFSET_MV, M.SUPPLY_MV),
+           "reversal": (0.0, M.SUPPLY_MV)},
+    False: {"potential": (_cadc_mv(50), _cadc_mv(160)),
+            "threshold": (_cadc_mv(50), _cadc_mv(220)),
+            "reversal": (_cadc_mv(10), _cadc_mv(220))},
+}
+POTENTIAL_KINDS = {"v_rest": "potential", "v_reset": "potential", "v_thresh": "threshold",
+                   "v_spike": "threshold", "e_rev_E": "reversal", "e_rev_I": "reversal"}
+
+
+def voltage_offsets(cell, params, ideal):
+    """Per-neuron offset (hardware mV at 0 mV biological), see the module doc."""
+    n = len(np.asarray(params["v_rest"]))
+    low = np.full(n, -np.inf)
+    high = np.full(n, np.inf)
+    used = {}
+    for name, kind in POTENTIAL_KINDS.items():
+        if name not in params:
+            continue
+        if name == "v_thresh" and "v_spike" in params:
+            kind = "potential"          # EIF: v_thresh is the exponential term's V_T
+        lo, hi = REACH_MV[ideal][kind]
+        v = VOLTAGE_GAIN * np.asarray(params[name], float)
+        low = np.maximum(low, lo - v)
+        high = np.minimum(high, hi - v)
+        used[name] = (lo, hi)
+    bad = low > high
+    if np.any(bad):
+        i = int(np.flatnonzero(bad)[0])
+        values = {k: float(np.asarray(params[k], float)[i]) for k in used}
+        span = max(values.values()) - min(values.values())
+        raise InvalidParameterValueError(
+            f"{cell}: potentials {values} (mV) span {span:g} mV, more than the circuit can "
+            f"hold ({'ideal' if ideal else 'calibrated'} chip; 1 mV of biology is "
+            f"{VOLTAGE_GAIN:g} mV on the chip; reaches in chip mV: "
+            f"{ {k: REACH_MV[ideal][POTENTIAL_KINDS[k]] for k in used} })")
+    return (low + high) / 2
 
 
 def kappa(cm):
@@ -101,16 +152,7 @@ def _capmem_reversal(v_hw):
     return (np.asarray(v_hw) - M.REVERSAL_OFFSET_MV) / M.REVERSAL_SLOPE_MV
 
 
-def _reach(inverse, name, cell, capmem_range=(0, C.CAPMEM_MAX)):
-    """Biological range of a potential parameter whose CapMem inverse is given."""
-    lo, hi = capmem_range
-    grid = v_from_hw(np.linspace(0, M.SUPPLY_MV, 12001))
-    cap = inverse(v_to_hw(grid))
-    ok = grid[(cap >= lo) & (cap <= hi)]
-    return float(ok.min()), float(ok.max())
-
-
-def neuron_config(cell, params, kappa_n, ideal):
+def neuron_config(cell, params, kappa_n, offset, ideal):
     """Per-neuron configuration fields (name -> array) for cells of type `cell`
     with biological parameter arrays `params`.  On an ideal chip the CapMem
     values are exact (fractional) inverses of the nominal transfer curves; on a
@@ -121,9 +163,8 @@ def neuron_config(cell, params, kappa_n, ideal):
     name = cell
 
     def potential(field, pname, inverse):
-        lo, hi = _reach(inverse, pname, name)
-        _check(pname, params[pname], lo, hi, "mV", name)
-        f[field] = inverse(v_to_hw(params[pname]))
+        # voltage_offsets() has put every potential inside its cell's reach
+        f[field] = np.clip(inverse(v_to_hw(params[pname], offset)), 0, C.CAPMEM_MAX)
 
     potential("leak_v_leak", "v_rest", _capmem_potential)
     potential("reset_v_reset", "v_reset", _capmem_potential)

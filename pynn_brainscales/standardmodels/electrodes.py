@@ -13,17 +13,29 @@ class _Source:
     """Piecewise-constant current into a set of chip neurons."""
 
     def __init__(self, **parameters):
-        self._slots = np.zeros(0, np.int64)
-        self._params = {}
+        object.__setattr__(self, "_slots", np.zeros(0, np.int64))
+        object.__setattr__(self, "_params", {
+            k: (v.value if isinstance(v, Sequence) else v)
+            for k, v in self.default_parameters.items()})
+        object.__setattr__(self, "_recording", False)
         super().__init__(**parameters)
+        if parameters:
+            self.set_parameters(**parameters)
         simulator.state.current_sources.append(self)
 
     def set_native_parameters(self, parameters):
         parameters.evaluate(simplify=True)
+        params = dict(self._params)
         for name, value in parameters.items():
-            if isinstance(value, Sequence):
-                value = value.value
-            object.__setattr__(self, "_params", {**self._params, name: value})
+            params[name] = value.value if isinstance(value, Sequence) else value
+        object.__setattr__(self, "_params", self._checked(params))
+
+    def _checked(self, params):
+        return params
+
+    def record(self):
+        """Record the injected current (reconstructed from the source's definition)."""
+        object.__setattr__(self, "_recording", True)
 
     def get_native_parameters(self):
         return ParameterSpace({k: (Sequence(v) if isinstance(v, np.ndarray) else v)
@@ -56,6 +68,9 @@ class DCSource(_Source, electrodes.DCSource):
         p = self._params
         return p["amplitude"] if p["start"] <= t < p["stop"] else 0.0
 
+    def lower_bound(self):
+        return float(self._params["amplitude"])
+
     def change_times(self, t0, t1):
         return [self._params["start"], self._params["stop"]]
 
@@ -63,6 +78,23 @@ class DCSource(_Source, electrodes.DCSource):
 class StepCurrentSource(_Source, electrodes.StepCurrentSource):
     __doc__ = electrodes.StepCurrentSource.__doc__
     translations = build_translations(("amplitudes", "amplitudes"), ("times", "times"))
+
+    def _checked(self, params):
+        """Times must be >= 0 and increasing; they are put on the time-step grid,
+        and of several steps landing on one grid point the last wins."""
+        times = np.asarray(params["times"], float)
+        amps = np.asarray(params["amplitudes"], float)
+        if times.shape != amps.shape:
+            raise ValueError(f"StepCurrentSource: {times.size} times but {amps.size} amplitudes")
+        if np.any(times < 0):
+            raise ValueError(f"StepCurrentSource.times: value {times[times < 0][0]} ms is "
+                             f"negative; times must be >= 0")
+        if np.any(np.diff(times) <= 0):
+            raise ValueError("StepCurrentSource.times must increase monotonically")
+        dt = simulator.state.dt
+        grid = np.round(times / dt) * dt
+        keep = np.r_[np.diff(grid) > dt / 2, True] if grid.size else np.zeros(0, bool)
+        return {**params, "times": grid[keep], "amplitudes": amps[keep]}
 
     def value_at(self, t):
         times = np.asarray(self._params["times"], float)
@@ -72,6 +104,10 @@ class StepCurrentSource(_Source, electrodes.StepCurrentSource):
 
     def change_times(self, t0, t1):
         return list(np.asarray(self._params["times"], float))
+
+    def lower_bound(self):
+        amps = np.asarray(self._params["amplitudes"], float)
+        return float(amps.min()) if amps.size else 0.0
 
 
 class ACSource(_Source, electrodes.ACSource):
@@ -86,6 +122,9 @@ class ACSource(_Source, electrodes.ACSource):
             return 0.0
         return p["offset"] + p["amplitude"] * np.sin(
             2 * np.pi * p["frequency"] * t / 1000.0 + np.deg2rad(p["phase"]))
+
+    def lower_bound(self):
+        return float(self._params["offset"] - abs(self._params["amplitude"]))
 
     def change_times(self, t0, t1):
         # sampled on the time step
@@ -111,3 +150,7 @@ class NoisyCurrentSource(_Source, electrodes.NoisyCurrentSource):
     def change_times(self, t0, t1):
         p = self._params
         return list(np.arange(p["start"], min(t1, p["stop"]), p["dt"])) + [p["stop"]]
+
+    def lower_bound(self):
+        # Gaussian noise: room for 6 standard deviations below the mean
+        return float(self._params["mean"] - 6.0 * self._params["stdev"])
