@@ -143,6 +143,9 @@ class State(common.control.BaseState):
         self._offset = np.zeros(C.NUM_NEURONS)
         self._conductance = np.zeros(C.NUM_NEURONS, bool)
         fields = {}
+        longest = max([float(np.max(p.hardware_parameters()["tau_refrac"]))
+                       for p in self._neuron_populations() if p.size] + [0.0])
+        slow_scaler = T.slow_clock_scaler(longest)
         for pop in self._neuron_populations():
             params = pop.hardware_parameters()
             kappa = T.kappa(params["cm"])
@@ -151,13 +154,14 @@ class State(common.control.BaseState):
             self._kappa[pop.slots] = kappa
             self._offset[pop.slots] = offset
             self._conductance[pop.slots] = pop.celltype.conductance_based
-            for key, values in T.neuron_config(cell, params, kappa, offset, ideal).items():
+            for key, values in T.neuron_config(cell, params, kappa, offset, ideal,
+                                               slow_scaler).items():
                 fields.setdefault(key, {})[tuple(pop.slots)] = values
         for key, per_pop in fields.items():
             arr = getattr(config.neurons, key)
             for slots, values in per_pop.items():
                 arr[list(slots)] = values
-        config.refractory_clock_scaler[:] = [0, 4]
+        config.refractory_clock_scaler[:] = [T.FAST_SCALER, slow_scaler]
         if not ideal and self.free_slot:
             self._apply_calibration(config)
         config.neurons.constant_current_enable[: self.free_slot] = True
@@ -234,13 +238,13 @@ class State(common.control.BaseState):
         used = np.zeros(C.NUM_NEURONS, bool)
         used[: self.free_slot] = True
         for field in NEURON_FIELDS:
-            if field.endswith("coba_mode"):
+            # switches and the digital refractory setting stay as translated
+            if field.endswith("coba_mode") or field.startswith("refractory"):
                 continue
             getattr(n, field)[used] = result.neurons[field][used]
         for field, values in result.quadrants.items():
             config.quadrants.set(field, values)
         config.cadc_channel_offsets[...] = result.cadc_channel_offsets
-        config.refractory_clock_scaler[...] = result.refractory_clock_scaler
 
     def _route(self, config):
         requests = {}

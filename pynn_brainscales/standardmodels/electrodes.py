@@ -1,7 +1,7 @@
 """Current sources: realised through each neuron's offset current, rewritten
 (as a CapMem value) wherever the injected current changes."""
 import numpy as np
-from pyNN.parameters import ParameterSpace, Sequence
+from pyNN.parameters import LazyArray, ParameterSpace, Sequence
 from pyNN.standardmodels import build_translations, electrodes
 
 from cython_core import constants as C
@@ -40,6 +40,11 @@ class _Source:
     def get_native_parameters(self):
         return ParameterSpace({k: (Sequence(v) if isinstance(v, np.ndarray) else v)
                                for k, v in self._params.items()}, self.get_schema(), (1,))
+
+    def get_parameters(self):
+        """Scalars as numbers, step times and amplitudes as arrays (lazily)."""
+        return {k: (LazyArray(np.asarray(v, float), shape=np.shape(v))
+                    if isinstance(v, np.ndarray) else v) for k, v in self._params.items()}
 
     def inject_into(self, cells):
         ids = cells.all_cells if hasattr(cells, "all_cells") else list(cells)
@@ -120,8 +125,9 @@ class ACSource(_Source, electrodes.ACSource):
         p = self._params
         if not p["start"] <= t < p["stop"]:
             return 0.0
+        # the phase holds at the start time
         return p["offset"] + p["amplitude"] * np.sin(
-            2 * np.pi * p["frequency"] * t / 1000.0 + np.deg2rad(p["phase"]))
+            2 * np.pi * p["frequency"] * (t - p["start"]) / 1000.0 + np.deg2rad(p["phase"]))
 
     def lower_bound(self):
         return float(self._params["offset"] - abs(self._params["amplitude"]))
