@@ -137,6 +137,7 @@ def cache_dir():
     return Path(base) / "pynn-brainscales-emu" / "calibration"
 
 
-def cache_path(chip_seed, targets):
-    key = hashlib.sha256(targets.to_json().encode()).hexdigest()[:16]
+def cache_path(chip_seed, targets, coba=False, correlation=False):
+    text = targets.to_json() + f"|coba={bool(coba)}|correlation={bool(correlation)}"
+    key = hashlib.sha256(text.encode()).hexdigest()[:16]
     return cache_dir() / f"chip{chip_seed}-v{FORMAT_VERSION}-{key}.npz"
