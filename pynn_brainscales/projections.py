@@ -79,7 +79,7 @@ class Projection(common.Projection):
         delay = np.broadcast_to(np.asarray(connection_parameters.get(
             "delay", simulator.state.min_delay), float), (n,))
         self._check_weights(weight, np.full(n, int(postsynaptic_index)))
-        if np.any(delay < simulator.state.dt - 1e-9):
+        if not simulator.state.native and np.any(delay < simulator.state.dt - 1e-9):
             bad = delay[delay < simulator.state.dt - 1e-9][0]
             raise errors.ConnectionError(
                 f"delay: value {bad} ms is below the time step {simulator.state.dt} ms")

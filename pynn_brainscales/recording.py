@@ -13,6 +13,7 @@ ANALOG = ("v", "gsyn_exc", "gsyn_inh", "w")
 
 class Recorder(recording.Recorder):
     _simulator = simulator
+    analog_variables = ANALOG
 
     def __init__(self, population, file=None):
         super().__init__(population, file)
@@ -26,7 +27,7 @@ class Recorder(recording.Recorder):
     # --- data from the backend ---
     def analog_requests(self):
         return [(v.name, sorted(ids)) for v, ids in self.recorded.items()
-                if v.name in ANALOG and ids]
+                if v.name in self.analog_variables and ids]
 
     def take_spikes(self, times, slots):
         ids = self._ids_of_variable("spikes")

@@ -43,6 +43,9 @@ def parameter_of(ids, name):
 
 
 class State(common.control.BaseState):
+    """Standard PyNN: biological ms, which the chip runs as us (time_scale 1)."""
+    time_scale = 1.0          # chip us per unit of the API's time
+    native = False
 
     def __init__(self):
         super().__init__()
@@ -68,8 +71,9 @@ class State(common.control.BaseState):
         self.chip_seed = int(chip)
         self.ideal = bool(ideal)
         self.seed = seed
-        substeps = int(np.ceil(self.dt / MAX_DT_US - 1e-9))
-        self.chip = Chip(seed=self.chip_seed, ideal=self.ideal, dt=self.dt / substeps)
+        step_us = self.dt * self.time_scale
+        substeps = int(np.ceil(step_us / MAX_DT_US - 1e-9))
+        self.chip = Chip(seed=self.chip_seed, ideal=self.ideal, dt=step_us / substeps)
         self.clear()
 
     def clear(self):
@@ -117,7 +121,7 @@ class State(common.control.BaseState):
         if tstop - self.t < self.dt / 2:
             self.running = True
             return
-        duration = round((tstop - self.t) / self.chip.dt) * self.chip.dt
+        duration = round((tstop - self.t) * self.time_scale / self.chip.dt) * self.chip.dt
         self._build()
         if not self.started:
             self.chip.reset_state(v=self._initial_v())
@@ -126,11 +130,14 @@ class State(common.control.BaseState):
         spikes = self._input_events(t0, t0 + duration)
         schedule = self._offset_schedule(t0, t0 + duration)
         madc, columns = self._madc_plan()
-        result = self.chip.run(duration, spikes=spikes, madc=madc,
-                               offset_current_schedule=schedule)
+        result = self._run_chip(duration, spikes, madc, schedule)
         self._deliver_results(result, columns, t0)
-        self.t = self.chip.time
+        self.t = self.chip.time / self.time_scale
         self.running = True
+
+    def _run_chip(self, duration, spikes, madc, schedule):
+        return self.chip.run(duration, spikes=spikes, madc=madc,
+                             offset_current_schedule=schedule)
 
     # --- building the configuration ---
     def _neuron_populations(self):
@@ -144,18 +151,11 @@ class State(common.control.BaseState):
         self._conductance = np.zeros(C.NUM_NEURONS, bool)
         fields = {}
         longest = max([float(np.max(p.hardware_parameters()["tau_refrac"]))
-                       for p in self._neuron_populations() if p.size] + [0.0])
+                       for p in self._neuron_populations()
+                       if p.size and "tau_refrac" in p.hardware_parameters()] + [0.0])
         slow_scaler = T.slow_clock_scaler(longest)
         for pop in self._neuron_populations():
-            params = pop.hardware_parameters()
-            kappa = T.kappa(params["cm"])
-            cell = pop.celltype.__class__.__name__
-            offset = T.voltage_offsets(cell, params, ideal)
-            self._kappa[pop.slots] = kappa
-            self._offset[pop.slots] = offset
-            self._conductance[pop.slots] = pop.celltype.conductance_based
-            for key, values in T.neuron_config(cell, params, kappa, offset, ideal,
-                                               slow_scaler).items():
+            for key, values in self._population_config(pop, slow_scaler).items():
                 fields.setdefault(key, {})[tuple(pop.slots)] = values
         for key, per_pop in fields.items():
             arr = getattr(config.neurons, key)
@@ -164,10 +164,22 @@ class State(common.control.BaseState):
         config.refractory_clock_scaler[:] = [T.FAST_SCALER, slow_scaler]
         if not ideal and self.free_slot:
             self._apply_calibration(config)
-        config.neurons.constant_current_enable[: self.free_slot] = True
+        if not self.native:      # the offset current carries i_offset and electrodes
+            config.neurons.constant_current_enable[: self.free_slot] = True
         self._bias_for_negative_currents(config)
         self._route(config)
         self.chip.config = config
+
+    def _population_config(self, pop, slow_scaler):
+        """Configuration fields of a population's neurons (translated standard cells)."""
+        params = pop.hardware_parameters()
+        kappa = T.kappa(params["cm"])
+        cell = pop.celltype.__class__.__name__
+        offset = T.voltage_offsets(cell, params, self.ideal)
+        self._kappa[pop.slots] = kappa
+        self._offset[pop.slots] = offset
+        self._conductance[pop.slots] = pop.celltype.conductance_based
+        return T.neuron_config(cell, params, kappa, offset, self.ideal, slow_scaler)
 
     def _bias_for_negative_currents(self, config):
         """The offset current only sources current.  A neuron that is to receive
@@ -253,8 +265,7 @@ class State(common.control.BaseState):
             if len(prj.connections_pre) == 0:
                 continue
             slots = slots_of(prj.post.all_cells[prj.connections_post])
-            cond = self._conductance[slots]
-            w_hw = T.weight_to_hw(prj.connections_weight, self._kappa[slots], cond)
+            w_hw = self._hardware_weights(prj, slots)
             source = source_keys(prj.pre.all_cells[prj.connections_pre])
             delays = np.round(prj.connections_delay, 6)
             receptor = prj.receptor_type
@@ -276,19 +287,24 @@ class State(common.control.BaseState):
         config.loopback_labels = np.array(labels, np.int64)
         config.loopback_delays = np.array(delays, float)
 
+    def _hardware_weights(self, prj, slots):
+        return T.weight_to_hw(prj.connections_weight, self._kappa[slots],
+                              self._conductance[slots])
+
     # --- inputs ---
     def _input_events(self, t0, t1):
         times, labels = [self.backlog[0]], [self.backlog[1]]
         for pop in self.populations:
             if not getattr(pop.celltype, "is_source", False):
                 continue
-            for index, spikes in pop.spikes_between(t0, t1).items():
+            for index, spikes in pop.spikes_between(t0 / self.time_scale,
+                                                    t1 / self.time_scale).items():
                 pop.store_source_spikes(index, spikes)
                 for (src, d), labs in self._labels.items():
                     if src != ("source", pop.global_index(index)):
                         continue
                     for lab in labs:
-                        times.append(spikes + d)
+                        times.append((spikes + d) * self.time_scale)
                         labels.append(np.full(len(spikes), lab))
         t = np.concatenate(times)
         lab = np.concatenate(labels).astype(np.int64)
@@ -347,11 +363,12 @@ class State(common.control.BaseState):
                     observables.append(OBSERVABLE[variable])
         if not neurons:
             return None, []
-        return MadcRecording(np.array(neurons), observables, interval=self.dt), columns
+        return (MadcRecording(np.array(neurons), observables, interval=self.dt * self.time_scale),
+                columns)
 
     def _deliver_results(self, result, columns, t0):
         for recorder in self.recorders:
-            recorder.take_spikes(result.spike_times, result.spike_neurons)
+            recorder.take_spikes(result.spike_times / self.time_scale, result.spike_neurons)
         if not columns:
             return
         mv = (result.madc_mv if result.madc_mv is not None else

@@ -1,0 +1,108 @@
+"""The BSS-2-native PyNN API on an emulated chip.
+
+Scripts written for the real system run unchanged:
+
+    import pynn_brainscales.brainscales2 as pynn
+    pynn.setup(initial_config=calibration.cached(0))
+    pop = pynn.Population(4, pynn.cells.HXNeuron(threshold_enable=True))
+    pop.record(["spikes", "v"])
+    pynn.run(0.2)                       # 0.2 ms of hardware time (200 us)
+
+Times are hardware time in ms, neuron parameters the circuit's own (see
+`cells.HXNeuron`), weights 6-bit integers, recordings raw ADC codes.
+"""
+from pyNN import errors, random, space                                  # noqa: F401
+from pyNN.connectors import (AllToAllConnector, FixedNumberPostConnector,   # noqa: F401
+                             FixedNumberPreConnector, FixedProbabilityConnector,
+                             FromListConnector, IndexBasedProbabilityConnector,
+                             OneToOneConnector)
+from pyNN.recording import get_io
+from pyNN.space import Space                                            # noqa: F401
+
+from .. import simulator as _core
+from . import simulator
+from .populations import Population                                     # noqa: F401
+from .projections import Projection                                     # noqa: F401
+from .simulator import INFRASTRUCTURE_KEYWORDS, RunCommand                 # noqa: F401
+from .standardmodels import cells, synapses                             # noqa: F401
+from . import standardmodels                                            # noqa: F401
+from ..populations import Assembly, PopulationView                     # noqa: F401
+
+
+def setup(chip=0, ideal=False, initial_config=None, neuronPermutation=None, seed=None,
+          **extra_params):
+    """Set up the emulated chip.
+
+    `chip`: seed of the emulated chip; `ideal`: a flawless chip.
+    `initial_config`: a calibration result (`calibration.cached(chip)`, a loaded
+    file) applied to HXNeuron populations when they are created.
+    `neuronPermutation`: the neuron circuits to place neurons on, in order.
+    Keywords of the real system's infrastructure are accepted and ignored;
+    anything else raises KeyError.
+    """
+    unknown = set(extra_params) - INFRASTRUCTURE_KEYWORDS
+    if unknown:
+        raise KeyError(f"setup(): unknown keyword(s) {sorted(unknown)}")
+    if initial_config is not None and getattr(initial_config, "chip_seed", chip) != chip:
+        raise ValueError(f"initial_config: a calibration of chip {initial_config.chip_seed}, "
+                         f"not of chip {chip}")
+    state = simulator.NativeState()
+    _core.state = state
+    state.setup_native(chip, ideal, initial_config, neuronPermutation, seed)
+    return 0
+
+
+def _state():
+    if not isinstance(_core.state, simulator.NativeState):
+        raise RuntimeError("call pynn_brainscales.brainscales2.setup() first")
+    return _core.state
+
+
+def run(duration, command=RunCommand.EXECUTE):
+    """Run for `duration` ms of hardware time.  A second EXECUTE needs reset()
+    in between (the real system runs each experiment from its start)."""
+    state = _state()
+    if command == RunCommand.PREPARE:
+        state._build()
+        return state.t
+    if command == RunCommand.APPEND:
+        state.appended += duration
+        return state.t
+    if state.executed:
+        raise RuntimeError("run(): the network has run already; call reset() before running "
+                           "it again (or queue runs with RunCommand.APPEND)")
+    total = state.appended + duration
+    state.appended = 0.0
+    state.run(total)
+    state.executed = True
+    return state.t
+
+
+def preprocess():
+    """Map, route and calibrate now (as RunCommand.PREPARE)."""
+    return run(0.0, RunCommand.PREPARE)
+
+
+def reset(annotations=None):
+    """Back to time zero; recorded data begin a new neo Segment."""
+    state = _state()
+    for recorder in state.recorders:
+        recorder.store_to_cache(annotations or {})
+    state.reset()
+    for recorder in state.recorders:
+        recorder._clear_simulator()
+
+
+def end():
+    state = _state()
+    for (population, variables, filename) in state.write_on_end:
+        population.write_data(get_io(filename), variables)
+    state.write_on_end = []
+
+
+def get_current_time():
+    return _state().t
+
+
+def get_time_step():
+    return _state().dt

@@ -1,0 +1,115 @@
+"""Populations of the native API: placement as the real system (optionally
+permuted), calibrated parameters visible at creation, MADC/CADC recording."""
+import numpy as np
+from pyNN import errors
+
+from cython_core import constants as C
+
+from .. import populations as core
+from .. import recording as core_recording
+
+ANALOG = ("v", "exc_synin", "inh_synin", "adaptation")
+SWITCHES = ("threshold_enable", "excitatory_input_enable", "inhibitory_input_enable")
+
+
+class Recorder(core_recording.Recorder):
+    """Raw ADC codes as dimensionless float32 samples with their times (ms)."""
+    analog_variables = ANALOG
+
+    def __init__(self, population, file=None):
+        super().__init__(population, file)
+        self.device = "madc"
+
+    def take_samples(self, variable, id, times, values):
+        self._signals[variable][id].append((np.asarray(times, float), values))
+
+    def _get_all_signals(self, variable, ids, clear=False):
+        columns = [self._signals[variable.name][id] for id in ids]
+        times = [np.concatenate([c[0] for c in col]) if col else np.zeros(0) for col in columns]
+        values = [np.concatenate([c[1] for c in col]) if col else np.zeros(0, np.float32)
+                  for col in columns]
+        n = max((len(v) for v in values), default=0)
+        t = np.full((n, len(ids)), np.nan)
+        data = np.full((n, len(ids)), np.nan, np.float32)
+        for j, (tt, vv) in enumerate(zip(times, values)):
+            t[:len(tt), j] = tt
+            data[:len(vv), j] = vv
+        if clear:
+            self._signals[variable.name] = type(self._signals[variable.name])(list)
+        return data, t
+
+
+class Population(core.Population):
+    __doc__ = core.Population.__doc__
+    _recorder_class = Recorder
+
+    def _create_cells(self):
+        super()._create_cells()
+        self.calibration = None
+        self.calib_target = None
+        state = self._simulator.state
+        if getattr(self.celltype, "native_cell", False) and state.initial_config is not None:
+            result = state.initial_config
+            for name, values in result.neurons.items():
+                if name in self._parameters:
+                    self._parameters[name][:] = values[self.slots]
+            for name in SWITCHES:
+                self._parameters[name][:] = 1.0
+
+    def record(self, variables, to_file=None, sampling_interval=None, locations=None,
+               device="madc"):
+        """Record `spikes` and at most one analog variable per neuron (the ADCs
+        read one node per neuron): `v`, `exc_synin`, `inh_synin` or `adaptation`,
+        through the `madc` (10 bit, ~34 ns) or the `cadc` (8 bit, membrane only)."""
+        names = [variables] if isinstance(variables, str) else list(variables or [])
+        if names == ["all"]:
+            names = ["spikes", "v"]
+        analog = [v for v in names if v in ANALOG]
+        already = {v.name for v in self.recorder.recorded if v.name in ANALOG and
+                   self.recorder.recorded[v]}
+        if len(set(analog) | already) > 1:
+            raise ValueError(f"record: {sorted(set(analog) | already)}: only one analog "
+                             f"variable per neuron can be recorded (one ADC input each)")
+        if device not in ("madc", "cadc"):
+            raise ValueError(f"record: device {device!r} is not one of 'madc', 'cadc'")
+        if device == "cadc" and analog and analog != ["v"]:
+            raise ValueError("record: the CADC reads membrane potentials ('v') only")
+        self.recorder.device = device
+        super().record(names, to_file, sampling_interval, locations)
+
+    def get_data(self, *args, **kwargs):
+        block = super().get_data(*args, **kwargs)
+        for segment in block.segments:
+            for train in segment.spiketrains:
+                train.annotations["source_id"] = train.annotations.get("channel_id")
+            for signal in segment.irregularlysampledsignals:
+                ids = signal.array_annotations.get("channel_ids", None)
+                signal.annotate(source_population=self.label)
+        return block
+
+    # --- calibration results of calibrated cells ---
+    def calibrated_config(self):
+        fields = {name: values[self.slots] for name, values in self.calibration.neurons.items()}
+        for name in SWITCHES:
+            fields[name] = np.ones(self.size, bool)
+        conductance = self.celltype.conductance_based
+        for receptor in ("excitatory", "inhibitory"):
+            fields[f"{receptor}_input_enable_coba_mode"] = np.full(self.size, conductance)
+        fields["membrane_capacitance_capacitance"] = np.rint(
+            self.hardware_parameters()["cm"]).astype(np.int64)
+        return fields
+
+    @property
+    def calib_hwparams(self):
+        """The calibrated circuit settings of this population's neurons."""
+        if self.calibration is None:
+            raise errors.NothingToWriteError(
+                "not calibrated yet: calibration happens at the first run (or preprocess())")
+        return self.calibrated_config()
+
+    @property
+    def actual_hwparams(self):
+        """The circuit settings the chip holds for these neurons now."""
+        config = self._simulator.state.chip.config
+        return {name: getattr(config.neurons, name)[self.slots].copy()
+                for name in config.neurons.names()}

@@ -1,0 +1,220 @@
+"""The native API's state: the same backend core, in hardware units and time.
+
+Time is hardware time in ms (`run(0.1)` is 100 us of chip time); neuron
+parameters are the circuit's own; weights are 6-bit integers; recordings are
+raw ADC codes.
+"""
+from enum import Enum
+
+import numpy as np
+from pyNN import errors
+
+from cython_core import CadcRecording, MadcRecording, constants as C
+
+from .. import simulator as core
+
+US_PER_MS = 1000.0
+
+
+class RunCommand(Enum):
+    """EXECUTE runs (together with what was APPENDed before); APPEND queues a run
+    for the next EXECUTE; PREPARE only maps, routes and calibrates."""
+    EXECUTE = "execute"
+    APPEND = "append"
+    PREPARE = "prepare"
+
+
+# setup() keywords of the BSS-2 software that concern the real system's
+# infrastructure and mean nothing here
+INFRASTRUCTURE_KEYWORDS = {"calibration_cache", "injection_pre_static_config",
+                           "injection_pre_realtime", "injection_inside_realtime_begin",
+                           "injection_inside_realtime", "injection_inside_realtime_end",
+                           "injection_post_realtime", "connection", "enable_neuron_bypass",
+                           "timestep", "min_delay"}
+
+
+class NativeState(core.State):
+    time_scale = US_PER_MS
+    native = True
+
+    def __init__(self):
+        self.initial_config = None
+        self.permutation = None
+        self.executed = False
+        self.appended = 0.0
+        self.record_sample_times = True
+        super().__init__()
+
+    def setup_native(self, chip, ideal, initial_config, permutation, seed):
+        self.initial_config = initial_config
+        if permutation is not None:
+            permutation = np.asarray(permutation, dtype=np.int64)
+            if (permutation.ndim != 1 or len(np.unique(permutation)) != len(permutation)
+                    or np.any(permutation < 0) or np.any(permutation >= C.NUM_NEURONS)):
+                raise ValueError(f"neuronPermutation: {permutation.tolist()} must list distinct "
+                                 f"neuron circuits 0..{C.NUM_NEURONS - 1}")
+        self.permutation = permutation
+        # 0.1 us integration step = 1e-4 ms of hardware time
+        super().setup(1e-4, 0.0, "auto", chip, ideal, seed)
+
+    def clear(self):
+        super().clear()
+        self.executed = False
+        self.appended = 0.0
+
+    def reset(self):
+        super().reset()
+        self.executed = False
+        self.appended = 0.0
+
+    def allocate(self, n):
+        slots = super().allocate(n)
+        if self.permutation is not None:
+            if slots[-1] >= len(self.permutation):
+                raise errors.InvalidDimensionsError(
+                    f"neuronPermutation lists {len(self.permutation)} circuits; "
+                    f"{slots[-1] + 1} neurons need placing")
+            return self.permutation[slots]
+        return slots
+
+    # --- configuration ---
+    def _population_config(self, pop, slow_scaler):
+        ct = pop.celltype
+        if getattr(ct, "native_cell", False):
+            params = pop.hardware_parameters()
+            return {name: (values.astype(bool) if name.endswith(("enable", "division",
+                    "multiplication", "small_capacitance", "high_resistance", "coba_mode",
+                    "invert_a", "invert_b", "recurrent", "digital")) else values)
+                    for name, values in params.items()}
+        if getattr(ct, "calibrated", False):
+            return pop.calibrated_config()
+        raise errors.InvalidModelError(f"{type(ct).__name__} is not a BrainScaleS-2 cell type")
+
+    def _bias_for_negative_currents(self, config):
+        self._bias = np.zeros(C.NUM_NEURONS)
+
+    def _offset_schedule(self, t0, t1):
+        return None          # the offset current is the neuron's own parameter here
+
+    def _apply_calibration(self, config):
+        """Calibrated cells bring their own calibration (see populations); the
+        initial_config's chip-wide parts (CADC, synapse DAC) apply to all."""
+        result = self.initial_config
+        for pop in self._neuron_populations():
+            if getattr(pop.celltype, "calibrated", False):
+                result = pop.calibration
+        if result is not None:
+            for field, values in result.quadrants.items():
+                config.quadrants.set(field, values)
+            config.cadc_channel_offsets[...] = result.cadc_channel_offsets
+
+    def _calibrate(self):
+        """All calibrated cells of the network in one calibration of the chip
+        (cached per chip and target set)."""
+        import calibration
+        pops = [p for p in self._neuron_populations() if getattr(p.celltype, "calibrated", False)]
+        if not pops:
+            return
+        defaults = calibration.Targets()
+        names = {"leak": "v_rest", "reset": "v_reset", "threshold": "v_thresh",
+                 "tau_mem": "tau_m", "tau_syn_exc": "tau_syn_E", "tau_syn_inh": "tau_syn_I",
+                 "refractory": "tau_refrac", "i_synin_gm_exc": "i_synin_gm_E",
+                 "i_synin_gm_inh": "i_synin_gm_I", "e_rev_exc": "e_rev_E",
+                 "e_rev_inh": "e_rev_I"}
+        target = {k: np.array(defaults.per_neuron(k)) for k in names}
+        dac = set()
+        for pop in pops:
+            params = pop.hardware_parameters()
+            for key, name in names.items():
+                if name in params:
+                    target[key][pop.slots] = params[name]
+            dac.update(np.unique(params["synapse_dac_bias"]).tolist())
+        if len(dac) > 1:
+            raise errors.InvalidParameterValueError(
+                f"synapse_dac_bias: values {sorted(dac)}; the bias is global on the chip, "
+                f"give one value for all calibrated neurons")
+        coba = any(p.celltype.conductance_based for p in pops)
+        try:
+            targets = calibration.Targets(synapse_dac_bias=dac.pop(), **target)
+        except calibration.InfeasibleTargetError as err:
+            raise errors.InvalidParameterValueError(str(err)) from err
+        key = (targets.to_json(), coba)
+        if key not in self.calibrations:
+            self.calibrations[key] = calibration.cached(self.chip_seed, targets, coba=coba)
+        for pop in pops:
+            pop.calibration = self.calibrations[key]
+            pop.calib_target = {name: pop.hardware_parameters()[name]
+                                for name in pop.celltype.default_parameters}
+
+    def _build(self):
+        self._calibrate()
+        super()._build()
+        config = self.chip.config
+        if self.ideal and self.initial_config is not None:
+            self._apply_calibration(config)
+        # the on-chip Poisson sources drive the background generators
+        generators = [p for p in self.populations if getattr(p.celltype, "on_chip", False)]
+        if len(generators) > C.NUM_BACKGROUND_GENERATORS:
+            raise errors.InvalidDimensionsError(
+                f"{len(generators)} SpikeSourcePoissonOnChip populations; the chip has "
+                f"{C.NUM_BACKGROUND_GENERATORS} background generators")
+        for g, pop in enumerate(generators):
+            params = pop.hardware_parameters()
+            rate = float(params["rate"][0])          # Hz of hardware time
+            period = C.PPU_CLOCK_MHZ * 1e6 / rate
+            if not 1 <= period <= 65535:
+                raise errors.InvalidParameterValueError(
+                    f"SpikeSourcePoissonOnChip.rate: value {rate:g} Hz is outside the "
+                    f"generators' reach {C.PPU_CLOCK_MHZ * 1e6 / 65535:.4g}.."
+                    f"{C.PPU_CLOCK_MHZ * 1e6:.4g} Hz")
+            config.generators.enable[g] = True
+            config.generators.random[g] = True
+            config.generators.period[g] = int(round(period))
+            config.generators.seed[g] = int(params["seed"][0])
+            labels = [lab for (src, _), labs in self._labels.items()
+                      if src[0] == "source" and pop.first_id <= src[1] < pop.first_id + pop.size
+                      for lab in labs]
+            if len(set(labels)) > 1:
+                raise errors.ConnectionError(
+                    "a SpikeSourcePoissonOnChip population reaches its targets through one "
+                    "generator label: connect it to a single population, one receptor type")
+            config.generators.label[g] = labels[0] if labels else 0
+        self.chip.config = config
+
+    def _hardware_weights(self, prj, slots):
+        return np.abs(prj.connections_weight)
+
+    # --- readout ---
+    def _madc_plan(self):
+        neurons, observables, columns = [], [], []
+        self._cadc_columns = []
+        for recorder in self.recorders:
+            for variable, ids in recorder.analog_requests():
+                for id in ids:
+                    slot = core.slots_of([id])[0]
+                    if recorder.device == "cadc":
+                        self._cadc_columns.append((recorder, variable, id, slot))
+                        continue
+                    columns.append((recorder, variable, id))
+                    neurons.append(slot)
+                    observables.append(variable if variable != "v" else "v")
+        if not neurons:
+            return None, []
+        return MadcRecording(np.array(neurons), observables), columns
+
+    def _run_chip(self, duration, spikes, madc, schedule):
+        cadc = None
+        if self._cadc_columns:
+            cadc = CadcRecording(np.array([c[3] for c in self._cadc_columns]))
+        return self.chip.run(duration, spikes=spikes, madc=madc, cadc=cadc,
+                             offset_current_schedule=schedule)
+
+    def _deliver_results(self, result, columns, t0):
+        for recorder in self.recorders:
+            recorder.take_spikes(result.spike_times / self.time_scale, result.spike_neurons)
+        for j, (recorder, variable, id) in enumerate(columns):
+            recorder.take_samples(variable, id, result.madc_times / self.time_scale,
+                                  result.madc_codes[:, j].astype(np.float32))
+        for j, (recorder, variable, id, slot) in enumerate(self._cadc_columns):
+            recorder.take_samples(variable, id, result.cadc_times / self.time_scale,
+                                  result.cadc_codes[:, j].astype(np.float32))

@@ -1,0 +1,1 @@
+from . import cells, synapses  # noqa: F401

@@ -1,0 +1,101 @@
+"""Cell types of the BSS-2-native API.
+
+`HXNeuron` exposes the neuron circuit's configuration directly: one parameter
+per CapMem cell or switch, named <member>_<field> (e.g. `leak_v_leak`,
+`threshold_enable`), in hardware units (CapMem 0..1022).  The defaults form a
+silent neuron.  `CalibHXNeuronCuba` / `CalibHXNeuronCoba` take calibration
+targets (potentials in CADC LSB, times in hardware us) and are calibrated on
+first use (cached per chip and target set).  Spike sources are played in by
+the backend; `SpikeSourcePoissonOnChip` uses the chip's own background
+generators.
+"""
+import numpy as np
+from pyNN.standardmodels import StandardCellType, build_translations
+
+from cython_core.config import NEURON_FIELDS
+
+from ...standardmodels import cells as _standard
+
+
+class HXNeuron(StandardCellType):
+    """The BrainScaleS-2 neuron circuit, parameters in hardware units."""
+    default_parameters = {name: float(f.default) for name, f in NEURON_FIELDS.items()}
+    default_initial_values = {}
+    units = {name: "dimensionless" for name in
+             list(NEURON_FIELDS) + ["v", "exc_synin", "inh_synin", "adaptation"]}
+    recordable = ["spikes", "v", "exc_synin", "inh_synin", "adaptation"]
+    receptor_types = ["excitatory", "inhibitory"]
+    translations = build_translations(*[(n, n) for n in NEURON_FIELDS])
+    is_source = False
+    conductance_based = False
+    native_cell = True
+
+    def __init__(self, parameters=None, **kwargs):
+        # the older form HXNeuron({...}) of the BSS-2 software
+        if parameters is not None:
+            kwargs = {**parameters, **kwargs}
+        unknown = set(kwargs) - set(NEURON_FIELDS)
+        if unknown:
+            raise KeyError(f"HXNeuron: unknown parameter(s) {sorted(unknown)}; parameters are "
+                           f"the circuit's fields, e.g. leak_v_leak, threshold_enable")
+        super().__init__(**kwargs)
+
+
+RECORDED_UNITS = {"v": "dimensionless", "exc_synin": "dimensionless",
+                  "inh_synin": "dimensionless", "adaptation": "dimensionless"}
+
+
+class _Calib(StandardCellType):
+    receptor_types = ["excitatory", "inhibitory"]
+    recordable = ["spikes", "v", "exc_synin", "inh_synin", "adaptation"]
+    default_initial_values = {}
+    is_source = False
+    conductance_based = False
+    calibrated = True
+
+
+class CalibHXNeuronCuba(_Calib):
+    """Calibrated neuron with current-based synaptic inputs.  Potentials in CADC
+    LSB, time constants in hardware us; `cm` is the membrane capacitance
+    setting (0..63); gm and DAC biases in CapMem LSB."""
+    default_parameters = {"v_rest": 80.0, "v_reset": 70.0, "v_thresh": 125.0,
+                          "tau_m": 10.0, "tau_syn_E": 10.0, "tau_syn_I": 10.0,
+                          "cm": 63.0, "tau_refrac": 2.0, "i_synin_gm_E": 500.0,
+                          "i_synin_gm_I": 500.0, "synapse_dac_bias": 600.0}
+    units = {**{k: "dimensionless" for k in default_parameters}, **RECORDED_UNITS}
+    translations = build_translations(*[(n, n) for n in default_parameters])
+
+
+class CalibHXNeuronCoba(_Calib):
+    """Calibrated neuron with conductance-based synaptic inputs: adds the
+    reversal potentials `e_rev_E`, `e_rev_I` (CADC LSB)."""
+    default_parameters = {**CalibHXNeuronCuba.default_parameters,
+                          "e_rev_E": 150.0, "e_rev_I": 40.0}
+    units = {**{k: "dimensionless" for k in default_parameters}, **RECORDED_UNITS}
+    translations = build_translations(*[(n, n) for n in default_parameters])
+    conductance_based = True
+
+
+class SpikeSourceArray(_standard.SpikeSourceArray):
+    """Spike times in hardware ms."""
+
+
+class SpikeSourcePoisson(_standard.SpikeSourcePoisson):
+    """Rate in Hz of hardware time (e.g. 1e4 = 10 kHz), start and duration in ms."""
+
+
+class SpikeSourcePoissonOnChip(StandardCellType):
+    """Poisson spikes from the chip's background generators (8 on the chip;
+    all cells of a population share one generator's rate and seed)."""
+    default_parameters = {"rate": 1e4, "seed": 0.0}
+    units = {"rate": "Hz", "seed": "dimensionless"}
+    recordable = []
+    default_initial_values = {}
+    translations = build_translations(("rate", "rate"), ("seed", "seed"))
+    is_source = True
+    on_chip = True
+    conductance_based = False
+    injectable = False
+
+    def generate(self, params, i, t0, t1, rng):
+        return np.zeros(0)            # the chip generates these itself

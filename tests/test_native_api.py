@@ -1,0 +1,143 @@
+"""The BSS-2-native API (pynn_brainscales.brainscales2): scripts written for the
+real system, hardware units and time, raw readout."""
+import numpy as np
+import pytest
+
+from pyNN.errors import ConnectionError as PyNNConnectionError
+
+import calibration
+import pynn_brainscales.brainscales2 as pynn
+from cython_core import constants as C
+
+
+def driven_neuron(**extra):
+    return pynn.cells.HXNeuron(threshold_enable=True, constant_current_enable=True,
+                               constant_current_i_offset=600, **extra)
+
+
+def test_hxneuron_defaults_silent_and_parameters_flat():
+    pynn.setup(ideal=True)
+    pop = pynn.Population(3, pynn.cells.HXNeuron())
+    assert pop.get("threshold_enable") == 0 and pop.get("leak_v_leak") == 620
+    pop.record("spikes")
+    pynn.run(0.1)                                   # 100 us of chip time
+    assert sum(len(s) for s in pop.get_data().segments[0].spiketrains) == 0
+    # the older dict form of the BSS-2 software
+    cell = pynn.cells.HXNeuron({"leak_v_leak": 500, "threshold_enable": True})
+    assert cell.parameter_space["leak_v_leak"].base_value == 500
+    with pytest.raises(KeyError, match="unknown parameter"):
+        pynn.cells.HXNeuron(leak_v_leek=500)
+
+
+def test_hardware_time_raw_madc_codes_and_run_commands():
+    pynn.setup(ideal=True)
+    pop = pynn.Population(2, driven_neuron())
+    pop.record(["spikes", "v"])
+    pynn.run(0.1)
+    seg = pop.get_data().segments[0]
+    spikes = seg.spiketrains[0]
+    assert str(spikes.units.dimensionality) == "ms"
+    assert 0.005 < float(spikes[0]) < 0.05           # a spike within tens of us
+    assert spikes.annotations["source_id"] == int(pop.all_cells[0])
+    assert spikes.annotations["source_index"] == 0
+    v = seg.irregularlysampledsignals[0]
+    assert v.dtype == np.float32 and str(v.units.dimensionality) == "dimensionless"
+    np.testing.assert_allclose(np.diff(v.times.magnitude[:5]), C.MADC_SAMPLE_INTERVAL_US / 1e3)
+    assert 0 <= float(np.min(v)) and float(np.max(v)) <= C.MADC_CODE_MAX
+    with pytest.raises(RuntimeError, match="call reset"):
+        pynn.run(0.1)
+    pynn.reset()
+    pynn.run(0.05, pynn.RunCommand.APPEND)
+    pynn.run(0.05)                                  # executes both: 0.1 ms
+    assert pynn.get_current_time() == pytest.approx(0.1)
+    assert len(pop.get_data().segments) == 2
+
+
+def test_cadc_recording_and_one_analog_variable_per_neuron():
+    pynn.setup(ideal=True)
+    pop = pynn.Population(2, pynn.cells.HXNeuron())
+    with pytest.raises(ValueError, match="only one analog variable"):
+        pop.record(["v", "exc_synin"])
+    pop.record(["v"], device="cadc")
+    pynn.run(0.02)
+    v = pop.get_data().segments[0].irregularlysampledsignals[0]
+    # the default leak (620) sits at 80 CADC LSB on an ideal chip
+    assert np.all((np.asarray(v) >= 79) & (np.asarray(v) <= 80))
+
+
+def test_synapses_integer_signed_no_delay():
+    pynn.setup(ideal=True)
+    src = pynn.Population(1, pynn.cells.SpikeSourceArray(spike_times=[0.01]))
+    pop = pynn.Population(3, pynn.cells.HXNeuron(excitatory_input_enable=True,
+                                                  inhibitory_input_enable=True))
+    exc = pynn.Projection(src, pop, pynn.AllToAllConnector(),
+                          pynn.synapses.StaticSynapse(weight=40.4), receptor_type="excitatory")
+    assert exc.get("weight", format="list")[0][2] == 40.0        # rounded to the 6-bit grid
+    big = pynn.Projection(src, pop[1:2], pynn.AllToAllConnector(),
+                          pynn.synapses.StaticSynapse(weight=150), receptor_type="excitatory")
+    inh = pynn.Projection(src, pop[2:3], pynn.AllToAllConnector(),
+                          pynn.synapses.StaticSynapse(weight=-63), receptor_type="inhibitory")
+    with pytest.raises(ValueError, match="delay must be 0"):
+        pynn.Projection(src, pop, pynn.AllToAllConnector(),
+                        pynn.synapses.StaticSynapse(weight=1, delay=1.0))
+    with pytest.raises(PyNNConnectionError, match="Weights must be positive"):
+        pynn.Projection(src, pop, pynn.AllToAllConnector(),
+                        pynn.synapses.StaticSynapse(weight=-5), receptor_type="excitatory")
+    pop.record(["exc_synin"])
+    pynn.run(0.05)
+    signals = pop.get_data().segments[0].irregularlysampledsignals
+    peaks = [float(np.max(s)) - float(s[0, 0]) for s in signals]
+    # |w| = 150 uses three parallel rows: 190 / 40 of the single 40; the raw
+    # codes are whole numbers (1 code ~ 1 mV of a ~23 mV step)
+    assert peaks[1] / peaks[0] == pytest.approx(190 / 40, rel=0.05)
+    assert big.get("weight", format="list")[0][2] == 150.0 and inh is not None
+
+
+def test_setup_keywords_and_initial_config(tmp_path, monkeypatch):
+    with pytest.raises(KeyError, match="unknown keyword"):
+        pynn.setup(timestep_wrong=1)
+    pynn.setup(calibration_cache=["/tmp"])         # infrastructure keywords are accepted
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    result = calibration.cached(0)
+    pynn.setup(chip=0, initial_config=result, neuronPermutation=[5, 3, 100])
+    pop = pynn.Population(3, pynn.cells.HXNeuron())
+    # the calibrated values are visible at creation, on the permuted circuits
+    np.testing.assert_array_equal(pop.get("leak_v_leak"), result.neurons["leak_v_leak"][[5, 3, 100]])
+    assert pop.get("threshold_enable") == 1
+    pop.record("v", device="cadc")
+    pynn.run(0.05)
+    v = np.concatenate([np.asarray(s) for s in pop.get_data().segments[0].irregularlysampledsignals], axis=1)
+    # calibrated to 80 CADC LSB; reads carry ~1.5 LSB of noise
+    assert np.all(np.abs(v.mean(axis=0) - 80) < 1.5)
+    with pytest.raises(ValueError, match="calibration of chip 0, not of chip 2"):
+        pynn.setup(chip=2, initial_config=result)
+
+
+def test_calibrated_cells(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    pynn.setup(chip=1)
+    pop = pynn.Population(4, pynn.cells.CalibHXNeuronCuba(v_rest=[80, 60, 70, 90], v_reset=70,
+                                                            v_thresh=125, tau_m=8.0))
+    pop.record("v", device="cadc")
+    pynn.preprocess()                               # calibration happens here (cached)
+    assert pop.calib_target["tau_m"].tolist() == [8.0] * 4
+    assert set(pop.calib_hwparams) >= {"leak_v_leak", "leak_i_bias"}
+    pynn.run(0.05)
+    v = np.concatenate([np.asarray(s) for s in pop.get_data().segments[0].irregularlysampledsignals], axis=1)
+    np.testing.assert_allclose(v.mean(axis=0), [80, 60, 70, 90], atol=1.5)
+    assert pop.actual_hwparams["leak_v_leak"].tolist() == pop.calib_hwparams["leak_v_leak"].tolist()
+
+
+def test_on_chip_poisson_source():
+    pynn.setup(ideal=True)
+    src = pynn.Population(1, pynn.cells.SpikeSourcePoissonOnChip(rate=2e5, seed=3))
+    pop = pynn.Population(1, pynn.cells.HXNeuron(excitatory_input_enable=True))
+    pynn.Projection(src, pop, pynn.AllToAllConnector(), pynn.synapses.StaticSynapse(weight=10),
+                    receptor_type="excitatory")
+    pop.record("exc_synin")
+    pynn.run(0.1)
+    trace = np.asarray(pop.get_data().segments[0].irregularlysampledsignals[0])[:, 0]
+    # 200 kHz of hardware time: about 20 events in 100 us, each a step of the line
+    # (spread over the ~3 MADC samples of one 0.1 us integration step)
+    steps = np.count_nonzero(np.diff(trace[::3]) > 3)
+    assert 8 < steps < 35
