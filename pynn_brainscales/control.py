@@ -33,6 +33,8 @@ def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, chip=0, ideal=
             "setup(): keyword(s) %s have no meaning on BrainScaleS-2 and are ignored",
             sorted(unknown))
     common.setup(timestep, min_delay, max_delay=max_delay)
+    if simulator.state.native:           # after a script of the native API
+        simulator.state = simulator.State()
     simulator.state.setup(timestep, min_delay, max_delay, chip, ideal, seed)
     return 0
 
