@@ -10,7 +10,8 @@ from cython_core import Chip, constants as C
 from . import measure
 from .steps.base import Step, trimmed_std
 from .steps.cadc import MID_REFERENCE, design_code
-from .steps.neuron import LeakPotential, MembraneTimeConstant, ResetPotential
+from .steps.neuron import (LeakPotential, MembraneTimeConstant, ResetPotential,
+                           fire_continuously)
 from .steps.synapse import SynTimeConstant
 
 # calix's acceptance bounds on trimmed sd after / sd before
@@ -29,13 +30,8 @@ class ThresholdValue(Step):
     unit = "LSB"
 
     def prepare(self):
-        n = self.chip.config.neurons
-        n.threshold_enable = True
-        n.leak_v_leak = C.CAPMEM_MAX
-        n.constant_current_enable = True
-        n.constant_current_i_offset = 300
-        n.refractory_period_refractory_time = 25     # 0.2 us: many upswings per run
-        n.refractory_period_input_clock = 0
+        # 25 ticks of the fast clock = 0.2 us: many upswings per run
+        fire_continuously(self.chip.config, 25, slow_clock=False)
 
     def configure(self, settings):
         self.chip.config.neurons.set(self.field, np.asarray(settings, np.int64))

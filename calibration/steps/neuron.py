@@ -52,6 +52,18 @@ class Threshold(NeuronFieldStep):
         return (measure.spike_counts(self.chip, 2.0, settle=0.0) > 0).astype(float)
 
 
+def fire_continuously(config, refractory_count, slow_clock):
+    """Pull every neuron far above its threshold (leak at the top of its range
+    plus an offset current): it fires as fast as its refractory period allows."""
+    n = config.neurons
+    n.threshold_enable = True
+    n.leak_v_leak = C.CAPMEM_MAX
+    n.constant_current_enable = True
+    n.constant_current_i_offset = 300
+    n.refractory_period_refractory_time = refractory_count
+    n.refractory_period_input_clock = int(slow_clock)
+
+
 class ResetPotential(NeuronFieldStep):
     """Reset potential: a neuron pulled far above threshold (leak at its top,
     plus an offset current) fires continuously; with the longest refractory
@@ -62,13 +74,7 @@ class ResetPotential(NeuronFieldStep):
     field = "reset_v_reset"
 
     def prepare(self):
-        n = self.chip.config.neurons
-        n.threshold_enable = True
-        n.leak_v_leak = C.CAPMEM_MAX
-        n.constant_current_enable = True
-        n.constant_current_i_offset = 300
-        n.refractory_period_refractory_time = C.REFRACTORY_COUNTER_MAX
-        n.refractory_period_input_clock = 1
+        fire_continuously(self.chip.config, C.REFRACTORY_COUNTER_MAX, slow_clock=True)
         self.chip.config.refractory_clock_scaler[1] = SLOW_CLOCK_SCALER
 
     def measure(self):

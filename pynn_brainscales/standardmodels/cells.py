@@ -47,9 +47,10 @@ class _Source:
         raise NotImplementedError
 
 
-def _window(params, i):
+def _window(params, i, t0, t1):
+    """The part of [t0, t1) in which source i is active (lo >= hi: none)."""
     start = float(params["start"][i])
-    return start, start + float(params["duration"][i])
+    return max(t0, start), min(t1, start + float(params["duration"][i]))
 
 
 class SpikeSourceArray(_Source, cells.SpikeSourceArray):
@@ -75,8 +76,7 @@ class SpikeSourcePoisson(_Source, cells.SpikeSourcePoisson):
     translations = _identity(cells.SpikeSourcePoisson)
 
     def generate(self, params, i, t0, t1, rng):
-        start, stop = _window(params, i)
-        lo, hi = max(t0, start), min(t1, stop)
+        lo, hi = _window(params, i, t0, t1)
         rate = float(params["rate"][i]) / 1000.0            # per ms
         if hi <= lo or rate <= 0:
             return np.zeros(0)
@@ -89,8 +89,7 @@ class SpikeSourcePoissonRefractory(_Source, cells.SpikeSourcePoissonRefractory):
     translations = _identity(cells.SpikeSourcePoissonRefractory)
 
     def generate(self, params, i, t0, t1, rng):
-        start, stop = _window(params, i)
-        lo, hi = max(t0, start), min(t1, stop)
+        lo, hi = _window(params, i, t0, t1)
         rate = float(params["rate"][i]) / 1000.0
         dead = float(params["tau_refrac"][i])
         if hi <= lo or rate <= 0:
@@ -107,8 +106,7 @@ class SpikeSourceGamma(_Source, cells.SpikeSourceGamma):
     translations = _identity(cells.SpikeSourceGamma)
 
     def generate(self, params, i, t0, t1, rng):
-        start, stop = _window(params, i)
-        lo, hi = max(t0, start), min(t1, stop)
+        lo, hi = _window(params, i, t0, t1)
         alpha, beta = float(params["alpha"][i]), float(params["beta"][i]) / 1000.0   # beta in Hz
         if hi <= lo or beta <= 0:
             return np.zeros(0)
