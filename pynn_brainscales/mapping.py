@@ -84,14 +84,13 @@ def route(requests, config, integer_weights):
             syn.labels[h, r, columns] = address
             syn.weights[h, r, columns] = part
             labels[source, delay].append((row_select(h, d) << 6) | int(address))
-    # unused synapses of used drivers: an address no source uses on that driver
+    # idle synapses of used rows keep weight 0; where the driver has an address
+    # left, they listen to it, so that no source's events reach them at all
     for h in range(C.NUM_HEMISPHERES):
         for r in np.flatnonzero(mode[h]):
-            free_address = min(next_address[h, r // C.ROWS_PER_DRIVER], C.ADDRESS_MAX)
             idle = ~occupied[h, r]
-            if next_address[h, r // C.ROWS_PER_DRIVER] <= C.ADDRESS_MAX:
-                syn.labels[h, r, idle] = free_address
-                syn.weights[h, r, idle] = 0
-            else:
-                syn.weights[h, r, idle] = 0
+            syn.weights[h, r, idle] = 0
+            unused = next_address[h, r // C.ROWS_PER_DRIVER]
+            if unused <= C.ADDRESS_MAX:
+                syn.labels[h, r, idle] = unused
     return labels

@@ -17,14 +17,13 @@ class PopulationView(common.PopulationView):
     _simulator = simulator
 
     def _get_parameters(self, *names):
-        return self.parent._get_parameters(*names).__class__(
-            {k: simplify(np.asarray(v.evaluate(simplify=False))[self.mask])
-             for k, v in self.parent._get_parameters(*names).items()}, shape=(self.size,))
+        whole = self.parent._get_parameters(*names)
+        return ParameterSpace({k: simplify(np.asarray(v.evaluate(simplify=False))[self.mask])
+                               for k, v in whole.items()}, shape=(self.size,))
 
     def _set_parameters(self, parameter_space):
         for name, value in parameter_space.items():
             self.parent._parameters[name][self.mask] = value.evaluate(simplify=False)
-        self.parent._parameters_changed()
 
     def _set_initial_value_array(self, variable, initial_values):
         self.parent._set_initial_value_array(variable, initial_values, self.mask)
@@ -61,7 +60,6 @@ class Population(common.Population):
         if hasattr(self.celltype, "check"):
             self.celltype.check(self._parameters)
         self._initial_v = None
-        self._source_spikes = {}
         self._rng = np.random.default_rng([state.seed or 0, self.first_id])
         state.populations.append(self)
 
@@ -81,11 +79,6 @@ class Population(common.Population):
             self._parameters[name][:] = value
         if hasattr(self.celltype, "check"):
             self.celltype.check(self._parameters)
-        self._parameters_changed()
-
-    def _parameters_changed(self):
-        if self.is_source:
-            self._source_spikes = {}
 
     def hardware_parameters(self):
         """The standard parameters of all cells as float arrays (biological units)."""

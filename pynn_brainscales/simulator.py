@@ -277,6 +277,9 @@ class State(common.control.BaseState):
             self._labels = mapping.route(requests, config, integer)
         except mapping.RoutingError as err:
             raise errors.ConnectionError(str(err)) from err
+        self._routes_of = {}
+        for (src, d), labs in self._labels.items():
+            self._routes_of.setdefault(src, []).append((d, labs))
         neurons, labels, delays = [], [], []
         for (src, d), labs in self._labels.items():
             if src[0] == "neuron":
@@ -300,9 +303,7 @@ class State(common.control.BaseState):
             for index, spikes in pop.spikes_between(t0 / self.time_scale,
                                                     t1 / self.time_scale).items():
                 pop.store_source_spikes(index, spikes)
-                for (src, d), labs in self._labels.items():
-                    if src != ("source", pop.global_index(index)):
-                        continue
+                for d, labs in self._routes_of.get(("source", pop.global_index(index)), []):
                     for lab in labs:
                         times.append((spikes + d) * self.time_scale)
                         labels.append(np.full(len(spikes), lab))
@@ -382,7 +383,6 @@ class State(common.control.BaseState):
             return T.v_from_hw(node_mv, self._offset[slot])
         if variable in ("gsyn_exc", "gsyn_inh"):
             line = node_mv - M.SYNIN_BASELINE_MV
-            receptor = "excitatory" if variable == "gsyn_exc" else "inhibitory"
             gm = M.GM_PER_LSB_US["excitatory"] * T.GM_BIAS
             return gm * line * T.COBA_BIAS / M.COBA_NORM_NUMERATOR_MV / kappa
         if variable == "w":

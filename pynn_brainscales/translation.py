@@ -139,6 +139,17 @@ def _check(name, value, low, high, unit, cell):
             f"{low:.4g}..{high:.4g} {unit}")
 
 
+def _check_each(name, value, reach, unit, cell):
+    """|value| <= reach, both per neuron."""
+    value, reach = np.broadcast_arrays(np.asarray(value, float), np.asarray(reach, float))
+    bad = ~np.isfinite(value) | (np.abs(value) > reach)
+    if np.any(bad):
+        i = int(np.flatnonzero(bad)[0])
+        raise InvalidParameterValueError(
+            f"{cell}.{name}: value {value[i]:g} {unit} is outside the circuit's reach "
+            f"-{reach[i]:.4g}..{reach[i]:.4g} {unit} (for this neuron's cm)")
+
+
 # --- inverse nominal transfer curves (exact on an ideal chip) --------------
 def _capmem_potential(v_hw):
     return (np.asarray(v_hw) - M.POTENTIAL_OFFSET_MV) / M.POTENTIAL_SLOPE_MV
@@ -251,10 +262,12 @@ def neuron_config(cell, params, kappa_n, offset, ideal, slow_scaler=4):
     if "a" in params:       # adaptive exponential
         a_hw = kappa_n * np.asarray(params["a"], float) * 1e-3        # nS -> uS
         b_hw = kappa_n * VOLTAGE_GAIN * np.asarray(params["b"], float)
-        _check("a", np.abs(a_hw) / kappa_n * 1e3, 0, M.ADAPTATION_A_PER_LSB_US * C.CAPMEM_MAX
-               / kappa_n.max() * 1e3, "nS", name)
-        _check("b", np.abs(b_hw) / (kappa_n * VOLTAGE_GAIN), 0, M.ADAPTATION_B_PER_LSB_NA
-               * C.CAPMEM_MAX / (kappa_n.max() * VOLTAGE_GAIN), "nA", name)
+        # reach per neuron: the CapMem range, back in biological units (depends on cm)
+        _check_each("a", np.asarray(params["a"], float),
+                    M.ADAPTATION_A_PER_LSB_US * C.CAPMEM_MAX * 1e3 / kappa_n, "nS", name)
+        _check_each("b", np.asarray(params["b"], float),
+                    M.ADAPTATION_B_PER_LSB_NA * C.CAPMEM_MAX / (kappa_n * VOLTAGE_GAIN),
+                    "nA", name)
         tau_w = np.asarray(params["tau_w"], float)
         _check("tau_w", tau_w, M.ADAPTATION_TAU_NUMERATOR_US / C.CAPMEM_MAX,
                M.ADAPTATION_TAU_NUMERATOR_US, "ms", name)
