@@ -15,17 +15,19 @@ from .result import (CalibrationFileError, CalibrationResult, cache_dir, cache_p
 from .targets import InfeasibleTargetError, Targets
 
 
-def cached(chip_seed=0, targets=None, progress=False, coba=False, correlation=False):
+def cached(chip_seed=0, targets=None, progress=False, coba=False, correlation=False,
+           adex=False):
     """The calibration of `chip_seed` for `targets` (and the optional parts)
     from the user's cache directory, calibrating (and caching) it first if needed."""
     targets = targets or Targets()
-    path = cache_path(chip_seed, targets, coba=coba, correlation=correlation)
+    path = cache_path(chip_seed, targets, coba=coba, correlation=correlation, adex=adex)
     if path.exists():
         try:
             return load(path, chip_seed=chip_seed)
         except CalibrationFileError:
             pass            # stale or damaged cache entry: recalibrate below
-    result = calibrate(chip_seed, targets, progress=progress, coba=coba, correlation=correlation)
+    result = calibrate(chip_seed, targets, progress=progress, coba=coba, correlation=correlation,
+                       adex=adex)
     save(result, path)
     return result
 

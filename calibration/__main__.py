@@ -38,6 +38,8 @@ def parse_args(argv):
                    help="conductance-based inputs: calibrate the reversal potentials")
     p.add_argument("--e-rev-exc", type=float, help="COBA excitatory reversal, CADC LSB (150)")
     p.add_argument("--e-rev-inh", type=float, help="COBA inhibitory reversal, CADC LSB (40)")
+    p.add_argument("--adex", action="store_true",
+                   help="also calibrate adaptation (tau_w, a, b) and the exponential term")
     p.add_argument("--correlation", action="store_true",
                    help="also calibrate the correlation sensors (amplitude, tau per quadrant)")
     p.add_argument("--report", help="save histograms before/after calibration (.png)")
@@ -89,7 +91,7 @@ def main(argv=None):
         return 2
     start = time.perf_counter()
     result = calibrate(args.chip, targets, progress=True, correlation=args.correlation,
-                       coba=args.coba)
+                       coba=args.coba, adex=args.adex)
     elapsed = time.perf_counter() - start
     path = save(result, args.output)
     print(f"chip {args.chip} calibrated in {elapsed:.1f} s; "

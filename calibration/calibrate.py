@@ -16,9 +16,11 @@ from .algorithms import BinarySearch, LinearPrediction, NoisyBinarySearch
 from .result import NEURON_FIELDS, QUADRANT_FIELDS, CalibrationResult
 from .steps.base import NeuronFieldStep, trimmed_std, unwire_stimulus, wire_stimulus
 from .steps.cadc import CadcRampOffset, CadcRampSlope, calibrate_channel_offsets
+from .steps.adex import (AdaptationA, AdaptationB, AdaptationReference, AdaptationTau,
+                         ExponentialThreshold)
 from .steps.correlation import CorrelationAmplitude, CorrelationRate
 from .steps.neuron import (LeakPotential, MembraneTimeConstant, ResetPotential, Threshold,
-                           refractory_setting)
+                           offset_current_gain, refractory_setting)
 from .steps.synapse import (RECEPTORS, ReferenceShift, ReversalPotential, SynapseDacBias,
                             SynapseGm, SynTimeConstant, enable_inputs)
 from .targets import Targets
@@ -68,18 +70,47 @@ def _search(chip, step, algorithm, target, residuals):
     return outcome
 
 
-def calibrate(chip_seed=0, targets=None, progress=True, seed=0, correlation=False, coba=False):
+def _calibrate_adex(chip, targets, bar, noisy, residuals, failed):
+    """Adaptation and exponential term, on the calibrated neuron.  (Each search
+    restores the configuration it found, so the neuron table is fetched anew.)"""
+    a = targets.per_neuron("adaptation_a")
+    b = targets.per_neuron("adaptation_b")
+    bar.step("adaptation tau")
+    failed |= _search(chip, AdaptationTau(chip, targets.per_neuron("adaptation_tau")),
+                      noisy(None), targets.per_neuron("adaptation_tau"), residuals).failed
+    bar.step("adaptation a")
+    failed |= _search(chip, AdaptationA(chip, targets.per_neuron("adaptation_tau")),
+                      noisy(None), np.abs(a), residuals).failed
+    bar.step("adaptation b")
+    failed |= _search(chip, AdaptationB(chip), noisy(None), np.abs(b), residuals).failed
+    chip.config.neurons.adaptation_invert_a = a < 0
+    chip.config.neurons.adaptation_invert_b = b < 0
+    bar.step("adaptation reference")
+    failed |= _search(chip, AdaptationReference(chip),
+                      noisy(chip.config.neurons.leak_v_leak.copy()), 0.0, residuals).failed
+    chip.config.neurons.adaptation_enable = True
+    bar.step("exponential threshold")
+    step = ExponentialThreshold(chip, targets.per_neuron("exponential_v_t"),
+                                targets.per_neuron("tau_mem"), BinarySearch())
+    failed |= _search(chip, step, noisy(None), 0.5, residuals).failed
+    chip.config.neurons.exponential_enable = True
+    chip.config.neurons.exponential_i_bias = step.prefactor_bias()
+
+
+def calibrate(chip_seed=0, targets=None, progress=True, seed=0, correlation=False, coba=False,
+              adex=False):
     """Calibrate emulated chip `chip_seed` to `targets` (Targets, default calix's).
 
     Measures only through the chip's readout.  Returns a CalibrationResult.
     `seed` seeds the start jitter of the noisy searches; `correlation` adds the
     correlation sensors (amplitude and time constant per quadrant); `coba`
     switches the synaptic inputs to conductance mode and calibrates their
-    reversal potentials.
+    reversal potentials; `adex` calibrates adaptation (tau_w, a, b, reference)
+    and the exponential term's threshold (beyond calix).
     """
     targets = targets or Targets()
     chip = Chip(seed=chip_seed)
-    bar = Progress(14 + 2 * correlation + 2 * coba, enabled=progress)
+    bar = Progress(14 + 2 * correlation + 2 * coba + 5 * adex, enabled=progress)
     residuals = {}
     failed = np.zeros(C.NUM_NEURONS, bool)
     noisy = lambda initial: NoisyBinarySearch(initial=initial, seed=seed)
@@ -146,6 +177,7 @@ def calibrate(chip_seed=0, targets=None, progress=True, seed=0, correlation=Fals
     bar.step("leak again")
     failed |= _search(chip, LeakPotential(chip), noisy(None), targets.per_neuron("leak"),
                       residuals).failed
+    current_gain = offset_current_gain(chip, targets.per_neuron("tau_mem"))
     if coba:
         for receptor in RECEPTORS:
             bar.step(f"reversal potential {receptor[:3]}")
@@ -153,6 +185,8 @@ def calibrate(chip_seed=0, targets=None, progress=True, seed=0, correlation=Fals
             failed |= _search(chip, step, noisy(None), targets.per_neuron(f"e_rev_{receptor[:3]}"),
                               residuals).failed
             getattr(chip.config.neurons, f"{receptor}_input_enable_coba_mode")[...] = True
+    if adex:
+        _calibrate_adex(chip, targets, bar, noisy, residuals, failed)
     if correlation:
         # both are close to linear in their bias: one-shot predictions [calix: per quadrant]
         bar.step("correlation tau")
@@ -170,4 +204,4 @@ def calibrate(chip_seed=0, targets=None, progress=True, seed=0, correlation=Fals
         quadrants={f: getattr(cfg.quadrants, f).copy() for f in QUADRANT_FIELDS},
         cadc_channel_offsets=cfg.cadc_channel_offsets.copy(),
         refractory_clock_scaler=cfg.refractory_clock_scaler.copy(),
-        success=~failed, residuals=residuals)
+        success=~failed, residuals=residuals, offset_current_gain=current_gain)

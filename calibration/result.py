@@ -18,7 +18,7 @@ from cython_core import constants as C
 
 from .targets import Targets
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 3
 SOFTWARE_VERSION = "0.1.0"
 
 NEURON_FIELDS = (
@@ -30,6 +30,9 @@ NEURON_FIELDS = (
     "refractory_period_refractory_time", "refractory_period_input_clock",
     "excitatory_input_enable_coba_mode", "inhibitory_input_enable_coba_mode",
     "excitatory_input_v_rev_coba", "inhibitory_input_v_rev_coba",
+    "adaptation_enable", "adaptation_i_bias_a", "adaptation_i_bias_b", "adaptation_i_bias_tau",
+    "adaptation_invert_a", "adaptation_invert_b", "adaptation_v_ref",
+    "exponential_enable", "exponential_v_exp", "exponential_i_bias",
 )
 QUADRANT_FIELDS = ("synapse_dac_bias", "cadc_v_ramp_offset", "cadc_i_ramp_slope",
                    "correlation_i_bias_amplitude", "correlation_i_bias_tau")
@@ -49,6 +52,8 @@ class CalibrationResult:
     refractory_clock_scaler: np.ndarray
     success: np.ndarray                # bool (512): no calibrated parameter on a range bound
     residuals: dict = field(default_factory=dict)   # step name -> {"before": sd, "after": sd}
+    # measured / nominal offset current per neuron (the backends divide by it)
+    offset_current_gain: np.ndarray = field(default_factory=lambda: np.ones(C.NUM_NEURONS))
     created: float = field(default_factory=time.time)
     software_version: str = SOFTWARE_VERSION
 
@@ -81,7 +86,8 @@ class CalibrationResult:
             np.savez_compressed(fh, meta=np.array(json.dumps(meta)),
                                 cadc_channel_offsets=self.cadc_channel_offsets,
                                 refractory_clock_scaler=self.refractory_clock_scaler,
-                                success=self.success, **arrays)
+                                success=self.success,
+                                offset_current_gain=self.offset_current_gain, **arrays)
         os.replace(tmp, path)       # atomic: a reader never sees half a file
         return path
 
@@ -114,6 +120,7 @@ def load(path, chip_seed=None):
                 cadc_channel_offsets=data["cadc_channel_offsets"],
                 refractory_clock_scaler=data["refractory_clock_scaler"],
                 success=data["success"].astype(bool), residuals=meta.get("residuals", {}),
+                offset_current_gain=data["offset_current_gain"],
                 created=meta.get("created", 0.0),
                 software_version=meta.get("software_version", "unknown"))
     except CalibrationFileError:
@@ -137,7 +144,8 @@ def cache_dir():
     return Path(base) / "pynn-brainscales-emu" / "calibration"
 
 
-def cache_path(chip_seed, targets, coba=False, correlation=False):
-    text = targets.to_json() + f"|coba={bool(coba)}|correlation={bool(correlation)}"
+def cache_path(chip_seed, targets, coba=False, correlation=False, adex=False):
+    text = (targets.to_json() + f"|coba={bool(coba)}|correlation={bool(correlation)}"
+            f"|adex={bool(adex)}")
     key = hashlib.sha256(text.encode()).hexdigest()[:16]
     return cache_dir() / f"chip{chip_seed}-v{FORMAT_VERSION}-{key}.npz"

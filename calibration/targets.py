@@ -21,6 +21,10 @@ FEASIBLE = {
     "synapse_dac_bias": ("CapMem LSB", 30.0, 1022.0),
     "e_rev_exc": ("CADC LSB", 10.0, 220.0),
     "e_rev_inh": ("CADC LSB", 10.0, 220.0),
+    "adaptation_tau": ("us", 5.0, 1000.0),
+    "adaptation_a": ("uS", -0.2, 0.2),
+    "adaptation_b": ("nA", -80.0, 80.0),
+    "exponential_v_t": ("CADC LSB", 55.0, 200.0),
     "correlation_amplitude": ("CADC LSB per pair", 0.2, 2.0),
     "correlation_tau": ("us", 2.0, 30.0),
 }
@@ -47,6 +51,10 @@ class Targets:
     synapse_dac_bias: object = 600.0
     e_rev_exc: object = 150.0
     e_rev_inh: object = 40.0
+    adaptation_tau: object = 100.0
+    adaptation_a: object = 0.02
+    adaptation_b: object = 2.0
+    exponential_v_t: object = 115.0
     correlation_amplitude: object = 0.5
     correlation_tau: object = 5.0
 

@@ -148,6 +148,7 @@ class State(common.control.BaseState):
         config = ChipConfig(integer_capmem=not ideal)
         self._kappa = np.full(C.NUM_NEURONS, T.HW_CAPACITANCE_PF)
         self._offset = np.zeros(C.NUM_NEURONS)
+        self._current_gain = np.ones(C.NUM_NEURONS)
         self._conductance = np.zeros(C.NUM_NEURONS, bool)
         fields = {}
         longest = max([float(np.max(p.hardware_parameters()["tau_refrac"]))
@@ -221,7 +222,9 @@ class State(common.control.BaseState):
         defaults = calibration.Targets()
         target = {k: np.array(defaults.per_neuron(k)) for k in (
             "leak", "reset", "threshold", "tau_mem", "tau_syn_exc", "tau_syn_inh",
-            "refractory", "e_rev_exc", "e_rev_inh")}
+            "refractory", "e_rev_exc", "e_rev_inh", "adaptation_tau", "adaptation_a",
+            "adaptation_b", "exponential_v_t")}
+        adex_slots = []
         for pop in self._neuron_populations():
             p = pop.hardware_parameters()
             s = pop.slots
@@ -237,21 +240,37 @@ class State(common.control.BaseState):
             if "e_rev_E" in p:
                 target["e_rev_exc"][s] = T.cadc_lsb(T.v_to_hw(p["e_rev_E"], off))
                 target["e_rev_inh"][s] = T.cadc_lsb(T.v_to_hw(p["e_rev_I"], off))
+            if "a" in p:            # AdEx: adaptation and exponential term in hardware units
+                kappa = self._kappa[s]
+                target["adaptation_tau"][s] = p["tau_w"]
+                target["adaptation_a"][s] = kappa * p["a"] * 1e-3
+                target["adaptation_b"][s] = kappa * T.VOLTAGE_GAIN * p["b"]
+                target["exponential_v_t"][s] = T.cadc_lsb(T.v_to_hw(p["v_thresh"], off))
+                adex_slots.append(s)
         coba = bool(self._conductance.any())
+        adex = bool(adex_slots)
         try:
             targets = calibration.Targets(**target)
         except calibration.InfeasibleTargetError as err:
             raise errors.InvalidParameterValueError(
                 f"{err} (the calibrated chip's reach)") from err
-        key = (targets.to_json(), coba)
+        key = (targets.to_json(), coba, adex)
         if key not in self.calibrations:
-            self.calibrations[key] = calibration.cached(self.chip_seed, targets, coba=coba)
+            self.calibrations[key] = calibration.cached(self.chip_seed, targets, coba=coba,
+                                                        adex=adex)
         result = self.calibrations[key]
+        self._current_gain = np.asarray(result.offset_current_gain, float)
         used = np.zeros(C.NUM_NEURONS, bool)
         used[: self.free_slot] = True
+        adex_used = np.zeros(C.NUM_NEURONS, bool)
+        for s in adex_slots:
+            adex_used[s] = True
         for field in NEURON_FIELDS:
             # switches and the digital refractory setting stay as translated
             if field.endswith("coba_mode") or field.startswith("refractory"):
+                continue
+            if field.startswith(("adaptation", "exponential")):
+                getattr(n, field)[adex_used] = result.neurons[field][adex_used]
                 continue
             getattr(n, field)[used] = result.neurons[field][used]
         for field, values in result.quadrants.items():
@@ -335,7 +354,8 @@ class State(common.control.BaseState):
             capmem = T.offset_current_capmem(total[slots], self._kappa[slots],
                                              "injected current (i_offset + current sources)")
             if not self.ideal:
-                capmem = np.rint(capmem)
+                # the calibration's measured gain of each neuron's offset current
+                capmem = np.clip(np.rint(capmem / self._current_gain[slots]), 0, C.CAPMEM_MAX)
             changed = slots if previous is None else slots[capmem != previous]
             ts += [t] * len(changed)
             ns += list(changed)

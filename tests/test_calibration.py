@@ -10,6 +10,7 @@ import pytest
 import calibration
 from calibration import (CalibrationFileError, InfeasibleTargetError, Targets, load, save)
 from calibration.algorithms import BinarySearch, LinearPrediction, LinearSearch, NoisyBinarySearch
+from calibration.steps.base import trimmed_std
 from calibration.verify import BOUNDS, CADC_CHANNEL_SD_BOUND, verify
 from cython_core import Chip, constants as C
 
@@ -254,3 +255,29 @@ def test_command_line(tmp_path):
     bad = subprocess.run([sys.executable, "-m", "calibration", "--output", str(out),
                           "--threshold", "300"], capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and "feasible range is 50.0..220.0" in bad.stderr
+
+
+def test_adex_calibration():
+    """Adaptation (tau_w, a, b) and the exponential threshold: measured through
+    the readout, calibrated settings spread far less than the median setting."""
+    from calibration.steps.adex import AdaptationA, AdaptationB, AdaptationTau
+    targets = Targets(adaptation_tau=80.0, adaptation_a=0.03, adaptation_b=3.0)
+    result = calibration.calibrate(4, targets, progress=False, adex=True)
+    ok = result.success
+    assert ok.mean() >= 0.97
+    chip = Chip(seed=4)
+    result.apply(chip.config)
+    for step, target, bound in ((AdaptationTau(chip, np.full(512, 80.0)), 80.0, 0.45),
+                                (AdaptationA(chip, np.full(512, 80.0)), 0.03, 0.2),
+                                (AdaptationB(chip), 3.0, 0.6)):
+        saved = chip.config.copy()
+        step.prepare()
+        after = step.measure()[ok]
+        step.configure(np.full(512, int(np.median(getattr(chip.config.neurons, step.field)[ok]))))
+        before = step.measure()[ok]
+        chip.config = saved
+        print(step.name, "median", np.median(after), "trimmed sd after/before",
+              trimmed_std(after), trimmed_std(before))
+        assert np.median(after) == pytest.approx(target, rel=0.05), step.name
+        # b: the jump is read on a 10-bit node, ~0.2 nA per code: noise-limited
+        assert trimmed_std(after) < bound * trimmed_std(before), step.name

@@ -133,3 +133,23 @@ def refractory_setting(target_us):
     counts = np.rint(np.where(use_slow, target / slow_tick, target / fast_tick)).astype(np.int64)
     return (np.clip(counts, 1, C.REFRACTORY_COUNTER_MAX), use_slow.astype(np.int64),
             np.array([FAST_CLOCK_SCALER, SLOW_CLOCK_SCALER]))
+
+
+def offset_current_gain(chip, tau_m_us, capmem=200):
+    """Per-neuron gain of the offset current (measured / nominal): the resting
+    potential (CADC) moves by I / g_leak, g_leak = C / tau_m with the calibrated
+    tau_m.  The offset current is set per use, so the backend divides by this
+    gain rather than storing a setting."""
+    n = chip.config.neurons
+    saved = (n.threshold_enable.copy(), n.constant_current_enable.copy(),
+             n.constant_current_i_offset.copy())
+    n.threshold_enable = False
+    n.constant_current_enable = True
+    rests = []
+    for value in (0, capmem):
+        n.constant_current_i_offset = value
+        rests.append(measure.cadc_membrane(chip, settle=8.0 * float(np.max(tau_m_us)), reads=40))
+    n.threshold_enable, n.constant_current_enable, n.constant_current_i_offset = saved
+    shift_mv = (rests[1] - rests[0]) / (M.CADC_SLOPE_PER_LSB * 300)
+    current = M.MEMBRANE_CAPACITANCE_FULL_PF / np.asarray(tau_m_us, float) * shift_mv
+    return current / (M.OFFSET_CURRENT_PER_LSB_NA * capmem)

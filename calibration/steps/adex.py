@@ -1,0 +1,196 @@
+"""AdEx parts (beyond calix): adaptation time constant, subthreshold coupling
+a, spike-triggered jump b, and the exponential term's threshold.
+
+The adaptation current is observed on its node through the MADC; its design
+gain (mV per nA) converts node voltages into current, as the CADC's design
+curve does for potentials.
+"""
+import numpy as np
+
+from cython_core import constants as C
+from cython_core import mismatch as M
+
+from .. import measure
+from .base import NeuronFieldStep, fit_exponential_decay
+from .neuron import LeakPotential, fire_continuously
+
+
+def adaptation_current(node_mv):
+    """Adaptation current (nA) from its node voltage (design gain)."""
+    return (np.asarray(node_mv) - M.ADAPTATION_BASELINE_MV) / M.ADAPTATION_MV_PER_NA
+
+
+class _Adaptation(NeuronFieldStep):
+    unit = ""
+
+    def prepare(self):
+        n = self.chip.config.neurons
+        n.adaptation_enable = True
+        n.exponential_enable = False        # no runaway at the raised potentials
+        n.threshold_enable = False
+        n.constant_current_enable = True
+        n.constant_current_i_offset = 0
+
+
+class AdaptationTau(_Adaptation):
+    """tau_w: a short current pulse makes each neuron spike; the spike-triggered
+    adaptation current (a = 0, so no feedback through the membrane) then decays
+    with tau_w alone.  More bias, shorter tau_w."""
+    name = "adaptation tau"
+    unit = "us"
+    field = "adaptation_i_bias_tau"
+    inverted = True
+    PULSE = (2.0, 14.0)          # us: a few spikes at the strongest offset current
+
+    def __init__(self, chip, target_us):
+        super().__init__(chip)
+        self.duration = round(min(5.0 * float(np.max(target_us)) + 20.0, 3000.0), 1)
+        self.interval = max(0.1, round(float(np.min(target_us)) / 200.0, 1))
+
+    def prepare(self):
+        super().prepare()
+        n = self.chip.config.neurons
+        n.adaptation_i_bias_a = 0
+        n.adaptation_i_bias_b = 400       # a jump of ~200 mV on the node
+        n.threshold_enable = True
+
+    def measure(self):
+        on, off = self.PULSE
+        neurons = np.arange(C.NUM_NEURONS)
+        t, w = measure.madc_trace(
+            self.chip, self.duration, "adaptation", interval=self.interval,
+            offset_current_schedule=(np.r_[np.full(C.NUM_NEURONS, on), np.full(C.NUM_NEURONS, off)],
+                                     np.r_[neurons, neurons],
+                                     np.r_[np.full(C.NUM_NEURONS, C.CAPMEM_MAX), np.zeros(C.NUM_NEURONS)]))
+        self.chip.config.neurons.constant_current_i_offset = 0
+        baseline = w[t < on].mean(axis=0)
+        return fit_exponential_decay(t, w, baseline, start=off + 1.0, floor=0.1)
+
+
+class AdaptationA(_Adaptation):
+    """a: the steady adaptation current per mV of membrane potential, from two
+    offset currents (both read through the MADC, so the membrane's own shift
+    by the adaptation current is measured, not assumed)."""
+    name = "adaptation a"
+    unit = "uS"
+    field = "adaptation_i_bias_a"
+
+    def __init__(self, chip, tau_w_us):
+        super().__init__(chip)
+        self.duration = round(min(8.0 * float(np.max(tau_w_us)) + 20.0, 4000.0), 1)
+
+    def prepare(self):
+        super().prepare()
+        self.chip.config.neurons.adaptation_i_bias_b = 0
+
+    def measure(self):
+        n = self.chip.config.neurons
+        levels = []
+        for current in (100, 400):
+            n.constant_current_i_offset = current
+            _, v = measure.madc_trace(self.chip, self.duration, "v", interval=1.0)
+            _, w = measure.madc_trace(self.chip, self.duration, "adaptation", interval=1.0)
+            tail = max(5, v.shape[0] // 10)
+            levels.append((v[-tail:].mean(axis=0), adaptation_current(w[-tail:].mean(axis=0))))
+        n.constant_current_i_offset = 0
+        (v0, w0), (v1, w1) = levels
+        return (w1 - w0) / np.where(np.abs(v1 - v0) > 1e-3, v1 - v0, 1e-3)
+
+
+class AdaptationB(_Adaptation):
+    """b: the jump of the adaptation current at a spike (a = 0), on the node's
+    MADC trace around each neuron's first spike."""
+    name = "adaptation b"
+    unit = "nA"
+    field = "adaptation_i_bias_b"
+
+    def prepare(self):
+        super().prepare()
+        self.chip.config.neurons.adaptation_i_bias_a = 0
+        fire_continuously(self.chip.config, C.REFRACTORY_COUNTER_MAX, slow_clock=False)
+
+    def measure(self):
+        chip = self.chip
+        chip.reset_state()
+        from cython_core import MadcRecording
+        res = chip.run(40.0, madc=MadcRecording(np.arange(C.NUM_NEURONS), "adaptation", 0.034))
+        w = adaptation_current(res.madc_codes / M.MADC_GAIN_CODES_PER_MV + M.MADC_OFFSET_MV)
+        jumps = np.zeros(C.NUM_NEURONS)
+        for n in range(C.NUM_NEURONS):
+            spikes = res.spike_times[res.spike_neurons == n]
+            k = np.searchsorted(res.madc_times, spikes[spikes < res.madc_times[-8]])
+            if k.size == 0:
+                continue
+            # each spike's jump from 4 samples before to 4 after; the median over
+            # the spikes beats down the MADC's code noise
+            before = np.array([w[max(0, i - 6):max(1, i - 2), n].mean() for i in k])
+            after = np.array([w[i + 3:i + 7, n].mean() for i in k])
+            jumps[n] = np.median(after - before)
+        return jumps
+
+
+class AdaptationReference(_Adaptation):
+    """The adaptation's reference potential: at rest the adaptation current must
+    vanish, so the resting potential (CADC) must not move when adaptation is
+    switched on.  A higher reference, a smaller current a (V - E_ref) pulling
+    the membrane down: the rest rises."""
+    name = "adaptation reference"
+    unit = "LSB"
+    field = "adaptation_v_ref"
+
+    def prepare(self):
+        super().prepare()
+        n = self.chip.config.neurons
+        n.constant_current_enable = False
+        n.adaptation_enable = False
+        self.rest_without = measure.cadc_membrane(self.chip, reads=40)
+        n.adaptation_enable = True
+        n.adaptation_i_bias_b = 0
+        # a strong coupling while searching: a reference offset then moves the
+        # rest by several CADC LSB, well above the reads' noise
+        n.adaptation_i_bias_a = 800
+
+    def measure(self):
+        return measure.cadc_membrane(self.chip, settle=200.0, reads=40) - self.rest_without
+
+
+class ExponentialThreshold(NeuronFieldStep):
+    """The exponential term's threshold V_T (CADC LSB): with its prefactor at
+    g_L * delta_T, a membrane resting at E_L runs away exactly when E_L exceeds
+    V_T - delta_T.  The leak is calibrated to the target minus delta_T, then
+    v_exp is searched on whether the neuron runs away (spikes at a comparator
+    set well above).  Higher v_exp, less runaway."""
+    name = "exponential threshold"
+    unit = "runaway"
+    field = "exponential_v_exp"
+    inverted = True
+
+    # delta_T in CADC LSB on the design curve
+    SLOPE_LSB = M.EXPONENTIAL_SLOPE_MV * M.CADC_SLOPE_PER_LSB * 300
+
+    def __init__(self, chip, target_lsb, tau_m_us, algorithm):
+        super().__init__(chip)
+        self.target = np.asarray(target_lsb, float) * np.ones(C.NUM_NEURONS)
+        self.tau_m = np.asarray(tau_m_us, float) * np.ones(C.NUM_NEURONS)
+        self.algorithm = algorithm
+
+    def prefactor_bias(self):
+        """exponential_i_bias for a prefactor g_L delta_T, g_L from the calibrated
+        tau_m and the nominal capacitance."""
+        g_leak = M.MEMBRANE_CAPACITANCE_FULL_PF / self.tau_m
+        return np.clip(np.rint(g_leak * M.EXPONENTIAL_SLOPE_MV
+                               / M.EXPONENTIAL_CURRENT_PER_LSB_NA), 0, C.CAPMEM_MAX)
+
+    def prepare(self):
+        leak = LeakPotential(self.chip)
+        leak.prepare()
+        self.algorithm.run(leak, self.target - self.SLOPE_LSB, C.NUM_NEURONS)
+        n = self.chip.config.neurons
+        n.adaptation_enable = False
+        n.exponential_enable = True
+        n.exponential_i_bias = self.prefactor_bias()
+        n.threshold_enable = True
+        n.threshold_v_threshold = np.clip(n.threshold_v_threshold + 100, 0, C.CAPMEM_MAX)
+
+    def measure(self):
+        return (measure.spike_counts(self.chip, 100.0, settle=0.0) > 0).astype(float)
