@@ -307,7 +307,7 @@ class State(common.control.BaseState):
                 delays += [d] * len(labs)
         config.loopback_neurons = np.array(neurons, np.int64)
         config.loopback_labels = np.array(labels, np.int64)
-        config.loopback_delays = np.array(delays, float)
+        config.loopback_delays = np.array(delays, float) * self.time_scale   # chip us
 
     def _hardware_weights(self, prj, slots):
         return T.weight_to_hw(prj.connections_weight, self._kappa[slots],
