@@ -9,7 +9,7 @@ import numpy as np
 cimport numpy as cnp
 from libc.stdlib cimport malloc, realloc, free
 from libc.string cimport memcpy, memset
-from libc.math cimport floor
+from libc.math cimport floor, exp
 
 from ._types cimport *
 from ._neurons cimport neuron_step
@@ -185,6 +185,10 @@ cdef class Engine:
     cdef int* route_hemisphere_p
     cdef int* route_row_p
     cdef int* route_mode_p
+    # short-term plasticity per synapse row (Tsodyks-Markram: resources x and
+    # utilisation u, updated at each event of the row); [2][256]
+    cdef public cnp.ndarray stp_enable, stp_U, stp_inv_rec, stp_inv_facil
+    cdef public cnp.ndarray stp_x, stp_u, stp_t_last
 
     def __cinit__(self):
         self.pending_label = <int*>malloc(NEURONS * sizeof(int))
@@ -237,6 +241,13 @@ cdef class Engine:
         self.route_row = np.zeros(0, np.int32)
         self.route_mode = np.zeros(0, np.int32)
         self.recurrent_label = np.full(NEURONS, -1, np.int32)
+        self.stp_enable = np.zeros((2, 256), np.int32)
+        self.stp_U = np.zeros((2, 256), np.float64)
+        self.stp_inv_rec = np.zeros((2, 256), np.float64)
+        self.stp_inv_facil = np.zeros((2, 256), np.float64)
+        self.stp_x = np.ones((2, 256), np.float64)
+        self.stp_u = np.zeros((2, 256), np.float64)
+        self.stp_t_last = np.zeros((2, 256), np.float64)
         self.loop_start = np.zeros(NEURONS + 1, np.int32)
         self.loop_label = np.zeros(0, np.int32)
         self.loop_delay = np.zeros(0, np.float64)
@@ -303,15 +314,37 @@ cdef class Engine:
         cdef int* row = self.route_row_p
         cdef int* mode = self.route_mode_p
         cdef float to_end = <float>(t_end - t_event)
+        cdef float efficacy
+        cdef Py_ssize_t k
+        cdef double elapsed, decay_u
+        cdef int* stp_on = <int*>cnp.PyArray_DATA(self.stp_enable)
+        cdef double* U = <double*>cnp.PyArray_DATA(self.stp_U)
+        cdef double* inv_rec = <double*>cnp.PyArray_DATA(self.stp_inv_rec)
+        cdef double* inv_facil = <double*>cnp.PyArray_DATA(self.stp_inv_facil)
+        cdef double* x = <double*>cnp.PyArray_DATA(self.stp_x)
+        cdef double* u = <double*>cnp.PyArray_DATA(self.stp_u)
+        cdef double* t_last = <double*>cnp.PyArray_DATA(self.stp_t_last)
         for j in range(start[row_select], start[row_select + 1]):
             h = hem[j]
             r = row[j]
+            efficacy = 1.0
+            k = h * 256 + r
+            if stp_on[k]:
+                # Tsodyks-Markram (as NEST's tsodyks2_synapse): resources recover
+                # with tau_rec, utilisation relaxes to U with tau_facil; the event
+                # carries its weight times u x
+                elapsed = t_event - t_last[k]
+                x[k] = 1.0 + (x[k] - x[k] * u[k] - 1.0) * exp(-elapsed * inv_rec[k])
+                decay_u = exp(-elapsed * inv_facil[k]) if inv_facil[k] > 0.0 else 0.0
+                u[k] = U[k] + u[k] * (1.0 - U[k]) * decay_u
+                t_last[k] = t_event
+                efficacy = <float>(x[k] * u[k])
             if mode[j] == ROW_EXCITATORY:
                 deliver_row(&self.syn, h, r, address, to_end, self.S + S_ACC_Q_E * NEURON_STRIDE,
-                            self.S + S_ACC_QD_E * NEURON_STRIDE)
+                            self.S + S_ACC_QD_E * NEURON_STRIDE, efficacy)
             else:
                 deliver_row(&self.syn, h, r, address, to_end, self.S + S_ACC_Q_I * NEURON_STRIDE,
-                            self.S + S_ACC_QD_I * NEURON_STRIDE)
+                            self.S + S_ACC_QD_I * NEURON_STRIDE, efficacy)
             if self.correlation_enable:
                 correlate_pre(&self.syn, h, r, address, t_event)
 

@@ -38,7 +38,8 @@ cdef inline float decay(float elapsed, float inv_tau) noexcept nogil:
 
 
 cdef void deliver_row(const SynapseArrays* syn, int hemisphere, int row, int address,
-                      float time_to_step_end, float* acc_q_out, float* acc_qd_out) noexcept nogil:
+                      float time_to_step_end, float* acc_q_out, float* acc_qd_out,
+                      float efficacy) noexcept nogil:
     cdef Py_ssize_t base = (<Py_ssize_t>hemisphere * ROWS + row) * COLUMNS
     cdef crfloat step = syn.step + base
     cdef cruchar label = syn.label + base
@@ -48,7 +49,7 @@ cdef void deliver_row(const SynapseArrays* syn, int hemisphere, int row, int add
     cdef int c
     cdef float q
     for c in range(COLUMNS):
-        q = step[c] if label[c] == addr else 0.0
+        q = step[c] * efficacy if label[c] == addr else 0.0
         acc_q[c] += q
         acc_qd[c] += q * time_to_step_end
 

@@ -196,6 +196,9 @@ class Chip:
         e.t_last_post[...] = NEVER
         e.spike_counter[...] = 0
         e.clear_in_flight()
+        e.stp_x[...] = 1.0
+        e.stp_u[...] = self.config.synapses.stp_U
+        e.stp_t_last[...] = 0.0
         e.time = 0.0
 
     # --- configuration -> engine ---
@@ -207,7 +210,8 @@ class Chip:
         # the synapse arrays are large: reload them only when they changed
         syn = cfg.synapses
         current = (syn.weights, syn.labels, syn.row_modes, syn.driver_enable,
-                   syn.driver_row_select, cfg.quadrants.synapse_dac_bias)
+                   syn.driver_row_select, cfg.quadrants.synapse_dac_bias, syn.stp_enable,
+                   syn.stp_U, syn.stp_tau_rec, syn.stp_tau_facil)
         if self._synapse_snapshot is None or not all(
                 np.array_equal(a, b) for a, b in zip(current, self._synapse_snapshot)):
             syn.validate(integer_weights=not self.ideal)
@@ -228,6 +232,7 @@ class Chip:
             nc.event_routing_enable_recurrent & nc.event_routing_enable_digital,
             nc.event_routing_label, -1)
         # only spikes that leave the neuron (digital output on) reach the FPGA
+        self._load_stp()
         routed = np.flatnonzero(nc.event_routing_enable_digital[cfg.loopback_neurons])
         order = routed[np.argsort(np.asarray(cfg.loopback_neurons)[routed], kind="stable")]
         sources = np.asarray(cfg.loopback_neurons)[order]
@@ -244,6 +249,19 @@ class Chip:
         else:
             e.synapse_step[hemisphere] = M.synapse_parameters(self.config, self.mismatch,
                                                               hemisphere)
+
+    def _load_stp(self):
+        syn = self.config.synapses
+        e = self._engine
+        newly = syn.stp_enable & (e.stp_enable == 0)
+        e.stp_enable[...] = syn.stp_enable
+        e.stp_U[...] = syn.stp_U
+        with np.errstate(divide="ignore"):
+            e.stp_inv_rec[...] = np.where(syn.stp_tau_rec > 0, 1.0 / syn.stp_tau_rec, 1e9)
+            e.stp_inv_facil[...] = np.where(syn.stp_tau_facil > 0, 1.0 / syn.stp_tau_facil, 0.0)
+        # a row that starts STP starts with full resources and u = U
+        e.stp_x[newly] = 1.0
+        e.stp_u[newly] = syn.stp_U[newly]
 
     def _load_routing(self):
         """Label -> synapse rows table: a driver whose row_select equals the

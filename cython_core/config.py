@@ -213,18 +213,29 @@ class SynapseArrays:
         self.driver_enable = np.zeros((C.NUM_HEMISPHERES, C.DRIVERS_PER_HEMISPHERE), dtype=bool)
         self.driver_row_select = np.zeros((C.NUM_HEMISPHERES, C.DRIVERS_PER_HEMISPHERE),
                                           dtype=np.int64)
+        # short-term plasticity per row (the emulator's model of the drivers' STP):
+        # utilisation U (0..1), recovery and facilitation time constants (us, 0 = off)
+        rows = (C.NUM_HEMISPHERES, C.ROWS_PER_HEMISPHERE)
+        self.stp_enable = np.zeros(rows, dtype=bool)
+        self.stp_U = np.full(rows, 0.5)
+        self.stp_tau_rec = np.full(rows, 100.0)
+        self.stp_tau_facil = np.zeros(rows)
 
     def validate(self, integer_weights=True):
         check_range("synapses.weights", self.weights, 0, C.WEIGHT_MAX, integer=integer_weights)
         check_range("synapses.labels", self.labels, 0, C.ADDRESS_MAX)
         check_range("synapses.row_modes", self.row_modes, C.ROW_DISABLED, C.ROW_INHIBITORY)
         check_range("synapses.driver_row_select", self.driver_row_select, 0, C.ROW_SELECT_MAX)
+        check_range("synapses.stp_U", self.stp_U, 0.0, 1.0, integer=False)
+        check_range("synapses.stp_tau_rec", self.stp_tau_rec, 0.0, 1e7, integer=False)
+        check_range("synapses.stp_tau_facil", self.stp_tau_facil, 0.0, 1e7, integer=False)
         for name in ("weights", "labels"):
             if getattr(self, name).shape != (2, 256, 256):
                 raise ConfigurationError(f"synapses.{name}: shape must be (2, 256, 256)")
 
     def copy_from(self, other):
-        for name in ("weights", "labels", "row_modes", "driver_enable", "driver_row_select"):
+        for name in ("weights", "labels", "row_modes", "driver_enable", "driver_row_select",
+                     "stp_enable", "stp_U", "stp_tau_rec", "stp_tau_facil"):
             getattr(self, name)[...] = getattr(other, name)
 
 

@@ -47,8 +47,10 @@ def split_weights(weights, parts, integer):
 
 
 def route(requests, config, integer_weights):
-    """Place `requests` {(source, delay, receptor, hemisphere): {column: weight}}
-    into `config.synapses`.  Returns {(source, delay): [labels]}."""
+    """Place `requests` {(source, delay, receptor, hemisphere, stp): {column: weight}}
+    into `config.synapses`; `stp` is None or (U, tau_rec, tau_facil) in chip us,
+    and such a source gets a synapse driver of its own (the state is per driver).
+    Returns {(source, delay): [labels]}."""
     syn = config.synapses
     mode = np.zeros((C.NUM_HEMISPHERES, ROWS), np.int64)
     occupied = np.zeros((C.NUM_HEMISPHERES, ROWS, COLS), bool)
@@ -56,13 +58,20 @@ def route(requests, config, integer_weights):
     labels = defaultdict(list)
     order = sorted(requests, key=lambda k: -len(requests[k]))
     for key in order:
-        source, delay, receptor, h = key
+        source, delay, receptor, h, stp = key
         columns = np.fromiter(requests[key].keys(), dtype=np.int64)
         weights = np.fromiter(requests[key].values(), dtype=float)
         parts = max(1, int(np.ceil(weights.max() / C.WEIGHT_MAX - 1e-9)))
         want = C.ROW_EXCITATORY if receptor == "excitatory" else C.ROW_INHIBITORY
         for part in split_weights(weights, parts, integer_weights):
-            free = ((mode[h] == 0) | (mode[h] == want)) & ~occupied[h][:, columns].any(axis=1)
+            if stp is None:
+                free = ((mode[h] == 0) | (mode[h] == want)) & ~occupied[h][:, columns].any(axis=1)
+            else:
+                # short-term plasticity acts per driver on every event it passes:
+                # a driver of its own (both rows unused, no other address)
+                pair_free = (mode[h].reshape(-1, C.ROWS_PER_DRIVER) == 0).all(axis=1) & (
+                    next_address[h] == 0)
+                free = np.repeat(pair_free, C.ROWS_PER_DRIVER) & (np.arange(ROWS) % 2 == 0)
             free &= next_address[h, np.arange(ROWS) // C.ROWS_PER_DRIVER] <= C.ADDRESS_MAX
             rows = np.flatnonzero(free)
             if rows.size == 0:
@@ -78,6 +87,11 @@ def route(requests, config, integer_weights):
             next_address[h, d] += 1
             mode[h, r] = want
             occupied[h, r, columns] = True
+            if stp is not None:
+                occupied[h, r, :] = True           # no other source on this driver
+                next_address[h, d] = C.ADDRESS_MAX + 1
+                syn.stp_enable[h, r] = True
+                syn.stp_U[h, r], syn.stp_tau_rec[h, r], syn.stp_tau_facil[h, r] = stp
             syn.row_modes[h, r] = want
             syn.driver_enable[h, d] = True
             syn.driver_row_select[h, d] = row_select(h, d)

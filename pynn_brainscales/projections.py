@@ -53,6 +53,11 @@ class Projection(common.Projection):
         self.connections_post = np.zeros(0, np.int64)
         self.connections_weight = np.zeros(0)
         self.connections_delay = np.zeros(0)
+        # further per-connection parameters of the synapse type (e.g. U, tau_rec)
+        self.extra_names = [n for n in self.synapse_type.get_parameter_names()
+                            if n not in ("weight", "delay")]
+        for name in self.extra_names:
+            setattr(self, f"connections_{name}", np.zeros(0))
         self._chunks = []
         connector.connect(self)
         self._finish()
@@ -78,13 +83,15 @@ class Projection(common.Projection):
                                             float), (n,))
         delay = np.broadcast_to(np.asarray(connection_parameters.get(
             "delay", simulator.state.min_delay), float), (n,))
+        extra = [np.broadcast_to(np.asarray(connection_parameters[name], float), (n,)).copy()
+                 for name in self.extra_names]
         self._check_weights(weight, np.full(n, int(postsynaptic_index)))
         if not simulator.state.native and np.any(delay < simulator.state.dt - 1e-9):
             bad = delay[delay < simulator.state.dt - 1e-9][0]
             raise errors.ConnectionError(
                 f"delay: value {bad} ms is below the time step {simulator.state.dt} ms")
         self._chunks.append((pre, np.full(n, int(postsynaptic_index)), weight.copy(),
-                             delay.copy()))
+                             delay.copy(), *extra))
 
     def _conductance_based(self, post_indices):
         return np.array([parent.celltype.conductance_based for parent, _ in
@@ -101,8 +108,10 @@ class Projection(common.Projection):
 
     def _finish(self):
         if self._chunks:
-            pre, post, weight, delay = (np.concatenate(x) for x in zip(*self._chunks))
+            pre, post, weight, delay, *extra = (np.concatenate(x) for x in zip(*self._chunks))
             self.connections_pre, self.connections_post = pre, post
+            for name, values in zip(self.extra_names, extra):
+                setattr(self, f"connections_{name}", values)
             self.connections_weight = self._quantise(weight, post)
             self.connections_delay = delay
             simulator.state.note_delays(delay)
@@ -124,8 +133,9 @@ class Projection(common.Projection):
     def _set_attributes(self, parameter_space):
         parameter_space.evaluate(mask=(slice(None), slice(None)))
         for name, value in parameter_space.items():
-            if name not in ("weight", "delay"):
-                raise errors.NonExistentParameterError(name, self.synapse_type, ["weight", "delay"])
+            if name not in ["weight", "delay"] + self.extra_names:
+                raise errors.NonExistentParameterError(name, self.synapse_type,
+                                                       ["weight", "delay"] + self.extra_names)
             matrix = value
             values = np.array([matrix[i, j] for i, j in zip(self.connections_pre,
                                                             self.connections_post)], float)

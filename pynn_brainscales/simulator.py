@@ -288,9 +288,16 @@ class State(common.control.BaseState):
             source = source_keys(prj.pre.all_cells[prj.connections_pre])
             delays = np.round(prj.connections_delay, 6)
             receptor = prj.receptor_type
-            for src, d, slot, w in zip(source, delays, slots, w_hw):
+            if "tau_rec" in prj.extra_names:         # short-term plasticity of the row
+                stp = zip(prj.connections_U, prj.connections_tau_rec * self.time_scale,
+                          prj.connections_tau_facil * self.time_scale)
+            else:
+                stp = [None] * len(source)
+            for src, d, slot, w, dyn in zip(source, delays, slots, w_hw, stp):
                 h, col = divmod(int(slot), C.COLUMNS_PER_HEMISPHERE)
-                cols = requests.setdefault((src, float(d), receptor, h), {})
+                if dyn is not None:
+                    dyn = tuple(round(float(v), 9) for v in dyn)
+                cols = requests.setdefault((src, float(d), receptor, h, dyn), {})
                 cols[col] = cols.get(col, 0.0) + w
         try:
             self._labels = mapping.route(requests, config, integer)

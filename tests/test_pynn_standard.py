@@ -244,3 +244,30 @@ def test_same_script_as_nest_under_poisson_input(cell, weight, currents, tmp_pat
     for a, b in zip(runs["bss2"], runs["nest"]):
         if a and b:
             assert abs(a[0] - b[0]) <= 0.2
+
+
+def test_tsodyks_markram_depression_and_facilitation(ideal):
+    times = 10.0 + 20.0 * np.arange(6)
+    src = sim.Population(1, sim.SpikeSourceArray(spike_times=times))
+    cells = sim.Population(2, sim.IF_cond_exp(tau_syn_E=2.0))
+    params = [(0.5, 80.0, 0.0), (0.1, 30.0, 200.0)]
+    for i, (U, rec, fac) in enumerate(params):
+        sim.Projection(src, cells[i:i + 1], sim.AllToAllConnector(),
+                       sim.TsodyksMarkramSynapse(weight=0.01, delay=1.0, U=U, tau_rec=rec,
+                                                 tau_facil=fac))
+    cells.record("gsyn_exc")
+    sim.run(130.0)
+    g = cells.get_data().segments[0].filter(name="gsyn_exc")[0].magnitude
+    for i, (U, rec, fac) in enumerate(params):
+        x, u, last, expected = 1.0, U, 0.0, []
+        for t in times + 1.0:
+            h = t - last
+            x = 1 + (x - x * u - 1) * np.exp(-h / rec)
+            u = U + u * (1 - U) * (np.exp(-h / fac) if fac else 0.0)
+            expected.append(x * u)
+            last = t
+        # conductance peaks one sample after each arrival; 20 ms = 10 tau_syn apart
+        peaks = np.array([g[int(round((t + 1.0) / 0.1)) + 1, i] for t in times])
+        np.testing.assert_allclose(peaks / peaks[0], np.array(expected) / expected[0],
+                                   rtol=0.01)
+    assert peaks[-1] > peaks[0]          # U = 0.1 with facilitation: growing efficacy
