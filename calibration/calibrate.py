@@ -11,10 +11,9 @@ import numpy as np
 
 from cython_core import Chip, constants as C
 
-from . import measure
 from .algorithms import BinarySearch, LinearPrediction, NoisyBinarySearch
 from .result import NEURON_FIELDS, QUADRANT_FIELDS, CalibrationResult
-from .steps.base import NeuronFieldStep, trimmed_std, unwire_stimulus, wire_stimulus
+from .steps.base import trimmed_std
 from .steps.cadc import CadcRampOffset, CadcRampSlope, calibrate_channel_offsets
 from .steps.adex import (AdaptationA, AdaptationB, AdaptationReference, AdaptationTau,
                          ExponentialThreshold)

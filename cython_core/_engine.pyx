@@ -8,8 +8,8 @@ readout conversion, PPU programs) live in chip.py.
 import numpy as np
 cimport numpy as cnp
 from libc.stdlib cimport malloc, realloc, free
-from libc.string cimport memcpy, memset
-from libc.math cimport floor, exp
+from libc.string cimport memcpy
+from libc.math cimport exp
 
 from ._types cimport *
 from ._neurons cimport neuron_step

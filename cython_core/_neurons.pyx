@@ -1,15 +1,17 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
 """AdEx membrane kernel: one time step for all neurons.
 
-The step is branchless (selects only) so that the C compiler vectorises it
-with the vector math library's expf; compiled with -ffast-math and
+The step is branchless (selects only) so that the C compiler vectorises it,
+with the inline exp of _fastmath.h; compiled with -ffast-math and
 -fsingle-precision-constant (see setup.py).
 
-Per neuron and step, with the synaptic currents, the adaptation current and the
-exponential term taken at their mean over the step, the membrane equation is
-linear with constant coefficients and is integrated exactly:
-    V(t+dt) = V_inf + (V - V_inf) * exp(-dt * G / C),   V_inf = I / G
-where G is the leak plus COBA conductance and I the total drive.  A neuron that
+Per neuron and step, with the synaptic currents and the adaptation current
+taken at their mean over the step and the exponential term linearised around
+the step's start, the membrane equation is linear with constant coefficients
+and is integrated exactly:
+    V(t+dt) = V + (I(V) / G) * (1 - exp(-dt * G / C))
+where G is the leak plus COBA conductance (minus the exponential term's slope)
+and I(V) the total membrane current at the step's start.  A neuron that
 leaves its refractory period inside the step integrates only the free part; a
 threshold crossing is located by linear interpolation inside the step.
 """

@@ -14,8 +14,6 @@ amp * exp(-(t_pre - t_last_post) / tau) to the acausal one.  The accumulators
 are capacitor voltages that saturate: an increment is scaled by the remaining
 headroom (1 - value / saturation).
 """
-from libc.math cimport fmaxf
-
 cdef extern from "_fastmath.h":
     float expf "emu_expf"(float x) noexcept nogil
 
@@ -23,18 +21,15 @@ from ._types cimport SynapseArrays, rfloat, crfloat
 
 cdef extern from *:
     ctypedef const unsigned char* cruchar "const unsigned char * __restrict__"
-    ctypedef double* rdouble "double * __restrict__"
 
 DEF COLUMNS = 256
 DEF ROWS = 256
 DEF ADDRESSES = 64
-# exp() arguments are clamped here: libmvec's vector expf falls back to slow
-# scalar code for arguments far out of range (pairs with "never" = -1e30)
-DEF EXP_ARG_MIN = -80.0
 
 
 cdef inline float decay(float elapsed, float inv_tau) noexcept nogil:
-    return expf(fmaxf(-elapsed * inv_tau, EXP_ARG_MIN))
+    # emu_expf clamps its argument: pairs with "never" (-1e30) give 0
+    return expf(-elapsed * inv_tau)
 
 
 cdef void deliver_row(const SynapseArrays* syn, int hemisphere, int row, int address,

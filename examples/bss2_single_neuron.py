@@ -9,7 +9,6 @@ few settings of its leak potential and threshold -- in the circuit's own units
 import argparse
 
 import matplotlib
-import numpy as np
 
 import calibration
 import pynn_brainscales.brainscales2 as pynn

@@ -4,8 +4,6 @@ import numpy as np
 from pyNN import common, errors
 from pyNN.space import Space
 
-from cython_core import constants as C
-
 from . import simulator
 from . import translation as T
 from .standardmodels.synapses import StaticSynapse

@@ -39,7 +39,10 @@ def source_keys(ids):
 
 
 def parameter_of(ids, name):
-    return np.array([parent.hardware_parameters()[name][i] for parent, i in resolve(ids)])
+    """Parameter `name` of each cell id (one parameter lookup per population)."""
+    cells = resolve(ids)
+    arrays = {id(parent): parent.hardware_parameters()[name] for parent, _ in cells}
+    return np.array([arrays[id(parent)][i] for parent, i in cells])
 
 
 class State(common.control.BaseState):

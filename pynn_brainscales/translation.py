@@ -104,21 +104,22 @@ def synapse_step_mv():
     return M.SYNAPSE_STEP_PER_DAC_LSB_MV * SYNAPSE_DAC_BIAS
 
 
-def current_per_weight_lsb(receptor):
-    """Peak synaptic current (hw nA) per weight LSB at the nominal gm."""
+def current_per_weight_lsb():
+    """Peak synaptic current (hw nA) per weight LSB at the nominal gm (both
+    receptors: the inhibitory gm is set to match the excitatory strength)."""
     return M.GM_PER_LSB_US["excitatory"] * GM_BIAS * synapse_step_mv()
 
 
 def conductance_per_weight_lsb():
     """Peak COBA conductance (hw uS) per weight LSB at the nominal gm and COBA bias."""
-    return current_per_weight_lsb("excitatory") * COBA_BIAS / M.COBA_NORM_NUMERATOR_MV
+    return current_per_weight_lsb() * COBA_BIAS / M.COBA_NORM_NUMERATOR_MV
 
 
 def _weight_unit(post_kappa, conductance_based):
     """Biological weight (uS for conductance-based, nA for current-based targets)
     of one hardware weight LSB, per target neuron."""
     return np.where(conductance_based, conductance_per_weight_lsb() / post_kappa,
-                    current_per_weight_lsb("excitatory") / (post_kappa * VOLTAGE_GAIN))
+                    current_per_weight_lsb() / (post_kappa * VOLTAGE_GAIN))
 
 
 def weight_to_hw(weights, post_kappa, conductance_based):

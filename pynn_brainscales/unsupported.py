@@ -1,6 +1,6 @@
 """Standard models that cannot exist on BrainScaleS-2: using one raises
 NotImplementedError naming what is supported."""
-from pyNN.standardmodels import cells, synapses
+from pyNN.standardmodels import cells
 
 SUPPORTED_CELLS = ["IF_curr_exp", "IF_cond_exp", "EIF_cond_exp_isfa_ista", "SpikeSourceArray",
                    "SpikeSourcePoisson", "SpikeSourcePoissonRefractory", "SpikeSourceGamma"]

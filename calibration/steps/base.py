@@ -27,15 +27,6 @@ def wire_stimulus(config, weight):
     syn.weights[:, :2 * STIMULUS_ROWS, :] = weight
 
 
-def unwire_stimulus(config):
-    syn = config.synapses
-    syn.driver_enable[...] = False
-    syn.driver_row_select[...] = 0
-    syn.row_modes[...] = C.ROW_DISABLED
-    syn.labels[...] = 0
-    syn.weights[...] = 0
-
-
 class Step:
     """Configure + measure for all instances at once.
 
@@ -68,9 +59,6 @@ class NeuronFieldStep(Step):
 
     def configure(self, settings):
         self.chip.config.neurons.set(self.field, np.asarray(settings, np.int64))
-
-    def current(self):
-        return getattr(self.chip.config.neurons, self.field).copy()
 
 
 def fit_exponential_decay(t, y, baseline, start, floor=0.15):

@@ -3,8 +3,6 @@ permuted), calibrated parameters visible at creation, MADC/CADC recording."""
 import numpy as np
 from pyNN import errors
 
-from cython_core import constants as C
-
 from .. import populations as core
 from .. import recording as core_recording
 
@@ -83,7 +81,6 @@ class Population(core.Population):
             for train in segment.spiketrains:
                 train.annotations["source_id"] = train.annotations.get("channel_id")
             for signal in segment.irregularlysampledsignals:
-                ids = signal.array_annotations.get("channel_ids", None)
                 signal.annotate(source_population=self.label)
         return block
 

@@ -197,7 +197,7 @@ class NativeState(core.State):
                         continue
                     columns.append((recorder, variable, id))
                     neurons.append(slot)
-                    observables.append(variable if variable != "v" else "v")
+                    observables.append(variable)      # the MADC's own names
         if not neurons:
             return None, []
         return MadcRecording(np.array(neurons), observables), columns

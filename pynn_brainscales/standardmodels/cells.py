@@ -6,7 +6,6 @@ import numpy as np
 from pyNN.errors import InvalidParameterValueError
 from pyNN.standardmodels import build_translations, cells
 
-from .. import simulator
 
 
 def _identity(cls):
