@@ -136,6 +136,38 @@ GENERATOR_FIELDS = {
 }
 
 
+# --- the refractory counter: 8 bit, on a 250 MHz clock divided by 2**(scaler+1) ---
+FAST_REFRACTORY_SCALER = 0     # 8 ns ticks: up to 2.04 us
+
+
+def refractory_tick(scaler):
+    """One count of the refractory counter (us) on the clock with `scaler`."""
+    return 2.0 ** (scaler + 1) / C.REFRACTORY_BASE_CLOCK_MHZ
+
+
+def refractory_reach():
+    """The longest refractory period (us): full count on the slowest clock."""
+    return refractory_tick(C.REFRACTORY_CLOCK_SCALER_MAX) * C.REFRACTORY_COUNTER_MAX
+
+
+def slowest_needed_scaler(longest_us, minimum=4):
+    """The finest slow-clock scaler (>= minimum) whose full count reaches `longest_us`."""
+    for scaler in range(minimum, C.REFRACTORY_CLOCK_SCALER_MAX + 1):
+        if refractory_tick(scaler) * C.REFRACTORY_COUNTER_MAX >= longest_us:
+            return scaler
+    return C.REFRACTORY_CLOCK_SCALER_MAX
+
+
+def refractory_setting(target_us, slow_scaler):
+    """Counts and clock selects (0 fast, 1 slow) for refractory periods in us:
+    the fast clock where its 255 counts suffice, the slow one beyond."""
+    target = np.asarray(target_us, float)
+    fast_tick = refractory_tick(FAST_REFRACTORY_SCALER)
+    slow = target > fast_tick * C.REFRACTORY_COUNTER_MAX
+    counts = np.rint(np.where(slow, target / refractory_tick(slow_scaler), target / fast_tick))
+    return np.clip(counts, 0, C.REFRACTORY_COUNTER_MAX).astype(np.int64), slow.astype(np.int64)
+
+
 class _Table:
     """Arrays of one entity kind (neurons, quadrants, generators), one per field.
 

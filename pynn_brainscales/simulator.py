@@ -10,6 +10,7 @@ import numpy as np
 from pyNN import common, errors
 
 from cython_core import Chip, ChipConfig, MadcRecording, constants as C
+from cython_core.config import FAST_REFRACTORY_SCALER, slowest_needed_scaler
 from cython_core import mismatch as M
 
 from . import mapping, translation as T
@@ -157,7 +158,7 @@ class State(common.control.BaseState):
         longest = max([float(np.max(p.hardware_parameters()["tau_refrac"]))
                        for p in self._neuron_populations()
                        if p.size and "tau_refrac" in p.hardware_parameters()] + [0.0])
-        slow_scaler = T.slow_clock_scaler(longest)
+        slow_scaler = slowest_needed_scaler(longest)
         for pop in self._neuron_populations():
             for key, values in self._population_config(pop, slow_scaler).items():
                 fields.setdefault(key, {})[tuple(pop.slots)] = values
@@ -165,7 +166,7 @@ class State(common.control.BaseState):
             arr = getattr(config.neurons, key)
             for slots, values in per_pop.items():
                 arr[list(slots)] = values
-        config.refractory_clock_scaler[:] = [T.FAST_SCALER, slow_scaler]
+        config.refractory_clock_scaler[:] = [FAST_REFRACTORY_SCALER, slow_scaler]
         if not ideal and self.free_slot:
             self._apply_calibration(config)
         if not self.native:      # the offset current carries i_offset and electrodes

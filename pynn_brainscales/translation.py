@@ -21,6 +21,7 @@ import numpy as np
 from pyNN.errors import InvalidParameterValueError
 
 from cython_core import constants as C
+from cython_core.config import refractory_reach, refractory_setting
 from cython_core import mismatch as M
 
 VOLTAGE_GAIN = 10.0
@@ -164,26 +165,6 @@ def _capmem_reversal(v_hw):
     return (np.asarray(v_hw) - M.REVERSAL_OFFSET_MV) / M.REVERSAL_SLOPE_MV
 
 
-FAST_SCALER = 0
-
-
-def refractory_tick(scaler):
-    """One count of the refractory counter on a clock divided by 2**(scaler+1), us."""
-    return 2.0 ** (scaler + 1) / C.REFRACTORY_BASE_CLOCK_MHZ
-
-
-def refractory_reach():
-    return refractory_tick(C.REFRACTORY_CLOCK_SCALER_MAX) * C.REFRACTORY_COUNTER_MAX
-
-
-def slow_clock_scaler(longest_refractory):
-    """The finest slow-clock divider that still counts the longest period."""
-    for scaler in range(4, C.REFRACTORY_CLOCK_SCALER_MAX + 1):
-        if refractory_tick(scaler) * C.REFRACTORY_COUNTER_MAX >= longest_refractory:
-            return scaler
-    return C.REFRACTORY_CLOCK_SCALER_MAX
-
-
 def neuron_config(cell, params, kappa_n, offset, ideal, slow_scaler=4):
     """Per-neuron configuration fields (name -> array) for cells of type `cell`
     with biological parameter arrays `params`.  On an ideal chip the CapMem
@@ -225,13 +206,8 @@ def neuron_config(cell, params, kappa_n, offset, ideal, slow_scaler=4):
     # slow clock, whose divider the backend sets for the longest period in use
     t_ref = np.asarray(params["tau_refrac"], float)
     _check("tau_refrac", t_ref, 0.0, refractory_reach(), "ms", name)
-    fast_tick = refractory_tick(FAST_SCALER)
-    slow_tick = refractory_tick(slow_scaler)
-    slow = t_ref > fast_tick * C.REFRACTORY_COUNTER_MAX
-    f["refractory_period_refractory_time"] = np.clip(
-        np.rint(np.where(slow, t_ref / slow_tick, t_ref / fast_tick)), 0,
-        C.REFRACTORY_COUNTER_MAX).astype(np.int64)
-    f["refractory_period_input_clock"] = slow.astype(np.int64)
+    (f["refractory_period_refractory_time"],
+     f["refractory_period_input_clock"]) = refractory_setting(t_ref, slow_scaler)
 
     conductance = "e_rev_E" in params
     for receptor, suffix in (("excitatory", "E"), ("inhibitory", "I")):

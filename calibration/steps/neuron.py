@@ -3,13 +3,14 @@ the (digital) refractory period."""
 import numpy as np
 
 from cython_core import constants as C
+from cython_core.config import FAST_REFRACTORY_SCALER
+from cython_core.config import refractory_setting as config_refractory_setting
 from cython_core import mismatch as M
 
 from .. import measure
 from .base import NeuronFieldStep, fit_exponential_decay
 
 SLOW_CLOCK_SCALER = 4      # 128 ns ticks: up to 32.6 us
-FAST_CLOCK_SCALER = 0      # 8 ns ticks: up to 2.04 us
 
 
 class LeakPotential(NeuronFieldStep):
@@ -127,12 +128,9 @@ def refractory_setting(target_us):
     """Counter and clock per neuron for refractory target(s) in us (digital:
     exact up to the clock tick).  Returns (counts, clock select, scalers)."""
     target = np.asarray(target_us, float) * np.ones(C.NUM_NEURONS)
-    fast_tick = 2 ** (FAST_CLOCK_SCALER + 1) / C.REFRACTORY_BASE_CLOCK_MHZ
-    slow_tick = 2 ** (SLOW_CLOCK_SCALER + 1) / C.REFRACTORY_BASE_CLOCK_MHZ
-    use_slow = target > fast_tick * C.REFRACTORY_COUNTER_MAX
-    counts = np.rint(np.where(use_slow, target / slow_tick, target / fast_tick)).astype(np.int64)
-    return (np.clip(counts, 1, C.REFRACTORY_COUNTER_MAX), use_slow.astype(np.int64),
-            np.array([FAST_CLOCK_SCALER, SLOW_CLOCK_SCALER]))
+    counts, slow = config_refractory_setting(target, SLOW_CLOCK_SCALER)
+    return (np.maximum(counts, 1), slow,
+            np.array([FAST_REFRACTORY_SCALER, SLOW_CLOCK_SCALER]))
 
 
 def offset_current_gain(chip, tau_m_us, capmem=200):
