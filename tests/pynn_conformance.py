@@ -84,19 +84,30 @@ def run_all(verbose=False):
     directory = fetch_scenarios()
     sim = simulator_proxy()
     results = []
-    for name, func in scenario_functions(directory):
-        start = time.perf_counter()
+    previous_cwd = os.getcwd()
+    # some scenarios write data files (Results/...) into the working directory
+    with tempfile.TemporaryDirectory() as scratch:
+        os.chdir(scratch)
         try:
-            func(sim)
-            results.append((name, True, "", time.perf_counter() - start))
-        except KeyboardInterrupt:
-            raise
-        except BaseException as err:    # failures, pytest's fail/skip: results, not crashes
-            reason = f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}"
-            if verbose:
-                traceback.print_exc()
-            results.append((name, False, reason[:200], time.perf_counter() - start))
+            for name, func in scenario_functions(directory):
+                results.append(run_one(name, func, sim, verbose))
+        finally:
+            os.chdir(previous_cwd)
     return results
+
+
+def run_one(name, func, sim, verbose):
+    start = time.perf_counter()
+    try:
+        func(sim)
+        return name, True, "", time.perf_counter() - start
+    except KeyboardInterrupt:
+        raise
+    except BaseException as err:    # failures, pytest's fail/skip: results, not crashes
+        reason = f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}"
+        if verbose:
+            traceback.print_exc()
+        return name, False, reason[:200], time.perf_counter() - start
 
 
 def main():
