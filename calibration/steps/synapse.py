@@ -19,17 +19,29 @@ def enable_inputs(config, receptor=None):
         getattr(config.neurons, f"{r}_input_enable")[...] = receptor is None or r == receptor
 
 
-class SynTimeConstant(NeuronFieldStep):
+class ReceptorFieldStep(NeuronFieldStep):
+    """A per-neuron step of one synaptic input; the field is
+    `<receptor>_<field_suffix>`, the name `<quantity> <exc|inh>`."""
+    quantity = ""
+    field_suffix = ""
+
+    def __init__(self, chip, receptor):
+        super().__init__(chip)
+        self.receptor = receptor
+        self.name = f"{self.quantity} {receptor[:3]}"
+        self.field = f"{receptor}_{self.field_suffix}"
+
+
+class SynTimeConstant(ReceptorFieldStep):
     """tau_syn from the decay of the synaptic line (MADC) after one event.
     A larger bias lowers the line's resistance: shorter tau."""
     unit = "us"
+    quantity = "tau_syn"
+    field_suffix = "input_i_bias_tau"
     inverted = True
 
     def __init__(self, chip, receptor, target_us):
-        super().__init__(chip)
-        self.receptor = receptor
-        self.name = f"tau_syn {receptor[:3]}"
-        self.field = f"{receptor}_input_i_bias_tau"
+        super().__init__(chip, receptor)
         longest = float(np.max(target_us))
         self.duration = round(min(6.0 * longest + 3.0, 200.0), 1)
         self.interval = 0.034 if np.min(target_us) < 2.0 else 0.1
@@ -81,16 +93,12 @@ class SynapseDacBias(Step):
         return np.array([np.median(slopes[q == k]) for k in range(C.NUM_QUADRANTS)])
 
 
-class SynapseGm(NeuronFieldStep):
+class SynapseGm(ReceptorFieldStep):
     """Per-neuron gm bias so that every neuron's synaptic current matches the
     median neuron's at the target bias."""
     unit = "mV/us"
-
-    def __init__(self, chip, receptor):
-        super().__init__(chip)
-        self.receptor = receptor
-        self.name = f"gm {receptor[:3]}"
-        self.field = f"{receptor}_input_i_bias_gm"
+    quantity = "gm"
+    field_suffix = "input_i_bias_gm"
 
     def prepare(self):
         wire_stimulus(self.chip.config, weight=63)
@@ -100,18 +108,17 @@ class SynapseGm(NeuronFieldStep):
         return psc_slope(self.chip, self.receptor)
 
 
-class ReferenceShift(NeuronFieldStep):
+class ReferenceShift(ReceptorFieldStep):
     """Reference shift that cancels the synaptic OTA's offset current: the
     resting potential (CADC) must not move when the input is switched on.
     More shift lowers the offset current: the excitatory input pushes the
     membrane less up (inverted), the inhibitory one less down."""
     unit = "LSB"
+    quantity = "reference shift"
+    field_suffix = "input_i_shift_reference"
 
     def __init__(self, chip, receptor):
-        super().__init__(chip)
-        self.receptor = receptor
-        self.name = f"reference shift {receptor[:3]}"
-        self.field = f"{receptor}_input_i_shift_reference"
+        super().__init__(chip, receptor)
         self.inverted = receptor == "excitatory"
         self.rest_without = None
 
@@ -124,22 +131,18 @@ class ReferenceShift(NeuronFieldStep):
         return measure.cadc_membrane(self.chip, reads=40) - self.rest_without
 
 
-class ReversalPotential(NeuronFieldStep):
+class ReversalPotential(ReceptorFieldStep):
     """COBA reversal potential (CADC LSB): the synaptic current vanishes there.
     The burst response (signed membrane slope) is measured at two resting
     potentials read through the CADC, and the zero crossing extrapolated
     linearly, so the reversal may lie outside the CADC's range.  A higher
     reversal setting makes the current at a given potential more positive."""
     unit = "LSB"
+    quantity = "reversal potential"
+    field_suffix = "input_v_rev_coba"
 
     # two operating points of the membrane, set through the leak potential
     LEAK_POINTS = (400, 800)
-
-    def __init__(self, chip, receptor):
-        super().__init__(chip)
-        self.receptor = receptor
-        self.name = f"reversal potential {receptor[:3]}"
-        self.field = f"{receptor}_input_v_rev_coba"
 
     def prepare(self):
         wire_stimulus(self.chip.config, weight=63)
