@@ -42,9 +42,7 @@ def test_inhibitory_rows_lower_the_membrane(ideal_chip):
 def test_recurrent_routing_delivers_neuron_spikes(ideal_chip):
     chip = ideal_chip
     n = chip.config.neurons
-    n.threshold_enable[0] = True
-    n.constant_current_enable[0] = True
-    n.constant_current_i_offset[0] = 700
+    tonic_neuron(chip, 0)
     n.event_routing_enable_recurrent[0] = True
     n.event_routing_label[0] = (7 << 6) | 3
     syn = chip.config.synapses
@@ -68,10 +66,7 @@ def test_recurrent_routing_delivers_neuron_spikes(ideal_chip):
 
 def test_fpga_loopback_delays_neuron_spikes(ideal_chip):
     chip = ideal_chip
-    n = chip.config.neurons
-    n.threshold_enable[0] = True
-    n.constant_current_enable[0] = True
-    n.constant_current_i_offset[0] = 700
+    tonic_neuron(chip, 0)
     relay_neuron(chip, 1)      # listens to label 0
     relay_neuron(chip, 2)
     chip.config.synapses.labels[0, 0, 2] = 5        # neuron 2 listens to address 5
@@ -89,6 +84,14 @@ def test_fpga_loopback_delays_neuron_spikes(ideal_chip):
     chip.config.neurons.event_routing_enable_digital[0] = False
     res = chip.run(50.0)
     assert len(res.spikes_of(1)) <= 1     # at most one event still in flight
+
+
+def tonic_neuron(chip, neuron):
+    """A neuron that fires regularly on its own, driven by a constant current."""
+    n = chip.config.neurons
+    n.threshold_enable[neuron] = True
+    n.constant_current_enable[neuron] = True
+    n.constant_current_i_offset[neuron] = 700
 
 
 def relay_neuron(chip, neuron):
