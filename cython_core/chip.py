@@ -217,6 +217,7 @@ class Chip:
             syn.validate(integer_weights=not self.ideal)
             self._load_synapses()
             self._load_routing()
+            self._load_stp()
             self._synapse_snapshot = tuple(a.copy() for a in current)
         key = tuple(getattr(cfg.quadrants, n).tobytes() for n in cfg.quadrants.names())
         if key != self._correlation_key:
@@ -232,7 +233,6 @@ class Chip:
             nc.event_routing_enable_recurrent & nc.event_routing_enable_digital,
             nc.event_routing_label, -1)
         # only spikes that leave the neuron (digital output on) reach the FPGA
-        self._load_stp()
         routed = np.flatnonzero(nc.event_routing_enable_digital[cfg.loopback_neurons])
         order = routed[np.argsort(np.asarray(cfg.loopback_neurons)[routed], kind="stable")]
         sources = np.asarray(cfg.loopback_neurons)[order]

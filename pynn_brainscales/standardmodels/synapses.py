@@ -17,7 +17,6 @@ class TsodyksMarkramSynapse(synapses.TsodyksMarkramSynapse):
     tsodyks2_synapse), realised by the short-term plasticity of the synapse row
     the presynaptic cell drives: each (source, delay, U, tau_rec, tau_facil)
     gets a synapse driver of its own."""
-    __doc__ = synapses.TsodyksMarkramSynapse.__doc__
     translations = build_translations(("weight", "weight"), ("delay", "delay"), ("U", "U"),
                                       ("tau_rec", "tau_rec"), ("tau_facil", "tau_facil"))
 
