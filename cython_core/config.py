@@ -136,6 +136,9 @@ GENERATOR_FIELDS = {
 }
 
 
+STP_TAU_MAX_US = 1e7           # short-term plasticity time constants (emulator model)
+
+
 # --- the refractory counter: 8 bit, on a 250 MHz clock divided by 2**(scaler+1) ---
 FAST_REFRACTORY_SCALER = 0     # 8 ns ticks: up to 2.04 us
 
@@ -259,8 +262,9 @@ class SynapseArrays:
         check_range("synapses.row_modes", self.row_modes, C.ROW_DISABLED, C.ROW_INHIBITORY)
         check_range("synapses.driver_row_select", self.driver_row_select, 0, C.ROW_SELECT_MAX)
         check_range("synapses.stp_U", self.stp_U, 0.0, 1.0, integer=False)
-        check_range("synapses.stp_tau_rec", self.stp_tau_rec, 0.0, 1e7, integer=False)
-        check_range("synapses.stp_tau_facil", self.stp_tau_facil, 0.0, 1e7, integer=False)
+        check_range("synapses.stp_tau_rec", self.stp_tau_rec, 0.0, STP_TAU_MAX_US, integer=False)
+        check_range("synapses.stp_tau_facil", self.stp_tau_facil, 0.0, STP_TAU_MAX_US,
+                    integer=False)
         for name in ("weights", "labels"):
             if getattr(self, name).shape != (2, 256, 256):
                 raise ConfigurationError(f"synapses.{name}: shape must be (2, 256, 256)")

@@ -84,6 +84,8 @@ class Projection(common.Projection):
         extra = [np.broadcast_to(np.asarray(connection_parameters[name], float), (n,)).copy()
                  for name in self.extra_names]
         self._check_weights(weight, np.full(n, int(postsynaptic_index)))
+        for name, values in zip(self.extra_names, extra):
+            self._check_extra(name, values)
         if not simulator.state.native and np.any(delay < simulator.state.dt - 1e-9):
             bad = delay[delay < simulator.state.dt - 1e-9][0]
             raise errors.ConnectionError(
@@ -103,6 +105,12 @@ class Projection(common.Projection):
             raise errors.ConnectionError(
                 f"weight: negative value {weight[weight < 0][0]} is only meaningful for "
                 f"inhibitory current-based synapses; conductances must be >= 0")
+
+    def _check_extra(self, name, values):
+        ranges = getattr(self.synapse_type, "parameter_ranges", dict)()
+        if name in ranges:
+            low, high, unit = ranges[name]
+            T.check_reach(name, values, low, high, unit, type(self.synapse_type).__name__)
 
     def _finish(self):
         if self._chunks:
@@ -140,6 +148,8 @@ class Projection(common.Projection):
             if name == "weight":
                 self._check_weights(values, self.connections_post)
                 values = self._quantise(values, self.connections_post)
+            elif name != "delay":
+                self._check_extra(name, values)
             setattr(self, f"connections_{name}", values)
 
     def _get_attributes_as_arrays(self, attribute_names, multiple_synapses="sum"):

@@ -132,7 +132,7 @@ def weight_from_hw(w_hw, post_kappa, conductance_based):
     return np.asarray(w_hw, float) * _weight_unit(post_kappa, conductance_based)
 
 
-def _check(name, value, low, high, unit, cell):
+def check_reach(name, value, low, high, unit, cell):
     value = np.atleast_1d(np.asarray(value, float))
     bad = ~np.isfinite(value) | (value < low) | (value > high)
     if np.any(bad):
@@ -188,7 +188,7 @@ def neuron_config(cell, params, kappa_n, offset, ideal, slow_scaler=4):
 
     # leak conductance: bias with the x8 / :8 switches where needed
     tau_m = np.asarray(params["tau_m"], float)
-    _check("tau_m", tau_m, 0.05, 1000.0, "ms", name)
+    check_reach("tau_m", tau_m, 0.05, 1000.0, "ms", name)
     g = HW_CAPACITANCE_PF / tau_m
     bias = g / M.LEAK_CONDUCTANCE_PER_LSB_US
     divide = bias < 30.0
@@ -197,7 +197,7 @@ def neuron_config(cell, params, kappa_n, offset, ideal, slow_scaler=4):
                     np.where(multiply, bias / M.LEAK_SWITCH_FACTOR, bias))
     reach = (HW_CAPACITANCE_PF / (M.LEAK_CONDUCTANCE_PER_LSB_US * C.CAPMEM_MAX * 8),
              HW_CAPACITANCE_PF * M.LEAK_SWITCH_FACTOR / (M.LEAK_CONDUCTANCE_PER_LSB_US * 1.0))
-    _check("tau_m", tau_m, reach[0], reach[1], "ms", name)
+    check_reach("tau_m", tau_m, reach[0], reach[1], "ms", name)
     f["leak_i_bias"] = bias
     f["leak_enable_division"] = divide
     f["leak_enable_multiplication"] = multiply
@@ -205,7 +205,7 @@ def neuron_config(cell, params, kappa_n, offset, ideal, slow_scaler=4):
     # refractory period: digital, fast clock (8 ns ticks, up to 2.04 us) or the
     # slow clock, whose divider the backend sets for the longest period in use
     t_ref = np.asarray(params["tau_refrac"], float)
-    _check("tau_refrac", t_ref, 0.0, refractory_reach(), "ms", name)
+    check_reach("tau_refrac", t_ref, 0.0, refractory_reach(), "ms", name)
     (f["refractory_period_refractory_time"],
      f["refractory_period_input_clock"]) = refractory_setting(t_ref, slow_scaler)
 
@@ -223,7 +223,7 @@ def neuron_config(cell, params, kappa_n, offset, ideal, slow_scaler=4):
                      * M.SMALL_CAPACITANCE_FACTOR,
                      M.TAU_SYN_REF_US * (ref_bias / 1.0) ** M.TAU_SYN_EXPONENT
                      * M.HIGH_RESISTANCE_FACTOR)
-        _check(f"tau_syn_{suffix}", tau, tau_reach[0], tau_reach[1], "ms", name)
+        check_reach(f"tau_syn_{suffix}", tau, tau_reach[0], tau_reach[1], "ms", name)
         f[f"{receptor}_input_i_bias_tau"] = bias
         f[f"{receptor}_input_enable_small_capacitance"] = small_tau
         f[f"{receptor}_input_enable_high_resistance"] = long_tau
@@ -246,7 +246,7 @@ def neuron_config(cell, params, kappa_n, offset, ideal, slow_scaler=4):
                     M.ADAPTATION_B_PER_LSB_NA * C.CAPMEM_MAX / (kappa_n * VOLTAGE_GAIN),
                     "nA", name)
         tau_w = np.asarray(params["tau_w"], float)
-        _check("tau_w", tau_w, M.ADAPTATION_TAU_NUMERATOR_US / C.CAPMEM_MAX,
+        check_reach("tau_w", tau_w, M.ADAPTATION_TAU_NUMERATOR_US / C.CAPMEM_MAX,
                M.ADAPTATION_TAU_NUMERATOR_US, "ms", name)
         f["adaptation_enable"] = np.ones(n, bool)
         f["adaptation_i_bias_a"] = np.abs(a_hw) / M.ADAPTATION_A_PER_LSB_US
@@ -256,14 +256,14 @@ def neuron_config(cell, params, kappa_n, offset, ideal, slow_scaler=4):
         f["adaptation_i_bias_tau"] = M.ADAPTATION_TAU_NUMERATOR_US / tau_w
         f["adaptation_v_ref"] = f["leak_v_leak"]
         delta_t = np.asarray(params["delta_T"], float)
-        _check("delta_T", delta_t, SLOPE_FACTOR_BIO_MV * 0.999, SLOPE_FACTOR_BIO_MV * 1.001,
+        check_reach("delta_T", delta_t, SLOPE_FACTOR_BIO_MV * 0.999, SLOPE_FACTOR_BIO_MV * 1.001,
                "mV (the exponential term's slope factor is fixed by the circuit)", name)
         # AdEx: I = g_L delta_T exp((V - V_T) / delta_T)
         i_t = g * M.EXPONENTIAL_SLOPE_MV
         f["exponential_enable"] = np.ones(n, bool)
         f["exponential_i_bias"] = i_t / M.EXPONENTIAL_CURRENT_PER_LSB_NA
         potential("exponential_v_exp", "v_thresh", _capmem_potential)
-        _check("exponential current", f["exponential_i_bias"], 0, C.CAPMEM_MAX, "CapMem", name)
+        check_reach("exponential current", f["exponential_i_bias"], 0, C.CAPMEM_MAX, "CapMem", name)
     if not ideal:
         for key, value in list(f.items()):
             if np.asarray(value).dtype.kind == "f":

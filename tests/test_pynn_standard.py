@@ -271,3 +271,15 @@ def test_tsodyks_markram_depression_and_facilitation(ideal):
         np.testing.assert_allclose(peaks / peaks[0], np.array(expected) / expected[0],
                                    rtol=0.01)
     assert peaks[-1] > peaks[0]          # U = 0.1 with facilitation: growing efficacy
+
+
+def test_tsodyks_markram_parameters_outside_the_drivers_reach_raise(ideal):
+    src = sim.Population(1, sim.SpikeSourceArray(spike_times=[1.0]))
+    cell = sim.Population(1, sim.IF_cond_exp())
+    with pytest.raises(InvalidParameterValueError,
+                       match=r"TsodyksMarkramSynapse.U: value 1.5 .*reach 0..1"):
+        sim.Projection(src, cell, sim.AllToAllConnector(), sim.TsodyksMarkramSynapse(U=1.5))
+    prj = sim.Projection(src, cell, sim.AllToAllConnector(), sim.TsodyksMarkramSynapse())
+    with pytest.raises(InvalidParameterValueError,
+                       match=r"TsodyksMarkramSynapse.tau_rec: value -3 ms .*reach 0..1e\+07 ms"):
+        prj.set(tau_rec=-3.0)
