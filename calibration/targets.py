@@ -28,7 +28,9 @@ FEASIBLE = {
     "correlation_amplitude": ("CADC LSB per pair", 0.2, 2.0),
     "correlation_tau": ("us", 2.0, 30.0),
 }
-CHIP_WIDE = ("synapse_dac_bias", "correlation_amplitude", "correlation_tau")
+CHIP_WIDE = ("synapse_dac_bias",)
+# the correlation sensors' biases are per quadrant: one value, or one per quadrant
+PER_QUADRANT = ("correlation_amplitude", "correlation_tau")
 
 
 class InfeasibleTargetError(ValueError):
@@ -61,11 +63,12 @@ class Targets:
     def __post_init__(self):
         for f in fields(self):
             value = np.asarray(getattr(self, f.name), dtype=float)
-            if value.ndim > 1 or (value.ndim == 1 and value.shape != (C.NUM_NEURONS,)):
-                raise InfeasibleTargetError(
-                    f"target {f.name}: shape {value.shape}; give a scalar or {C.NUM_NEURONS} values")
             if f.name in CHIP_WIDE and value.ndim:
                 raise InfeasibleTargetError(f"target {f.name}: one value for the chip")
+            count = C.NUM_QUADRANTS if f.name in PER_QUADRANT else C.NUM_NEURONS
+            if value.ndim > 1 or (value.ndim == 1 and value.shape != (count,)):
+                raise InfeasibleTargetError(
+                    f"target {f.name}: shape {value.shape}; give a scalar or {count} values")
             unit, low, high = FEASIBLE[f.name]
             bad = ~np.isfinite(value) | (value < low) | (value > high)
             if np.any(bad):

@@ -93,7 +93,8 @@ class PPUAccess:
     def read_correlation(self, hemisphere, rows=None):
         """Causal and acausal correlation of the given rows as raw 8-bit CADC codes
         (each [rows, 256]).  Correlation lowers the sensor voltage, so codes fall
-        from the reset level as pairs accumulate."""
+        from the reset level as pairs accumulate.  An ideal chip reads them
+        without quantisation (float codes), as it reads its MADC."""
         h = self._hemi(hemisphere)
         chip = self._chip
         sel = slice(None) if rows is None else np.asarray(rows)
@@ -104,8 +105,13 @@ class PPUAccess:
         for branch, acc in zip((readout.CAUSAL, readout.ACAUSAL), chip._engine.correlation(h)):
             voltage = reset[quadrant] - acc[sel].astype(np.float64)
             out.append(readout.cadc_codes(voltage, h, branch, column, chip.config,
-                                          chip.mismatch, self._rng))
+                                          chip.mismatch, self._rng, quantise=not chip.ideal))
         return out[0], out[1]
+
+    def random(self, shape):
+        """Uniform pseudo-random numbers in [0, 1) (the PPU's generator, seeded
+        per run with the run's noise seed), e.g. for stochastic rounding."""
+        return self._rng.random(shape)
 
     def reset_correlation(self, hemisphere, rows=None):
         self._chip._engine.reset_correlation(self._hemi(hemisphere), rows)

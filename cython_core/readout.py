@@ -20,10 +20,11 @@ def cadc_transfer(config, mismatch):
     return start, slope
 
 
-def cadc_codes(voltage, hemisphere, branch, column, config, mismatch, rng):
+def cadc_codes(voltage, hemisphere, branch, column, config, mismatch, rng, quantise=True):
     """8-bit CADC codes for node voltages read on channels (hemisphere, branch, column).
 
-    All index arguments broadcast against `voltage`.
+    All index arguments broadcast against `voltage`.  `quantise=False` returns
+    the converter's value before its last bit (float, still within 0..255).
     """
     hemisphere = np.asarray(hemisphere)
     column = np.asarray(column)
@@ -35,6 +36,8 @@ def cadc_codes(voltage, hemisphere, branch, column, config, mismatch, rng):
            + config.cadc_channel_offsets[hemisphere, branch, column])
     if not mismatch.ideal:
         raw = raw + rng.normal(0.0, M.CADC_NOISE_LSB, raw.shape)
+    if not quantise:
+        return np.clip(raw, 0, C.CADC_CODE_MAX)
     return np.clip(np.floor(raw), 0, C.CADC_CODE_MAX).astype(np.uint8)
 
 

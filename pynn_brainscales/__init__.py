@@ -26,7 +26,10 @@ from .projections import Projection                                     # noqa: 
 from .standardmodels.cells import *                                     # noqa: F401,F403
 from .standardmodels.electrodes import (ACSource, DCSource,             # noqa: F401
                                         NoisyCurrentSource, StepCurrentSource)
-from .standardmodels.synapses import StaticSynapse, TsodyksMarkramSynapse  # noqa: F401
+from .standardmodels.synapses import (                                  # noqa: F401
+    AdditivePotentiationMultiplicativeDepression, AdditiveWeightDependence,
+    GutigWeightDependence, MultiplicativeWeightDependence, SpikePairRule, StaticSynapse,
+    STDPMechanism, TsodyksMarkramSynapse)
 from .unsupported import *                                              # noqa: F401,F403
 
 

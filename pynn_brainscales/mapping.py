@@ -46,22 +46,29 @@ def split_weights(weights, parts, integer):
     return [(base + (k < rest)).astype(float) for k in range(parts)]
 
 
-def route(requests, config, integer_weights):
-    """Place `requests` {(source, delay, receptor, hemisphere, stp): {column: weight}}
-    into `config.synapses`; `stp` is None or (U, tau_rec, tau_facil) in chip us,
-    and such a source gets a synapse driver of its own (the state is per driver).
-    Returns {(source, delay): [labels]}."""
+def route(requests, config, integer_weights, capacity=None):
+    """Place `requests` {(source, delay, receptor, hemisphere, stp, owner): {column:
+    weight}} into `config.synapses`; `stp` is None or (U, tau_rec, tau_facil) in
+    chip us, and such a source gets a synapse driver of its own (the state is per
+    driver); requests that differ only in `owner` get rows of their own (plastic
+    synapses, which a PPU rule rewrites).  `capacity` {key: hardware weight}: the
+    largest weight a request's synapses must be able to hold later (plastic
+    synapses up to w_max), which sets its number of parallel rows.
+    Returns ({(source, delay): [labels]}, {key: [(hemisphere, row) per part]})."""
     syn = config.synapses
     mode = np.zeros((C.NUM_HEMISPHERES, ROWS), np.int64)
     occupied = np.zeros((C.NUM_HEMISPHERES, ROWS, COLS), bool)
     next_address = np.zeros((C.NUM_HEMISPHERES, C.DRIVERS_PER_HEMISPHERE), np.int64)
     labels = defaultdict(list)
+    placed = defaultdict(list)
+    capacity = capacity or {}
     order = sorted(requests, key=lambda k: -len(requests[k]))
     for key in order:
-        source, delay, receptor, h, stp = key
+        source, delay, receptor, h, stp, _ = key
         columns = np.fromiter(requests[key].keys(), dtype=np.int64)
         weights = np.fromiter(requests[key].values(), dtype=float)
-        parts = max(1, int(np.ceil(weights.max() / C.WEIGHT_MAX - 1e-9)))
+        largest = max(weights.max(), capacity.get(key, 0.0))
+        parts = max(1, int(np.ceil(largest / C.WEIGHT_MAX - 1e-9)))
         want = C.ROW_EXCITATORY if receptor == "excitatory" else C.ROW_INHIBITORY
         for part in split_weights(weights, parts, integer_weights):
             if stp is None:
@@ -98,6 +105,7 @@ def route(requests, config, integer_weights):
             syn.labels[h, r, columns] = address
             syn.weights[h, r, columns] = part
             labels[source, delay].append((row_select(h, d) << 6) | int(address))
+            placed[key].append((h, int(r)))
     # idle synapses of used rows keep weight 0; where the driver has an address
     # left, they listen to it, so that no source's events reach them at all
     for h in range(C.NUM_HEMISPHERES):
@@ -107,4 +115,4 @@ def route(requests, config, integer_weights):
             unused = next_address[h, r // C.ROWS_PER_DRIVER]
             if unused <= C.ADDRESS_MAX:
                 syn.labels[h, r, idle] = unused
-    return labels
+    return labels, placed

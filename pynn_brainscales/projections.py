@@ -118,10 +118,25 @@ class Projection(common.Projection):
             self.connections_pre, self.connections_post = pre, post
             for name, values in zip(self.extra_names, extra):
                 setattr(self, f"connections_{name}", values)
+            self._check_together(weight=weight, **dict(zip(self.extra_names, extra)))
             self.connections_weight = self._quantise(weight, post)
             self.connections_delay = delay
             simulator.state.note_delays(delay)
         self._chunks = []
+
+    def _check_together(self, **changed):
+        """The synapse type's checks across parameters of the same connections."""
+        check = getattr(self.synapse_type, "check_connections", None)
+        if check is not None:
+            values = {name: getattr(self, f"connections_{name}")
+                      for name in ["weight", "delay"] + self.extra_names}
+            values.update(changed)
+            check(values)
+
+    @property
+    def plastic(self):
+        """Whether a PPU rule rewrites this projection's weights."""
+        return hasattr(self.synapse_type, "timing_dependence")
 
     def _quantise(self, weight, post):
         """Weights as the chip holds them: exact on an ideal chip, on the 6-bit
@@ -138,6 +153,7 @@ class Projection(common.Projection):
     # --- attributes ---
     def _set_attributes(self, parameter_space):
         parameter_space.evaluate(mask=(slice(None), slice(None)))
+        new = {}
         for name, value in parameter_space.items():
             if name not in ["weight", "delay"] + self.extra_names:
                 raise errors.NonExistentParameterError(name, self.synapse_type,
@@ -147,9 +163,13 @@ class Projection(common.Projection):
                                                             self.connections_post)], float)
             if name == "weight":
                 self._check_weights(values, self.connections_post)
-                values = self._quantise(values, self.connections_post)
             elif name != "delay":
                 self._check_extra(name, values)
+            new[name] = values
+        self._check_together(**new)
+        if "weight" in new:
+            new["weight"] = self._quantise(new["weight"], self.connections_post)
+        for name, values in new.items():
             setattr(self, f"connections_{name}", values)
 
     def _get_attributes_as_arrays(self, attribute_names, multiple_synapses="sum"):

@@ -13,7 +13,7 @@ from cython_core import Chip, ChipConfig, MadcRecording, constants as C
 from cython_core.config import FAST_REFRACTORY_SCALER, slowest_needed_scaler
 from cython_core import mismatch as M
 
-from . import mapping, translation as T
+from . import mapping, plasticity as P, translation as T
 
 name = "BrainScaleS-2 (emulated)"
 MAX_DT_US = 0.1      # the chip's integration step: at most 0.1 us
@@ -90,6 +90,8 @@ class State(common.control.BaseState):
         self.current_sources = []
         self.free_slot = 0
         self._delays_seen = False
+        self._stdp = None
+        self._stdp_baseline = None
         self.reset()
 
     def reset(self):
@@ -134,13 +136,15 @@ class State(common.control.BaseState):
         spikes = self._input_events(t0, t0 + duration)
         schedule = self._offset_schedule(t0, t0 + duration)
         madc, columns = self._madc_plan()
-        result = self._run_chip(duration, spikes, madc, schedule)
+        result = self._run_chip(duration, spikes, madc, schedule,
+                                self._ppu_programs(t0, t0 + duration))
+        self._take_learned_weights()
         self._deliver_results(result, columns, t0)
         self.t = self.chip.time / self.time_scale
         self.running = True
 
-    def _run_chip(self, duration, spikes, madc, schedule):
-        return self.chip.run(duration, spikes=spikes, madc=madc,
+    def _run_chip(self, duration, spikes, madc, schedule, ppu):
+        return self.chip.run(duration, spikes=spikes, madc=madc, ppu=ppu,
                              offset_current_schedule=schedule)
 
     # --- building the configuration ---
@@ -149,6 +153,7 @@ class State(common.control.BaseState):
 
     def _build(self):
         ideal = self.ideal
+        self._sensor_tau = self._sensor_time_constants()
         config = ChipConfig(integer_capmem=not ideal)
         self._kappa = np.full(C.NUM_NEURONS, T.HW_CAPACITANCE_PF)
         self._offset = np.zeros(C.NUM_NEURONS)
@@ -253,15 +258,19 @@ class State(common.control.BaseState):
                 adex_slots.append(s)
         coba = bool(self._conductance.any())
         adex = bool(adex_slots)
+        correlation = self._sensor_tau is not None
+        if correlation:
+            target["correlation_tau"] = self._sensor_tau
+            target["correlation_amplitude"] = P.AMPLITUDE_LSB[False]
         try:
             targets = calibration.Targets(**target)
         except calibration.InfeasibleTargetError as err:
             raise errors.InvalidParameterValueError(
                 f"{err} (the calibrated chip's reach)") from err
-        key = (targets.to_json(), coba, adex)
+        key = (targets.to_json(), coba, adex, correlation)
         if key not in self.calibrations:
             self.calibrations[key] = calibration.cached(self.chip_seed, targets, coba=coba,
-                                                        adex=adex)
+                                                        adex=adex, correlation=correlation)
         result = self.calibrations[key]
         self._current_gain = np.asarray(result.offset_current_gain, float)
         used = np.zeros(C.NUM_NEURONS, bool)
@@ -282,9 +291,10 @@ class State(common.control.BaseState):
         config.cadc_channel_offsets[...] = result.cadc_channel_offsets
 
     def _route(self, config):
-        requests = {}
+        requests, capacity = {}, {}
         integer = not self.ideal
-        for prj in self.projections:
+        plastic = []           # (projection, request key and column of each connection)
+        for number, prj in enumerate(self.projections):
             if len(prj.connections_pre) == 0:
                 continue
             slots = slots_of(prj.post.all_cells[prj.connections_post])
@@ -297,14 +307,25 @@ class State(common.control.BaseState):
                           prj.connections_tau_facil * self.time_scale)
             else:
                 stp = [None] * len(source)
-            for src, d, slot, w, dyn in zip(source, delays, slots, w_hw, stp):
+            owners = self._plastic_owners(number, prj) if prj.plastic else [None] * len(source)
+            if prj.plastic:
+                w_max_hw = self._hardware_weights(prj, slots, prj.connections_w_max)
+                placement = []
+            for i, (src, d, slot, w, dyn, owner) in enumerate(
+                    zip(source, delays, slots, w_hw, stp, owners)):
                 h, col = divmod(int(slot), C.COLUMNS_PER_HEMISPHERE)
                 if dyn is not None:
                     dyn = tuple(round(float(v), 9) for v in dyn)
-                cols = requests.setdefault((src, float(d), receptor, h, dyn), {})
+                key = (src, float(d), receptor, h, dyn, owner)
+                cols = requests.setdefault(key, {})
                 cols[col] = cols.get(col, 0.0) + w
+                if owner is not None:
+                    capacity[key] = max(capacity.get(key, 0.0), w_max_hw[i])
+                    placement.append((key, col))
+            if prj.plastic:
+                plastic.append((prj, slots, placement))
         try:
-            self._labels = mapping.route(requests, config, integer)
+            self._labels, placed = mapping.route(requests, config, integer, capacity)
         except mapping.RoutingError as err:
             raise errors.ConnectionError(str(err)) from err
         self._routes_of = {}
@@ -319,10 +340,102 @@ class State(common.control.BaseState):
         config.loopback_neurons = np.array(neurons, np.int64)
         config.loopback_labels = np.array(labels, np.int64)
         config.loopback_delays = np.array(delays, float) * self.time_scale   # chip us
+        self._configure_plasticity(config, plastic, placed)
 
-    def _hardware_weights(self, prj, slots):
-        return T.weight_to_hw(prj.connections_weight, self._kappa[slots],
-                              self._conductance[slots])
+    @staticmethod
+    def _plastic_owners(number, prj):
+        """Request owners of a plastic projection's connections: the projection,
+        and a count that keeps repeated (pre, post, delay) connections on
+        synapses of their own."""
+        seen = {}
+        owners = []
+        for pair in zip(prj.connections_pre, prj.connections_post,
+                        np.round(prj.connections_delay, 6)):
+            count = seen.get(pair, 0)
+            seen[pair] = count + 1
+            owners.append((number, count))
+        return owners
+
+    def _sensor_time_constants(self):
+        """Correlation sensor time constant (chip us) per quadrant that the STDP
+        projections need (quadrants without plastic synapses take the shortest),
+        or None without STDP."""
+        quadrant_tau = np.full(C.NUM_QUADRANTS, np.nan)
+        for prj in self.projections:
+            if not (prj.plastic and len(prj)):
+                continue
+            quadrant = slots_of(prj.post.all_cells[prj.connections_post]) // C.NEURONS_PER_QUADRANT
+            tau, _ = P.connection_rule(prj, self.time_scale)
+            for q in np.unique(quadrant):
+                taus = np.unique(np.append(tau[quadrant == q], quadrant_tau[q]))
+                taus = taus[~np.isnan(taus)]
+                if len(taus) > 1:
+                    raise errors.InvalidParameterValueError(
+                        f"{type(prj.synapse_type).__name__}: tau_plus values "
+                        f"{(taus / self.time_scale).tolist()} ms for neurons of quadrant {q} "
+                        f"(circuits {q * C.NEURONS_PER_QUADRANT}.."
+                        f"{(q + 1) * C.NEURONS_PER_QUADRANT - 1}); its correlation sensors "
+                        f"share one time constant")
+                quadrant_tau[q] = taus[0]
+        if np.all(np.isnan(quadrant_tau)):
+            return None
+        return np.where(np.isnan(quadrant_tau), np.nanmin(quadrant_tau), quadrant_tau)
+
+    def _configure_plasticity(self, config, plastic, placed):
+        """Sensors and the built-in STDP program of the plastic projections."""
+        self._stdp = None
+        config.correlation_sensors_enable = bool(plastic)
+        if not plastic:
+            return
+        groups = []
+        for prj, slots, placement in plastic:
+            _, rule = P.connection_rule(prj, self.time_scale)
+            rows = [[r for _, r in placed[key]] for key, _ in placement]
+            columns = np.array([col for _, col in placement], np.int64)
+            unit = self._hardware_weights(prj, slots, np.ones(len(slots)), inverse=True)
+            hemisphere = slots // C.COLUMNS_PER_HEMISPHERE
+            for h in np.unique(hemisphere):
+                index = np.flatnonzero(hemisphere == h)
+                per_lsb = unit[index]
+                groups.append(P.PlasticGroup(
+                    projection=prj, index=index, hemisphere=int(h),
+                    rows=np.array([rows[i] for i in index], np.int64),
+                    columns=columns[index], unit=per_lsb,
+                    **{name: (values[index] / per_lsb if name.startswith("w_")
+                              else values[index]) for name, values in rule.items()}))
+        amplitude = P.AMPLITUDE_LSB[self.ideal]
+        if self.ideal:
+            tau_bias, amplitude_bias = P.ideal_sensor_biases(self._sensor_tau, amplitude, config)
+            config.quadrants.correlation_i_bias_tau = tau_bias
+            config.quadrants.correlation_i_bias_amplitude = amplitude_bias
+        key = (config.quadrants.correlation_v_res_meas.tobytes(),
+               config.cadc_channel_offsets.tobytes())
+        program = P.PairSTDPProgram(groups, P.PERIOD_PER_TAU * float(self._sensor_tau.min()),
+                                    amplitude, integer_weights=not self.ideal)
+        if self._stdp_baseline is not None and self._stdp_baseline[0] == key:
+            program.baseline = self._stdp_baseline[1]
+        self._stdp = (program, key)
+
+    def _hardware_weights(self, prj, slots, weights=None, inverse=False):
+        """Hardware weights (LSB) of `weights` (default: the projection's), or with
+        `inverse` the biological weights of hardware ones."""
+        weights = prj.connections_weight if weights is None else weights
+        convert = T.weight_from_hw if inverse else T.weight_to_hw
+        return convert(weights, self._kappa[slots], self._conductance[slots])
+
+    def _ppu_programs(self, t0, t1):
+        return [self._stdp[0].program(t0, t1)] if self._stdp else []
+
+    def _take_learned_weights(self):
+        """Weights the PPU wrote, back into the projections (PyNN units)."""
+        if not self._stdp:
+            return
+        program, key = self._stdp
+        self._stdp_baseline = (key, program.baseline)
+        weights = self.chip.config.synapses.weights
+        for group in program.groups:
+            prj = group.projection
+            prj.connections_weight[group.index] = group.weights(weights) * group.unit
 
     # --- inputs ---
     def _input_events(self, t0, t1):

@@ -181,8 +181,9 @@ class NativeState(core.State):
             config.generators.label[g] = labels[0] if labels else 0
         self.chip.config = config
 
-    def _hardware_weights(self, prj, slots):
-        return np.abs(prj.connections_weight)
+    def _hardware_weights(self, prj, slots, weights=None, inverse=False):
+        weights = prj.connections_weight if weights is None else weights
+        return np.asarray(weights, float) if inverse else np.abs(weights)
 
     # --- readout ---
     def _madc_plan(self):
@@ -202,11 +203,11 @@ class NativeState(core.State):
             return None, []
         return MadcRecording(np.array(neurons), observables), columns
 
-    def _run_chip(self, duration, spikes, madc, schedule):
+    def _run_chip(self, duration, spikes, madc, schedule, ppu):
         cadc = None
         if self._cadc_columns:
             cadc = CadcRecording(np.array([c[3] for c in self._cadc_columns]))
-        return self.chip.run(duration, spikes=spikes, madc=madc, cadc=cadc,
+        return self.chip.run(duration, spikes=spikes, madc=madc, cadc=cadc, ppu=ppu,
                              offset_current_schedule=schedule)
 
     def _deliver_results(self, result, columns, t0):

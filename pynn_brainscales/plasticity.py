@@ -1,0 +1,183 @@
+"""STDP of the standard backend: correlation sensors plus a built-in PPU program.
+
+Every synapse's sensor accumulates the pair kernel A exp(-|dt| / tau) on two
+capacitors (causal: each post spike with the last pre spike before it; acausal:
+each pre spike with the last post spike before it).  At each period the program
+reads the plastic rows of both hemispheres through the CADC, turns the drops from
+the reset level into pair sums, applies the weight dependence and writes the new
+weights; then it resets the sensors it read.
+
+How this differs from NEST's ``stdp_synapse`` (what PyNN's nest backend runs):
+
+- Pairing is nearest-neighbour (NEST's ``stdp_nn_symm_synapse`` scheme), not
+  all-to-all.  Where pairs lie further apart than a few tau both agree; at high
+  rates the chip's potentiation and depression are weaker than NEST's.
+- Weights change at the program's period, not at each spike, and the weight
+  dependence uses the weight of the last update.
+- The sensor sees a pre spike when it reaches the synapse (after the delay) and a
+  post spike at once (an axonal delay); NEST's delays are dendritic.  The program
+  scales causal sums by exp(-2 f d / tau_plus) and acausal ones by
+  exp(2 f d / tau_minus) (f = dendritic_delay_fraction), which makes both windows
+  coincide, except for pairs closer than 2 f d, whose order the chip sees reversed.
+- A real chip's sensors have mismatch (amplitude ~20 %, tau ~15 % per synapse;
+  only the quadrant means are calibrated), the CADC reads carry noise (~1.5 LSB),
+  the capacitors saturate, and weights are 6-bit (stochastic rounding keeps small
+  changes on average).  An ideal chip has none of this.
+- tau_plus must equal tau_minus (one sensor bias per quadrant for both branches).
+"""
+from dataclasses import dataclass
+
+import numpy as np
+
+from cython_core import PPUProgram, constants as C
+from cython_core import mismatch as M
+from cython_core.config import ChipConfig
+
+# the program runs every PERIOD_PER_TAU sensor time constants: short enough that
+# a period rarely holds more than a few pairs per synapse (saturation, updates
+# with a stale weight), long enough that reading the sensors does not dominate
+PERIOD_PER_TAU = 5.0
+BASELINE_READS = 8
+# sensor amplitude (CADC LSB per pair): on a real chip as large as the sensor's
+# headroom allows for a few pairs per period, against ~1.5 LSB read noise; an ideal
+# chip reads without noise and keeps far from saturation with a small one
+AMPLITUDE_LSB = {False: 1.0, True: 0.2}
+
+
+@dataclass
+class PlasticGroup:
+    """The plastic synapses of one projection in one hemisphere; arrays over its
+    connections.  Weights and their bounds are in hardware weight LSB."""
+    projection: object
+    index: np.ndarray          # connection indices in the projection
+    hemisphere: int
+    rows: np.ndarray           # [n, parts]: the parallel rows of each connection
+    columns: np.ndarray
+    unit: np.ndarray           # biological weight of one hardware LSB
+    a_plus: np.ndarray
+    a_minus: np.ndarray
+    w_min: np.ndarray
+    w_max: np.ndarray
+    mu_plus: np.ndarray
+    mu_minus: np.ndarray
+    causal_scale: np.ndarray
+    acausal_scale: np.ndarray
+
+    def weights(self, synapse_weights):
+        """Current hardware weights (sum over parallel rows) from [2, 256, 256]."""
+        return synapse_weights[self.hemisphere][self.rows, self.columns[:, None]].sum(axis=1)
+
+
+def connection_rule(projection, chip_us_per_ms):
+    """Per-connection rule parameters of an STDP projection: tau (chip us) and
+    the arrays PlasticGroup takes (biological units)."""
+    synapse = projection.synapse_type
+    fixed = {**synapse.timing_dependence.extra_parameters,
+             **synapse.weight_dependence.extra_parameters}
+    n = len(projection)
+
+    def values(name):
+        if name in projection.extra_names:
+            return np.asarray(getattr(projection, f"connections_{name}"), float)
+        return np.full(n, float(fixed[name]))
+
+    tau_plus = values("tau_plus") * chip_us_per_ms
+    tau_minus = values("tau_minus") * chip_us_per_ms
+    delay = np.asarray(projection.connections_delay, float) * chip_us_per_ms
+    fraction = values("dendritic_delay_fraction")
+    return tau_plus, {
+        "a_plus": values("A_plus"), "a_minus": values("A_minus"),
+        "w_min": values("w_min"), "w_max": values("w_max"),
+        "mu_plus": values("mu_plus"), "mu_minus": values("mu_minus"),
+        "causal_scale": np.exp(-2.0 * fraction * delay / tau_plus),
+        "acausal_scale": np.exp(2.0 * fraction * delay / tau_minus)}
+
+
+def ideal_sensor_biases(tau_us, amplitude_lsb, config=None):
+    """Correlation biases (fractional CapMem) that give an ideal chip's sensors
+    `tau_us` and `amplitude_lsb` CADC LSB per pair, on the design curves."""
+    q = (config or ChipConfig()).quadrants
+    lsb_per_mv = M.CADC_SLOPE_PER_LSB * np.asarray(q.cadc_i_ramp_slope, float)
+    amplitude_bias = np.asarray(amplitude_lsb, float) / lsb_per_mv / (
+        M.CORRELATION_AMPLITUDE_PER_LSB_MV)
+    tau_bias = M.CORRELATION_TAU_REF_BIAS * (
+        M.CORRELATION_TAU_REF_US / np.asarray(tau_us, float)) ** (1.0 / M.CORRELATION_TAU_EXPONENT)
+    return tau_bias, amplitude_bias
+
+
+class PairSTDPProgram:
+    """The built-in PPU program: reads, updates and resets the plastic synapses
+    of `groups` every `period` us of chip time (and at the end of each run, so
+    that the projections' weights are current after `run()`)."""
+
+    def __init__(self, groups, period, amplitude_lsb, integer_weights):
+        self.groups = groups
+        self.period = float(period)
+        self.amplitude = np.broadcast_to(np.asarray(amplitude_lsb, float), (C.NUM_QUADRANTS,))
+        self.integer = integer_weights
+        self.baseline = None       # sensor reset level per [hemisphere, branch, column]
+        self.rows = {h: np.unique(np.concatenate([g.rows.ravel() for g in groups
+                                                  if g.hemisphere == h]))
+                     for h in {g.hemisphere for g in groups}}
+
+    def program(self, t0, t1):
+        """The PPUProgram for a run over [t0, t1] us."""
+        k = np.arange(np.floor(t0 / self.period) + 1, np.ceil(t1 / self.period - 1e-9))
+        times = list(k * self.period) + [t1]
+        if self.baseline is None:
+            times = [t0] + times
+        return PPUProgram(np.array(times), self)
+
+    def __call__(self, ppu):
+        if self.baseline is None:
+            self._read_baseline(ppu)
+            return
+        for h, rows in self.rows.items():
+            causal, acausal = ppu.read_correlation(h, rows)
+            ppu.reset_correlation(h, rows)
+            weights = ppu.get_weights(h)
+            for group in self.groups:
+                if group.hemisphere == h:
+                    self._update(group, weights, causal, acausal, rows, ppu)
+            ppu.set_weights(h, weights[rows], rows=rows)
+
+    def _read_baseline(self, ppu):
+        """The sensors' reset level per channel: freshly reset rows, averaged over
+        reads and rows (the reset voltage is per quadrant, the CADC offset per
+        channel: the same for all rows of a column)."""
+        self.baseline = np.zeros((C.NUM_HEMISPHERES, 2, C.COLUMNS_PER_HEMISPHERE))
+        for h, rows in self.rows.items():
+            ppu.reset_correlation(h, rows)
+            for _ in range(BASELINE_READS):
+                causal, acausal = ppu.read_correlation(h, rows)
+                self.baseline[h, 0] += causal.mean(axis=0)
+                self.baseline[h, 1] += acausal.mean(axis=0)
+        self.baseline /= BASELINE_READS
+
+    def _update(self, g, weights, causal, acausal, rows, ppu):
+        h = g.hemisphere
+        position = np.searchsorted(rows, g.rows)
+        columns = g.columns[:, None]
+        amplitude = self.amplitude[h * 2 + g.columns // C.NEURONS_PER_QUADRANT]
+        # drops from the reset level, averaged over a connection's parallel rows
+        causal_pairs = (self.baseline[h, 0, g.columns]
+                        - causal[position, columns].mean(axis=1)) / amplitude
+        acausal_pairs = (self.baseline[h, 1, g.columns]
+                         - acausal[position, columns].mean(axis=1)) / amplitude
+        w = weights[g.rows, columns].sum(axis=1)
+        span = g.w_max - g.w_min
+        with np.errstate(divide="ignore", invalid="ignore"):
+            x = np.clip(np.where(span > 0, (w - g.w_min) / span, 0.0), 0.0, 1.0)
+        change = span * (g.a_plus * (1.0 - x) ** g.mu_plus * causal_pairs * g.causal_scale
+                         - g.a_minus * x ** g.mu_minus * acausal_pairs * g.acausal_scale)
+        new = np.clip(w + change, g.w_min, g.w_max)
+        parts = g.rows.shape[1]
+        if self.integer:
+            new = np.floor(new + ppu.random(new.shape))
+            new = np.clip(new, np.ceil(g.w_min - 1e-9), np.floor(g.w_max + 1e-9))
+            base, rest = np.divmod(new.astype(np.int64), parts)
+            for k in range(parts):
+                weights[g.rows[:, k], g.columns] = base + (k < rest)
+        else:
+            for k in range(parts):
+                weights[g.rows[:, k], g.columns] = new / parts
