@@ -90,12 +90,15 @@ class PPUAccess:
         self._chip._load_synapses(hemisphere=h)
         self._chip._synapse_snapshot[0][h, sel] = weights
 
-    def read_correlation(self, hemisphere, rows=None):
+    def read_correlation(self, hemisphere, rows=None, reads=1):
         """Causal and acausal correlation of the given rows as raw 8-bit CADC codes
         (each [rows, 256]).  Correlation lowers the sensor voltage, so codes fall
-        from the reset level as pairs accumulate.  An ideal chip reads them
-        without quantisation (float codes), as it reads its MADC."""
+        from the reset level as pairs accumulate.  `reads` > 1 averages that many
+        successive reads (float codes: less temporal noise, at the cost of PPU
+        time).  An ideal chip reads without quantisation (float codes), as it
+        reads its MADC."""
         h = self._hemi(hemisphere)
+        check_range("reads", reads, 1, 64)
         chip = self._chip
         sel = slice(None) if rows is None else np.asarray(rows)
         reset = chip._correlation["reset_mv"]
@@ -104,8 +107,10 @@ class PPUAccess:
         out = []
         for branch, acc in zip((readout.CAUSAL, readout.ACAUSAL), chip._engine.correlation(h)):
             voltage = reset[quadrant] - acc[sel].astype(np.float64)
-            out.append(readout.cadc_codes(voltage, h, branch, column, chip.config,
-                                          chip.mismatch, self._rng, quantise=not chip.ideal))
+            codes = [readout.cadc_codes(voltage, h, branch, column, chip.config, chip.mismatch,
+                                        self._rng, quantise=not chip.ideal)
+                     for _ in range(1 if chip.ideal else int(reads))]
+            out.append(codes[0] if len(codes) == 1 else np.mean(codes, axis=0))
         return out[0], out[1]
 
     def random(self, shape):

@@ -36,12 +36,16 @@ from cython_core.config import ChipConfig
 # the program runs every PERIOD_PER_TAU sensor time constants: short enough that
 # a period rarely holds more than a few pairs per synapse (saturation, updates
 # with a stale weight), long enough that reading the sensors does not dominate
-PERIOD_PER_TAU = 5.0
+PERIOD_PER_TAU = 10.0
 BASELINE_READS = 8
-# sensor amplitude (CADC LSB per pair): on a real chip as large as the sensor's
-# headroom allows for a few pairs per period, against ~1.5 LSB read noise; an ideal
-# chip reads without noise and keeps far from saturation with a small one
-AMPLITUDE_LSB = {False: 1.0, True: 0.2}
+# every update averages this many CADC reads: each read carries ~1.5 LSB of
+# temporal noise, which every update would otherwise add to every plastic weight
+READS_PER_UPDATE = 4
+# sensor amplitude (CADC LSB per pair): on a real chip large against the read
+# noise, yet some ten pairs from the capacitors' saturation (1.5 % per pair) and
+# within the calibration's reach in every quadrant; an ideal chip reads without
+# noise and keeps far from saturation with a small one
+AMPLITUDE_LSB = {False: 1.5, True: 0.2}
 
 
 @dataclass
@@ -133,7 +137,7 @@ class PairSTDPProgram:
             self._read_baseline(ppu)
             return
         for h, rows in self.rows.items():
-            causal, acausal = ppu.read_correlation(h, rows)
+            causal, acausal = ppu.read_correlation(h, rows, reads=READS_PER_UPDATE)
             ppu.reset_correlation(h, rows)
             weights = ppu.get_weights(h)
             for group in self.groups:
@@ -148,11 +152,9 @@ class PairSTDPProgram:
         self.baseline = np.zeros((C.NUM_HEMISPHERES, 2, C.COLUMNS_PER_HEMISPHERE))
         for h, rows in self.rows.items():
             ppu.reset_correlation(h, rows)
-            for _ in range(BASELINE_READS):
-                causal, acausal = ppu.read_correlation(h, rows)
-                self.baseline[h, 0] += causal.mean(axis=0)
-                self.baseline[h, 1] += acausal.mean(axis=0)
-        self.baseline /= BASELINE_READS
+            causal, acausal = ppu.read_correlation(h, rows, reads=BASELINE_READS)
+            self.baseline[h, 0] = causal.mean(axis=0)
+            self.baseline[h, 1] = acausal.mean(axis=0)
 
     def _update(self, g, weights, causal, acausal, rows, ppu):
         h = g.hemisphere

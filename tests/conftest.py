@@ -34,3 +34,12 @@ def trace(chip, steps, key="v", neuron=0):
         chip.run(chip.dt)
         out[k + 1] = chip.analog_state()[key][neuron]
     return out
+
+
+@pytest.fixture
+def ideal():
+    """The standard PyNN backend on an ideal chip."""
+    import pynn_brainscales as sim
+    sim.setup(timestep=0.1, ideal=True)
+    yield sim
+    sim.end()

@@ -11,13 +11,6 @@ from pyNN.errors import InvalidDimensionsError, InvalidParameterValueError
 import pynn_brainscales as sim
 
 
-@pytest.fixture
-def ideal():
-    sim.setup(timestep=0.1, ideal=True)
-    yield sim
-    sim.end()
-
-
 def test_recording_layout_continued_runs_and_reset(ideal):
     p = sim.Population(3, sim.IF_curr_exp(i_offset=[0.0, 0.9, 1.5]), label="cells")
     p.record(["spikes", "v"])
