@@ -121,12 +121,14 @@ class PPUAccess:
     def reset_correlation(self, hemisphere, rows=None):
         self._chip._engine.reset_correlation(self._hemi(hemisphere), rows)
 
-    def read_spike_counters(self, reset=False):
-        """Per-neuron 8-bit saturating spike counters (512)."""
+    def read_spike_counters(self, reset=False, neurons=None):
+        """Per-neuron 8-bit saturating spike counters (all 512, or of `neurons`);
+        `reset` clears the counters read."""
         counter = self._chip._engine.spike_counter
-        out = np.minimum(counter, C.SPIKE_COUNTER_MAX).astype(np.uint8)
+        sel = slice(None) if neurons is None else np.asarray(neurons)
+        out = np.minimum(counter[sel], C.SPIKE_COUNTER_MAX).astype(np.uint8)
         if reset:
-            counter[...] = 0
+            counter[sel] = 0
         return out
 
     def read_membrane(self, neurons=None):
@@ -358,7 +360,7 @@ class Chip:
                     program.callback(PPUAccess(self, self.time, rng))
                 except Exception as err:
                     raise RuntimeError(f"PPU program failed at chip time {self.time:.3f} us: "
-                                       f"{err!r}") from err
+                                       f"{type(err).__name__}: {err}") from err
                 call_idx += 1
         self._engine.time = t_stop
         if offset_current_schedule is not None and len(sched[0]):

@@ -49,15 +49,43 @@ AMPLITUDE_LSB = {False: 1.5, True: 0.2}
 
 
 @dataclass
+class SynapsePlacement:
+    """Where a plastic projection's connections sit: hemisphere, parallel rows
+    [n, parts] and column of each (in the projection's connection order)."""
+    hemisphere: np.ndarray
+    rows: np.ndarray
+    columns: np.ndarray
+
+    def weights(self, synapse_weights):
+        """Hardware weights (sum over parallel rows) from [2, 256, 256] arrays."""
+        return synapse_weights[self.hemisphere[:, None], self.rows,
+                               self.columns[:, None]].sum(axis=1)
+
+    def select(self, index):
+        return SynapsePlacement(self.hemisphere[index], self.rows[index], self.columns[index])
+
+
+def write_parts(weights, rows, columns, total, integer):
+    """Spread hardware weights `total` over each connection's parallel `rows` of
+    one hemisphere's [256, 256] `weights` (integers differ by at most one)."""
+    parts = rows.shape[1]
+    if integer:
+        base, rest = np.divmod(np.asarray(total).astype(np.int64), parts)
+        for k in range(parts):
+            weights[rows[:, k], columns] = base + (k < rest)
+    else:
+        for k in range(parts):
+            weights[rows[:, k], columns] = total / parts
+
+
+@dataclass
 class PlasticGroup:
-    """The plastic synapses of one projection in one hemisphere; arrays over its
-    connections.  Weights and their bounds are in hardware weight LSB."""
-    projection: object
+    """The plastic synapses of one STDP projection in one hemisphere; arrays over
+    its connections.  Weights and their bounds are in hardware weight LSB."""
     index: np.ndarray          # connection indices in the projection
     hemisphere: int
     rows: np.ndarray           # [n, parts]: the parallel rows of each connection
     columns: np.ndarray
-    unit: np.ndarray           # biological weight of one hardware LSB
     a_plus: np.ndarray
     a_minus: np.ndarray
     w_min: np.ndarray
@@ -67,9 +95,25 @@ class PlasticGroup:
     causal_scale: np.ndarray
     acausal_scale: np.ndarray
 
-    def weights(self, synapse_weights):
-        """Current hardware weights (sum over parallel rows) from [2, 256, 256]."""
-        return synapse_weights[self.hemisphere][self.rows, self.columns[:, None]].sum(axis=1)
+
+def stdp_groups(projection, placement, unit, chip_us_per_ms):
+    """PlasticGroups (one per hemisphere) of an STDP projection; `unit`: the
+    biological weight of one hardware LSB per connection."""
+    _, rule = connection_rule(projection, chip_us_per_ms)
+    groups = []
+    for h in np.unique(placement.hemisphere):
+        index = np.flatnonzero(placement.hemisphere == h)
+        groups.append(PlasticGroup(
+            index=index, hemisphere=int(h), rows=placement.rows[index],
+            columns=placement.columns[index],
+            **{name: (values[index] / unit[index] if name.startswith("w_") else values[index])
+               for name, values in rule.items()}))
+    return groups
+
+
+def is_stdp(projection):
+    """Whether the built-in STDP program serves this projection."""
+    return hasattr(projection.synapse_type, "timing_dependence")
 
 
 def connection_rule(projection, chip_us_per_ms):
@@ -173,13 +217,7 @@ class PairSTDPProgram:
         change = span * (g.a_plus * (1.0 - x) ** g.mu_plus * causal_pairs * g.causal_scale
                          - g.a_minus * x ** g.mu_minus * acausal_pairs * g.acausal_scale)
         new = np.clip(w + change, g.w_min, g.w_max)
-        parts = g.rows.shape[1]
         if self.integer:
             new = np.floor(new + ppu.random(new.shape))
             new = np.clip(new, np.ceil(g.w_min - 1e-9), np.floor(g.w_max + 1e-9))
-            base, rest = np.divmod(new.astype(np.int64), parts)
-            for k in range(parts):
-                weights[g.rows[:, k], g.columns] = base + (k < rest)
-        else:
-            for k in range(parts):
-                weights[g.rows[:, k], g.columns] = new / parts
+        write_parts(weights, g.rows, g.columns, new, self.integer)

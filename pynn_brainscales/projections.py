@@ -4,6 +4,7 @@ import numpy as np
 from pyNN import common, errors
 from pyNN.space import Space
 
+from . import plasticity as P
 from . import simulator
 from . import translation as T
 from .standardmodels.synapses import StaticSynapse
@@ -135,8 +136,10 @@ class Projection(common.Projection):
 
     @property
     def plastic(self):
-        """Whether a PPU rule rewrites this projection's weights."""
-        return hasattr(self.synapse_type, "timing_dependence")
+        """Whether a PPU program (built-in STDP or a user's rule) may rewrite this
+        projection's weights."""
+        return (P.is_stdp(self)
+                or getattr(self.synapse_type, "plasticity_rule", None) is not None)
 
     def _quantise(self, weight, post):
         """Weights as the chip holds them: exact on an ideal chip, on the 6-bit

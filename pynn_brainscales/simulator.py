@@ -92,6 +92,7 @@ class State(common.control.BaseState):
         self._delays_seen = False
         self._stdp = None
         self._stdp_baseline = None
+        self._placements = {}
         self.reset()
 
     def reset(self):
@@ -309,7 +310,7 @@ class State(common.control.BaseState):
                 stp = [None] * len(source)
             owners = self._plastic_owners(number, prj) if prj.plastic else [None] * len(source)
             if prj.plastic:
-                w_max_hw = self._hardware_weights(prj, slots, prj.connections_w_max)
+                largest = self._plastic_capacity(prj, slots, w_hw)
                 placement = []
             for i, (src, d, slot, w, dyn, owner) in enumerate(
                     zip(source, delays, slots, w_hw, stp, owners)):
@@ -320,7 +321,7 @@ class State(common.control.BaseState):
                 cols = requests.setdefault(key, {})
                 cols[col] = cols.get(col, 0.0) + w
                 if owner is not None:
-                    capacity[key] = max(capacity.get(key, 0.0), w_max_hw[i])
+                    capacity[key] = max(capacity.get(key, 0.0), largest[i])
                     placement.append((key, col))
             if prj.plastic:
                 plastic.append((prj, slots, placement))
@@ -362,7 +363,7 @@ class State(common.control.BaseState):
         or None without STDP."""
         quadrant_tau = np.full(C.NUM_QUADRANTS, np.nan)
         for prj in self.projections:
-            if not (prj.plastic and len(prj)):
+            if not (P.is_stdp(prj) and len(prj)):
                 continue
             quadrant = slots_of(prj.post.all_cells[prj.connections_post]) // C.NEURONS_PER_QUADRANT
             tau, _ = P.connection_rule(prj, self.time_scale)
@@ -381,28 +382,29 @@ class State(common.control.BaseState):
             return None
         return np.where(np.isnan(quadrant_tau), np.nanmin(quadrant_tau), quadrant_tau)
 
+    def _plastic_capacity(self, prj, slots, w_hw):
+        """The largest hardware weight each plastic synapse must be able to take:
+        STDP up to w_max; a rule's synapses as the largest in their projection."""
+        if P.is_stdp(prj):
+            return self._hardware_weights(prj, slots, prj.connections_w_max)
+        return np.full(len(slots), float(np.max(w_hw)))
+
     def _configure_plasticity(self, config, plastic, placed):
-        """Sensors and the built-in STDP program of the plastic projections."""
+        """Where plastic synapses sit; sensors and the built-in STDP program."""
         self._stdp = None
+        self._placements = {}
         config.correlation_sensors_enable = bool(plastic)
-        if not plastic:
-            return
         groups = []
         for prj, slots, placement in plastic:
-            _, rule = P.connection_rule(prj, self.time_scale)
-            rows = [[r for _, r in placed[key]] for key, _ in placement]
-            columns = np.array([col for _, col in placement], np.int64)
-            unit = self._hardware_weights(prj, slots, np.ones(len(slots)), inverse=True)
-            hemisphere = slots // C.COLUMNS_PER_HEMISPHERE
-            for h in np.unique(hemisphere):
-                index = np.flatnonzero(hemisphere == h)
-                per_lsb = unit[index]
-                groups.append(P.PlasticGroup(
-                    projection=prj, index=index, hemisphere=int(h),
-                    rows=np.array([rows[i] for i in index], np.int64),
-                    columns=columns[index], unit=per_lsb,
-                    **{name: (values[index] / per_lsb if name.startswith("w_")
-                              else values[index]) for name, values in rule.items()}))
+            self._placements[prj] = P.SynapsePlacement(
+                hemisphere=slots // C.COLUMNS_PER_HEMISPHERE,
+                rows=np.array([[r for _, r in placed[key]] for key, _ in placement], np.int64),
+                columns=np.array([col for _, col in placement], np.int64))
+            if P.is_stdp(prj):
+                unit = self._hardware_weights(prj, slots, np.ones(len(slots)), inverse=True)
+                groups += P.stdp_groups(prj, self._placements[prj], unit, self.time_scale)
+        if not groups:
+            return
         amplitude = P.AMPLITUDE_LSB[self.ideal]
         if self.ideal:
             tau_bias, amplitude_bias = P.ideal_sensor_biases(self._sensor_tau, amplitude, config)
@@ -427,15 +429,20 @@ class State(common.control.BaseState):
         return [self._stdp[0].program(t0, t1)] if self._stdp else []
 
     def _take_learned_weights(self):
-        """Weights the PPU wrote, back into the projections (PyNN units)."""
-        if not self._stdp:
-            return
-        program, key = self._stdp
-        self._stdp_baseline = (key, program.baseline)
+        """Weights the PPU wrote, back into the plastic projections (API units)."""
+        if self._stdp:
+            program, key = self._stdp
+            self._stdp_baseline = (key, program.baseline)
         weights = self.chip.config.synapses.weights
-        for group in program.groups:
-            prj = group.projection
-            prj.connections_weight[group.index] = group.weights(weights) * group.unit
+        for prj, placement in self._placements.items():
+            slots = slots_of(prj.post.all_cells[prj.connections_post])
+            w_hw = placement.weights(weights)
+            prj.connections_weight = self._weight_sign(prj) * self._hardware_weights(
+                prj, slots, w_hw, inverse=True)
+
+    @staticmethod
+    def _weight_sign(prj):
+        return 1.0
 
     # --- inputs ---
     def _input_events(self, t0, t1):

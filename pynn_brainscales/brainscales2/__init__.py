@@ -21,6 +21,8 @@ from pyNN.space import Space                                            # noqa: 
 
 from .. import simulator as _core
 from . import simulator
+from . import plasticity_rules                                          # noqa: F401
+from .plasticity_rules import PlasticityRule, Timer                     # noqa: F401
 from .populations import Population                                     # noqa: F401
 from .projections import Projection                                     # noqa: F401
 from .simulator import INFRASTRUCTURE_KEYWORDS, RunCommand                 # noqa: F401

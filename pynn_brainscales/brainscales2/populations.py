@@ -43,6 +43,9 @@ class Population(core.Population):
 
     def _create_cells(self):
         super()._create_cells()
+        rule = getattr(self.celltype, "plasticity_rule", None)
+        if rule is not None:
+            rule._add_population(self)
         self.calibration = None
         self.calib_target = None
         state = self._simulator.state
@@ -53,6 +56,20 @@ class Population(core.Population):
                     self._parameters[name][:] = values[self.slots]
             for name in SWITCHES:
                 self._parameters[name][:] = 1.0
+
+    def get_plasticity_data(self, observable):
+        """Per snippet (executed run), the records (`.time` in hardware ms,
+        `.data` per neuron) of a per-neuron observable of the cell type's
+        plasticity rule; None for a snippet in which the rule did not run."""
+        from .plasticity_rules import ObservablePerNeuron
+        rule = getattr(self.celltype, "plasticity_rule", None)
+        if rule is None:
+            raise RuntimeError(f"{type(self.celltype).__name__} holds no plasticity rule, so "
+                               f"the population has no observables")
+        rule._check_observable(observable, ObservablePerNeuron, "get_plasticity_data")
+        index = rule._populations.index(self)
+        return [None if snippet is None else snippet.data_per_neuron[observable][index]
+                for snippet in rule._recording_data]
 
     def record(self, variables, to_file=None, sampling_interval=None, locations=None,
                device="madc"):

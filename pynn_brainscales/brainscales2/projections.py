@@ -31,3 +31,23 @@ class Projection(core.Projection):
     def _quantise(self, weight, post):
         """Weights are integers on the chip (|w| > 63: parallel synapses)."""
         return np.rint(weight)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        rule = getattr(self.synapse_type, "plasticity_rule", None)
+        if rule is not None:
+            rule._add_projection(self)
+
+    def get_data(self, observable):
+        """Per snippet (executed run), the records (`.time` in hardware ms,
+        `.data` [pre, post]) of a per-synapse observable of this projection's
+        plasticity rule; None for a snippet in which the rule did not run."""
+        from .plasticity_rules import ObservablePerSynapse
+        rule = getattr(self.synapse_type, "plasticity_rule", None)
+        if rule is None:
+            raise RuntimeError(f"{type(self.synapse_type).__name__} holds no plasticity rule, "
+                               f"so the projection has no observables")
+        rule._check_observable(observable, ObservablePerSynapse, "Projection.get_data")
+        index = rule._projections.index(self)
+        return [None if snippet is None else snippet.data_per_synapse[observable][index]
+                for snippet in rule._recording_data]

@@ -181,6 +181,14 @@ class NativeState(core.State):
             config.generators.label[g] = labels[0] if labels else 0
         self.chip.config = config
 
+    def _ppu_programs(self, t0, t1):
+        from . import plasticity_rules
+        return super()._ppu_programs(t0, t1) + plasticity_rules.programs(self, t0, t1)
+
+    @staticmethod
+    def _weight_sign(prj):
+        return -1.0 if prj.receptor_type == "inhibitory" else 1.0
+
     def _hardware_weights(self, prj, slots, weights=None, inverse=False):
         weights = prj.connections_weight if weights is None else weights
         return np.asarray(weights, float) if inverse else np.abs(weights)

@@ -15,10 +15,13 @@ from pyNN.standardmodels import StandardCellType, build_translations
 from cython_core.config import NEURON_FIELDS
 
 from ...standardmodels import cells as _standard
+from ..plasticity_rules import PlasticityRuleHandle
 
 
-class HXNeuron(StandardCellType):
-    """The BrainScaleS-2 neuron circuit, parameters in hardware units."""
+class HXNeuron(StandardCellType, PlasticityRuleHandle):
+    """The BrainScaleS-2 neuron circuit, parameters in hardware units.
+    `plasticity_rule`: a rule that sees these neurons (spike counters, CADC
+    membrane reads) as `neurons` in its kernel."""
     default_parameters = {name: float(f.default) for name, f in NEURON_FIELDS.items()}
     default_initial_values = {}
     units = {name: "dimensionless" for name in
@@ -30,10 +33,11 @@ class HXNeuron(StandardCellType):
     conductance_based = False
     native_cell = True
 
-    def __init__(self, parameters=None, **kwargs):
+    def __init__(self, parameters=None, plasticity_rule=None, **kwargs):
         # the older form HXNeuron({...}) of the BSS-2 software
         if parameters is not None:
             kwargs = {**parameters, **kwargs}
+        PlasticityRuleHandle.__init__(self, plasticity_rule)
         unknown = set(kwargs) - set(NEURON_FIELDS)
         if unknown:
             raise KeyError(f"HXNeuron: unknown parameter(s) {sorted(unknown)}; parameters are "
