@@ -6,6 +6,7 @@ come back as raw hardware data (8 ns spike timestamps, ADC codes).
 All times are hardware time in us; the chip's clock continues across runs
 until `reset_state()`.
 """
+import time
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
@@ -166,6 +167,8 @@ class Chip:
         self._correlation = None
         self._correlation_key = None
         self._synapse_snapshot = None
+        # wall time of the last run() in the engine and in PPU programs (seconds)
+        self.last_run_profile = {}
         self.reset_state()
 
     @property
@@ -334,6 +337,7 @@ class Chip:
         cadc_interval = cadc.interval if cadc is not None else 1.0
 
         calls = self._ppu_calls(ppu, t0, t_stop)
+        self.last_run_profile = {"engine_s": 0.0, "ppu_s": 0.0, "ppu_calls": len(calls)}
         step_ends = [k for k, _ in calls] + [n_steps]
         spike_chunks = []
         madc_next = cadc_next = 0
@@ -345,22 +349,26 @@ class Chip:
                 seg_end = t0 + end * dt
                 ev_stop = np.searchsorted(ev_t, seg_end - 1e-9 * dt, side="left") if len(ev_t) else 0
                 sc_stop = np.searchsorted(sched[0], seg_end - 1e-9 * dt, side="left") if len(sched[0]) else 0
+                started = time.perf_counter()
                 times, neurons, madc_next, cadc_next = self._engine.run(
                     end - done_steps, dt, ev_t[ev_pos:ev_stop], ev_l[ev_pos:ev_stop],
                     sched[0][sc_pos:sc_stop], sched[1][sc_pos:sc_stop], sched[2][sc_pos:sc_stop],
                     madc_neurons, madc_obs, madc_t0, madc_interval, madc_buf, madc_next,
                     cadc_neurons, cadc_t0, cadc_interval, cadc_buf, cadc_next,
                     M.SYNIN_BASELINE_MV, M.ADAPTATION_BASELINE_MV, M.ADAPTATION_MV_PER_NA)
+                self.last_run_profile["engine_s"] += time.perf_counter() - started
                 spike_chunks.append((times, neurons))
                 ev_pos, sc_pos = ev_stop, sc_stop
                 done_steps = end
             while call_idx < len(calls) and calls[call_idx][0] == end:
                 program = calls[call_idx][1]
+                started = time.perf_counter()
                 try:
                     program.callback(PPUAccess(self, self.time, rng))
                 except Exception as err:
                     raise RuntimeError(f"PPU program failed at chip time {self.time:.3f} us: "
                                        f"{type(err).__name__}: {err}") from err
+                self.last_run_profile["ppu_s"] += time.perf_counter() - started
                 call_idx += 1
         self._engine.time = t_stop
         if offset_current_schedule is not None and len(sched[0]):

@@ -47,8 +47,8 @@ def split_weights(weights, parts, integer):
 
 
 def route(requests, config, integer_weights, capacity=None):
-    """Place `requests` {(source, delay, receptor, hemisphere, stp, owner): {column:
-    weight}} into `config.synapses`; `stp` is None or (U, tau_rec, tau_facil) in
+    """Place `requests` {(source, delay, receptor, hemisphere, stp, owner): (columns,
+    weights)} into `config.synapses`; `stp` is None or (U, tau_rec, tau_facil) in
     chip us, and such a source gets a synapse driver of its own (the state is per
     driver); requests that differ only in `owner` get rows of their own (plastic
     synapses, which a PPU rule rewrites).  `capacity` {key: hardware weight}: the
@@ -62,11 +62,11 @@ def route(requests, config, integer_weights, capacity=None):
     labels = defaultdict(list)
     placed = defaultdict(list)
     capacity = capacity or {}
-    order = sorted(requests, key=lambda k: -len(requests[k]))
+    order = sorted(requests, key=lambda k: -len(requests[k][0]))
     for key in order:
         source, delay, receptor, h, stp, _ = key
-        columns = np.fromiter(requests[key].keys(), dtype=np.int64)
-        weights = np.fromiter(requests[key].values(), dtype=float)
+        columns = np.asarray(requests[key][0], dtype=np.int64)
+        weights = np.asarray(requests[key][1], dtype=float)
         largest = max(weights.max(), capacity.get(key, 0.0))
         parts = max(1, int(np.ceil(largest / C.WEIGHT_MAX - 1e-9)))
         want = C.ROW_EXCITATORY if receptor == "excitatory" else C.ROW_INHIBITORY

@@ -33,7 +33,8 @@ class Recorder(recording.Recorder):
         ids = self._ids_of_variable("spikes")
         if not ids or self.population.is_source:
             return
-        by_slot = {int(simulator.slots_of([id])[0]): id for id in ids}
+        ids = list(ids)
+        by_slot = dict(zip(simulator.slots_of(ids).tolist(), ids))
         for t, s in zip(times, slots):
             id = by_slot.get(int(s))
             if id is not None:

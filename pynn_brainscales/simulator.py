@@ -30,13 +30,43 @@ def resolve(ids):
     return [(id.parent, int(id) - id.parent.first_id) for id in ids]
 
 
+def _by_population(ids):
+    """Global ids as integers, and the index in state.populations of each one's
+    population (populations hold consecutive ids, in order of creation)."""
+    # int() first: numpy would probe each ID for array attributes, which PyNN's
+    # IDMixin answers with a parameter lookup of the whole population
+    ids = np.fromiter((int(i) for i in (ids.ravel() if isinstance(ids, np.ndarray) else ids)),
+                      np.int64)
+    firsts = np.array([p.first_id for p in state.populations], np.int64)
+    return ids, np.searchsorted(firsts, ids, side="right") - 1
+
+
 def slots_of(ids):
-    return np.array([parent.slots[i] for parent, i in resolve(ids)], dtype=np.int64)
+    """Neuron circuit of each cell id (any mix of populations, views, assemblies)."""
+    ids, which = _by_population(ids)
+    out = np.empty(len(ids), np.int64)
+    for k in np.unique(which):
+        pop = state.populations[k]
+        sel = which == k
+        out[sel] = pop.slots[ids[sel] - pop.first_id]
+    return out
 
 
 def source_keys(ids):
-    return [("source", parent.first_id + i) if parent.is_source else ("neuron", int(parent.slots[i]))
-            for parent, i in resolve(ids)]
+    """Routing key of each cell id: ("source", id) for spike sources,
+    ("neuron", circuit) for chip neurons."""
+    ids, which = _by_population(ids)
+    keys = [None] * len(ids)
+    for k in np.unique(which):
+        pop = state.populations[k]
+        sel = np.flatnonzero(which == k)
+        if pop.is_source:
+            values = [("source", int(i)) for i in ids[sel]]
+        else:
+            values = [("neuron", int(s)) for s in pop.slots[ids[sel] - pop.first_id]]
+        for i, key in zip(sel, values):
+            keys[i] = key
+    return keys
 
 
 def parameter_of(ids, name):
@@ -44,6 +74,14 @@ def parameter_of(ids, name):
     cells = resolve(ids)
     arrays = {id(parent): parent.hardware_parameters()[name] for parent, _ in cells}
     return np.array([arrays[id(parent)][i] for parent, i in cells])
+
+
+def _sum_by_column(parts):
+    """(columns, weights) of a row request from its parts, summed per column."""
+    columns = np.concatenate([c for c, _ in parts])
+    weights = np.concatenate([w for _, w in parts])
+    unique, inverse = np.unique(columns, return_inverse=True)
+    return unique, np.bincount(inverse, weights=weights, minlength=len(unique))
 
 
 class State(common.control.BaseState):
@@ -293,40 +331,27 @@ class State(common.control.BaseState):
 
     def _route(self, config):
         requests, capacity = {}, {}
-        integer = not self.ideal
-        plastic = []           # (projection, request key and column of each connection)
+        plastic = []           # (projection, slots, placement of each connection)
         for number, prj in enumerate(self.projections):
             if len(prj.connections_pre) == 0:
                 continue
             slots = slots_of(prj.post.all_cells[prj.connections_post])
             w_hw = self._hardware_weights(prj, slots)
-            source = source_keys(prj.pre.all_cells[prj.connections_pre])
-            delays = np.round(prj.connections_delay, 6)
-            receptor = prj.receptor_type
-            if "tau_rec" in prj.extra_names:         # short-term plasticity of the row
-                stp = zip(prj.connections_U, prj.connections_tau_rec * self.time_scale,
-                          prj.connections_tau_facil * self.time_scale)
-            else:
-                stp = [None] * len(source)
-            owners = self._plastic_owners(number, prj) if prj.plastic else [None] * len(source)
+            keys, group = self._request_keys(number, prj, slots)
+            hemisphere, column = np.divmod(slots, C.COLUMNS_PER_HEMISPHERE)
+            order = np.argsort(group, kind="stable")
+            bounds = np.searchsorted(group[order], np.arange(len(keys) + 1))
+            for g, key in enumerate(keys):
+                members = order[bounds[g]:bounds[g + 1]]
+                requests.setdefault(key, []).append((column[members], w_hw[members]))
             if prj.plastic:
-                largest = self._plastic_capacity(prj, slots, w_hw)
-                placement = []
-            for i, (src, d, slot, w, dyn, owner) in enumerate(
-                    zip(source, delays, slots, w_hw, stp, owners)):
-                h, col = divmod(int(slot), C.COLUMNS_PER_HEMISPHERE)
-                if dyn is not None:
-                    dyn = tuple(round(float(v), 9) for v in dyn)
-                key = (src, float(d), receptor, h, dyn, owner)
-                cols = requests.setdefault(key, {})
-                cols[col] = cols.get(col, 0.0) + w
-                if owner is not None:
-                    capacity[key] = max(capacity.get(key, 0.0), largest[i])
-                    placement.append((key, col))
-            if prj.plastic:
-                plastic.append((prj, slots, placement))
+                largest = float(np.max(self._plastic_capacity(prj, slots, w_hw)))
+                for key in keys:
+                    capacity[key] = largest
+                plastic.append((prj, slots, keys, group, column))
+        requests = {key: _sum_by_column(parts) for key, parts in requests.items()}
         try:
-            self._labels, placed = mapping.route(requests, config, integer, capacity)
+            self._labels, placed = mapping.route(requests, config, not self.ideal, capacity)
         except mapping.RoutingError as err:
             raise errors.ConnectionError(str(err)) from err
         self._routes_of = {}
@@ -343,19 +368,43 @@ class State(common.control.BaseState):
         config.loopback_delays = np.array(delays, float) * self.time_scale   # chip us
         self._configure_plasticity(config, plastic, placed)
 
-    @staticmethod
-    def _plastic_owners(number, prj):
-        """Request owners of a plastic projection's connections: the projection,
-        and a count that keeps repeated (pre, post, delay) connections on
-        synapses of their own."""
-        seen = {}
-        owners = []
-        for pair in zip(prj.connections_pre, prj.connections_post,
-                        np.round(prj.connections_delay, 6)):
-            count = seen.get(pair, 0)
-            seen[pair] = count + 1
-            owners.append((number, count))
-        return owners
+    def _request_keys(self, number, prj, slots):
+        """Row requests of a projection: the distinct keys (source, delay,
+        receptor, hemisphere, short-term plasticity, owner) and the index of
+        each connection's key.  A plastic projection's synapses have rows of
+        their own (owner: the projection, and a count that keeps repeated
+        (pre, post, delay) connections apart)."""
+        n = len(slots)
+        source = source_keys(prj.pre.all_cells[prj.connections_pre])
+        source_code = np.array([k[1] if k[0] == "source" else -1 - k[1] for k in source], np.int64)
+        source_index = np.unique(source_code, return_inverse=True)[1]
+        delays, delay_index = np.unique(np.round(prj.connections_delay, 6), return_inverse=True)
+        if "tau_rec" in prj.extra_names:            # short-term plasticity of the row
+            stp = np.round(np.column_stack([
+                prj.connections_U, prj.connections_tau_rec * self.time_scale,
+                prj.connections_tau_facil * self.time_scale]), 9)
+            dynamics, dyn_index = np.unique(stp, axis=0, return_inverse=True)
+        else:
+            dynamics, dyn_index = [None], np.zeros(n, np.int64)
+        count = np.zeros(n, np.int64)
+        if prj.plastic:
+            pair = np.column_stack([prj.connections_pre, prj.connections_post, delay_index])
+            order = np.lexsort(pair.T[::-1])
+            same = np.all(pair[order][1:] == pair[order][:-1], axis=1)
+            run_start = np.maximum.accumulate(np.where(np.r_[True, ~same], np.arange(n), 0))
+            count[order] = np.arange(n) - run_start
+        table = np.column_stack([source_index, delay_index, slots // C.COLUMNS_PER_HEMISPHERE,
+                                 np.ravel(dyn_index), count])
+        unique, group = np.unique(table, axis=0, return_inverse=True)
+        first = np.zeros(len(unique), np.int64)
+        first[group[::-1]] = np.arange(n)[::-1]
+        keys = []
+        for g, (_, d, h, dyn, c) in enumerate(unique):
+            dyn_key = None if dynamics[0] is None else tuple(float(v) for v in dynamics[dyn])
+            owner = (number, int(c)) if prj.plastic else None
+            keys.append((source[first[g]], float(delays[d]), prj.receptor_type, int(h), dyn_key,
+                         owner))
+        return keys, np.ravel(group)
 
     def _sensor_time_constants(self):
         """Correlation sensor time constant (chip us) per quadrant that the STDP
@@ -395,11 +444,10 @@ class State(common.control.BaseState):
         self._placements = {}
         config.correlation_sensors_enable = bool(plastic)
         groups = []
-        for prj, slots, placement in plastic:
+        for prj, slots, keys, group, column in plastic:
+            rows = np.array([[r for _, r in placed[key]] for key in keys], np.int64)
             self._placements[prj] = P.SynapsePlacement(
-                hemisphere=slots // C.COLUMNS_PER_HEMISPHERE,
-                rows=np.array([[r for _, r in placed[key]] for key, _ in placement], np.int64),
-                columns=np.array([col for _, col in placement], np.int64))
+                hemisphere=slots // C.COLUMNS_PER_HEMISPHERE, rows=rows[group], columns=column)
             if P.is_stdp(prj):
                 unit = self._hardware_weights(prj, slots, np.ones(len(slots)), inverse=True)
                 groups += P.stdp_groups(prj, self._placements[prj], unit, self.time_scale)

@@ -1,0 +1,81 @@
+"""Full-chip STDP network through PyNN (the performance issue's network):
+256 SpikeSourcePoisson at 10 Hz -> 512 EIF_cond_exp_isfa_ista, all-to-all
+(131,072 plastic synapses), weights uniform in 0..0.004 uS, delay 1 ms,
+SpikePairRule (tau 20/20 ms, A+ 0.01, A- 0.012), additive, w_max 0.01 uS;
+1000 ms of biological time on calibrated chip 0 (or --ideal).
+
+Prints build and run() times (medians), where run() spends its time (the
+engine's dynamics, the PPU's STDP program, the rest: input preparation,
+configuration, readout), the output rate and how the weights moved.
+
+    python tests/benchmarks/stdp_full_chip.py [--repeats N] [--ideal] [--static]
+"""
+import argparse
+import statistics
+import time
+
+import numpy as np
+
+import pynn_brainscales as sim
+
+
+def one(ideal, static, seed):
+    sim.setup(timestep=0.1, min_delay=1.0, **({"ideal": True} if ideal else {"chip": 0}))
+    t0 = time.perf_counter()
+    pre = sim.Population(256, sim.SpikeSourcePoisson(rate=10.0))
+    post = sim.Population(512, sim.EIF_cond_exp_isfa_ista())
+    rng = sim.NumpyRNG(seed=seed)
+    weights = sim.RandomDistribution("uniform", low=0.0, high=0.004, rng=rng)
+    if static:
+        synapse = sim.StaticSynapse(weight=weights, delay=1.0)
+    else:
+        synapse = sim.STDPMechanism(
+            timing_dependence=sim.SpikePairRule(tau_plus=20.0, tau_minus=20.0,
+                                                A_plus=0.01, A_minus=0.012),
+            weight_dependence=sim.AdditiveWeightDependence(w_min=0.0, w_max=0.01),
+            weight=weights, delay=1.0)
+    prj = sim.Projection(pre, post, sim.AllToAllConnector(), synapse)
+    post.record("spikes")
+    build = time.perf_counter() - t0
+    sim.run(0.0)                        # calibration (cached) and mapping, outside the timing
+    before = prj.get("weight", format="array")
+    t0 = time.perf_counter()
+    sim.run(1000.0)
+    run = time.perf_counter() - t0
+    profile = dict(sim.simulator.state.chip.last_run_profile)
+    rate = post.mean_spike_count() / 1.0
+    after = prj.get("weight", format="array")
+    sim.end()
+    return build, run, profile, rate, before, after
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--ideal", action="store_true")
+    parser.add_argument("--static", action="store_true", help="StaticSynapse instead of STDP")
+    args = parser.parse_args()
+    runs = [one(args.ideal, args.static, seed) for seed in range(args.repeats)]
+    med = lambda values: statistics.median(values)
+    build = med([r[0] for r in runs])
+    run = med([r[1] for r in runs])
+    engine = med([r[2]["engine_s"] for r in runs])
+    ppu = med([r[2]["ppu_s"] for r in runs])
+    calls = runs[0][2]["ppu_calls"]
+    rate = med([r[3] for r in runs])
+    before, after = runs[0][4], runs[0][5]
+    kind = "static" if args.static else "STDP"
+    print(f"{kind} full-chip network, {'ideal chip' if args.ideal else 'calibrated chip 0'}, "
+          f"median of {args.repeats}:")
+    print(f"  build (populations + projection of 131,072 synapses): {build * 1e3:8.1f} ms")
+    print(f"  run(1000 ms):                                      {run * 1e3:8.1f} ms")
+    print(f"    engine (neuron and synapse dynamics):            {engine * 1e3:8.1f} ms")
+    print(f"    PPU programs ({calls} calls of the STDP rule):    {ppu * 1e3:8.1f} ms")
+    print(f"    rest (inputs, configuration, readout):           {(run - engine - ppu) * 1e3:8.1f} ms")
+    print(f"  output rate: {rate:.1f} Hz per neuron")
+    print(f"  weights: mean {before.mean():.5f} -> {after.mean():.5f} uS, "
+          f"{np.mean(after != before) * 100:.0f} % changed")
+
+
+if __name__ == "__main__":
+    main()
