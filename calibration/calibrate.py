@@ -194,6 +194,9 @@ def calibrate(chip_seed=0, targets=None, progress=True, seed=0, correlation=Fals
         bar.step("correlation amplitude")
         _search(chip, CorrelationAmplitude(chip), LinearPrediction(100, 400),
                 targets.correlation_amplitude, residuals)
+        correlation_measured = _measure_correlation(chip)
+    else:
+        correlation_measured = tuple(np.full((2, C.NUM_QUADRANTS), np.nan) for _ in range(2))
     bar.done()
 
     cfg = chip.config
@@ -203,4 +206,15 @@ def calibrate(chip_seed=0, targets=None, progress=True, seed=0, correlation=Fals
         quadrants={f: getattr(cfg.quadrants, f).copy() for f in QUADRANT_FIELDS},
         cadc_channel_offsets=cfg.cadc_channel_offsets.copy(),
         refractory_clock_scaler=cfg.refractory_clock_scaler.copy(),
-        success=~failed, residuals=residuals, offset_current_gain=current_gain)
+        success=~failed, residuals=residuals, offset_current_gain=current_gain,
+        correlation_amplitude=correlation_measured[0], correlation_tau=correlation_measured[1])
+
+
+def _measure_correlation(chip):
+    """Amplitude and tau per branch and quadrant at the calibrated settings."""
+    saved = chip.config.copy()
+    step = CorrelationAmplitude(chip)
+    step.prepare()
+    amplitudes, taus = step.fit()
+    chip.config = saved
+    return amplitudes, taus

@@ -18,7 +18,7 @@ from cython_core import constants as C
 
 from .targets import Targets
 
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4
 SOFTWARE_VERSION = "0.1.0"
 
 NEURON_FIELDS = (
@@ -54,6 +54,14 @@ class CalibrationResult:
     residuals: dict = field(default_factory=dict)   # step name -> {"before": sd, "after": sd}
     # measured / nominal offset current per neuron (the backends divide by it)
     offset_current_gain: np.ndarray = field(default_factory=lambda: np.ones(C.NUM_NEURONS))
+    # correlation sensors as measured after their calibration, per branch
+    # (causal, acausal) and quadrant: CADC LSB per pair and us (NaN: not calibrated).
+    # One bias serves both branches, so they differ by their own mismatch; rules
+    # that weigh causal against acausal correlation divide by these.
+    correlation_amplitude: np.ndarray = field(
+        default_factory=lambda: np.full((2, C.NUM_QUADRANTS), np.nan))
+    correlation_tau: np.ndarray = field(
+        default_factory=lambda: np.full((2, C.NUM_QUADRANTS), np.nan))
     created: float = field(default_factory=time.time)
     software_version: str = SOFTWARE_VERSION
 
@@ -87,7 +95,9 @@ class CalibrationResult:
                                 cadc_channel_offsets=self.cadc_channel_offsets,
                                 refractory_clock_scaler=self.refractory_clock_scaler,
                                 success=self.success,
-                                offset_current_gain=self.offset_current_gain, **arrays)
+                                offset_current_gain=self.offset_current_gain,
+                                correlation_amplitude=self.correlation_amplitude,
+                                correlation_tau=self.correlation_tau, **arrays)
         os.replace(tmp, path)       # atomic: a reader never sees half a file
         return path
 
@@ -121,6 +131,8 @@ def load(path, chip_seed=None):
                 refractory_clock_scaler=data["refractory_clock_scaler"],
                 success=data["success"].astype(bool), residuals=meta.get("residuals", {}),
                 offset_current_gain=data["offset_current_gain"],
+                correlation_amplitude=data["correlation_amplitude"],
+                correlation_tau=data["correlation_tau"],
                 created=meta.get("created", 0.0),
                 software_version=meta.get("software_version", "unknown"))
     except CalibrationFileError:

@@ -20,7 +20,9 @@ How this differs from NEST's ``stdp_synapse`` (what PyNN's nest backend runs):
   exp(2 f d / tau_minus) (f = dendritic_delay_fraction), which makes both windows
   coincide, except for pairs closer than 2 f d, whose order the chip sees reversed.
 - A real chip's sensors have mismatch (amplitude ~20 %, tau ~15 % per synapse;
-  only the quadrant means are calibrated), the CADC reads carry noise (~1.5 LSB),
+  the quadrants' biases are calibrated, and the program divides each branch by
+  its amplitude as the calibration measured it, so that potentiation and
+  depression keep their balance), the CADC reads carry noise (~1.5 LSB),
   the capacitors saturate, and weights are 6-bit (stochastic rounding keeps small
   changes on average).  An ideal chip has none of this.
 - tau_plus must equal tau_minus (one sensor bias per quadrant for both branches).
@@ -159,9 +161,11 @@ class PairSTDPProgram:
     that the projections' weights are current after `run()`)."""
 
     def __init__(self, groups, period, amplitude_lsb, integer_weights):
+        """`amplitude_lsb`: CADC LSB per pair, [branch (causal, acausal), quadrant]
+        or anything that broadcasts to it."""
         self.groups = groups
         self.period = float(period)
-        self.amplitude = np.broadcast_to(np.asarray(amplitude_lsb, float), (C.NUM_QUADRANTS,))
+        self.amplitude = np.broadcast_to(np.asarray(amplitude_lsb, float), (2, C.NUM_QUADRANTS))
         self.integer = integer_weights
         self.baseline = None       # sensor reset level per [hemisphere, branch, column]
         self.rows = {h: np.unique(np.concatenate([g.rows.ravel() for g in groups
@@ -204,12 +208,12 @@ class PairSTDPProgram:
         h = g.hemisphere
         position = np.searchsorted(rows, g.rows)
         columns = g.columns[:, None]
-        amplitude = self.amplitude[h * 2 + g.columns // C.NEURONS_PER_QUADRANT]
+        amplitude = self.amplitude[:, h * 2 + g.columns // C.NEURONS_PER_QUADRANT]
         # drops from the reset level, averaged over a connection's parallel rows
         causal_pairs = (self.baseline[h, 0, g.columns]
-                        - causal[position, columns].mean(axis=1)) / amplitude
+                        - causal[position, columns].mean(axis=1)) / amplitude[0]
         acausal_pairs = (self.baseline[h, 1, g.columns]
-                         - acausal[position, columns].mean(axis=1)) / amplitude
+                         - acausal[position, columns].mean(axis=1)) / amplitude[1]
         w = weights[g.rows, columns].sum(axis=1)
         span = g.w_max - g.w_min
         with np.errstate(divide="ignore", invalid="ignore"):

@@ -312,6 +312,7 @@ class State(common.control.BaseState):
                                                         adex=adex, correlation=correlation)
         result = self.calibrations[key]
         self._current_gain = np.asarray(result.offset_current_gain, float)
+        self._sensor_amplitude = np.asarray(result.correlation_amplitude, float)
         used = np.zeros(C.NUM_NEURONS, bool)
         used[: self.free_slot] = True
         adex_used = np.zeros(C.NUM_NEURONS, bool)
@@ -454,6 +455,9 @@ class State(common.control.BaseState):
         if not groups:
             return
         amplitude = P.AMPLITUDE_LSB[self.ideal]
+        if not self.ideal:          # as the calibration measured them, where it could
+            measured = self._sensor_amplitude
+            amplitude = np.where(np.isfinite(measured) & (measured > 0), measured, amplitude)
         if self.ideal:
             tau_bias, amplitude_bias = P.ideal_sensor_biases(self._sensor_tau, amplitude, config)
             config.quadrants.correlation_i_bias_tau = tau_bias

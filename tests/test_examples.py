@@ -15,6 +15,12 @@ EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
     (["bss2_psp.py"], "bss2_psp.png"),
     (["-m", "pynn_brainscales.run", "pynn_synfire_chain.py", "brainscales2"],
      "pynn_synfire_chain_brainscales2.png"),
+    (["-m", "pynn_brainscales.run", "pynn_stdp_window.py", "brainscales2"],
+     "pynn_stdp_window_brainscales2.png"),
+    (["-m", "pynn_brainscales.run", "pynn_stdp_pattern.py", "brainscales2"],
+     "pynn_stdp_pattern_brainscales2.png"),
+    (["bss2_homeostasis.py"], "bss2_homeostasis.png"),
+    (["bss2_reward_stdp.py"], "bss2_reward_stdp.png"),
 ])
 def test_example_runs(command, figure, tmp_path):
     pytest.importorskip("matplotlib")
