@@ -132,12 +132,22 @@ class PPUAccess:
             counter[sel] = 0
         return out
 
-    def read_membrane(self, neurons=None):
-        """CADC membrane samples (8-bit codes) of `neurons` (default: all 512)."""
+    def read_membrane(self, neurons=None, source="v"):
+        """CADC samples (8-bit codes) of `neurons` (default: all 512): their
+        membranes, or the node each neuron's readout source selects (`source`:
+        one of 'v', 'exc_synin', 'inh_synin', 'adaptation', or one per neuron)."""
         neurons = np.arange(C.NUM_NEURONS) if neurons is None else np.asarray(neurons)
-        v = self._chip._engine.state["v"][neurons]
-        return readout.cadc_membrane_codes(v, neurons, self._chip.config, self._chip.mismatch,
-                                           self._rng)
+        state = self._chip._engine.state
+        nodes = {"v": state["v"], "exc_synin": M.SYNIN_BASELINE_MV + state["u_e"],
+                 "inh_synin": M.SYNIN_BASELINE_MV + state["u_i"],
+                 "adaptation": M.ADAPTATION_BASELINE_MV + M.ADAPTATION_MV_PER_NA * state["w"]}
+        sources = np.broadcast_to(np.asarray(source, dtype=object), neurons.shape)
+        for name in set(sources.tolist()):
+            if name not in nodes:
+                raise ConfigurationError(f"source: value {name!r} is not one of {sorted(nodes)}")
+        voltage = np.array([nodes[name][n] for name, n in zip(sources, neurons)], np.float64)
+        return readout.cadc_membrane_codes(voltage, neurons, self._chip.config,
+                                           self._chip.mismatch, self._rng)
 
     @staticmethod
     def _hemi(hemisphere):

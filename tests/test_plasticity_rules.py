@@ -229,3 +229,62 @@ def test_static_recording_synapse():
     with pytest.raises(RuntimeError, match="no observable 'correlation_acausal'"):
         prj.get_data("correlation_acausal")
     pynn.end()
+
+
+def test_two_rules_with_one_timer_on_two_projections():
+    """Each rule sees only its own projection; both run at the shared timer's times."""
+    class Count(pynn.PlasticityRule):
+        def __init__(self, timer, step):
+            obs = observable(pynn.PlasticityRule.ObservableArray, "uint8")
+            obs.size = 1
+            super().__init__(timer, {"n": obs})
+            self.step = step
+
+        def kernel(self, synapses, neurons, recording):
+            assert len(synapses) == 1
+            synapses[0].set_weights(synapses[0].get_weights() + self.step)
+            recording.n = [synapses[0].get_weights().max()]
+
+    pynn.setup(ideal=True)
+    timer = pynn.Timer(start=0.01, period=0.01, num_periods=3)
+    up, down = Count(timer, 2), Count(timer, -1)
+    src = pynn.Population(2, pynn.cells.SpikeSourceArray(spike_times=[]))
+    pop = pynn.Population(2, pynn.cells.HXNeuron())
+    a = pynn.Projection(src, pop, pynn.AllToAllConnector(),
+                        pynn.synapses.PlasticSynapse(weight=10, plasticity_rule=up))
+    b = pynn.Projection(src, pop, pynn.OneToOneConnector(),
+                        pynn.synapses.PlasticSynapse(weight=10, plasticity_rule=down))
+    pynn.run(0.05)
+    assert np.all(a.get("weight", format="array") == 16)
+    np.testing.assert_array_equal(b.get("weight", format="array"), [[7, np.nan], [np.nan, 7]])
+    for rule, values in ((up, [12, 14, 16]), (down, [9, 8, 7])):
+        records = rule.get_observable_array("n")[0]
+        assert [r.time for r in records] == pytest.approx([0.01, 0.02, 0.03])
+        assert [int(r.data[0]) for r in records] == values
+    pynn.end()
+
+
+def test_plastic_hxneuron_readout_source():
+    """The rule reads the node each neuron's readout source selects: at rest the
+    synaptic lines sit at their 400 mV baseline, the adaptation node at 500 mV,
+    the membrane at the leak potential (620 -> 420 mV); 0.222 LSB per mV."""
+    seen = []
+
+    class Read(pynn.PlasticityRule):
+        def kernel(self, synapses, neurons, recording):
+            seen.append((neurons[0].get_readout(), neurons[0].get_membrane()))
+
+    pynn.setup(ideal=True)
+    source = pynn.cells.PlasticHXNeuron.ReadoutSource
+    cell = pynn.cells.PlasticHXNeuron(
+        plasticity_rule=Read(pynn.Timer(start=0.01, period=0.01, num_periods=1)),
+        plasticity_rule_enable_readout_source=True,
+        plasticity_rule_readout_source=source.exc_synin)
+    pop = pynn.Population(3, cell)
+    pop[2:3].set(plasticity_rule_readout_source=source.adaptation)
+    pop[0:1].set(plasticity_rule_enable_readout_source=False)
+    assert list(pop.get("plasticity_rule_readout_source")) == [1, 1, 3]
+    pynn.run(0.02)
+    readout, membrane = seen[0]
+    assert readout[0] == membrane[0] and readout[1] < membrane[1] < readout[2]
+    pynn.end()

@@ -366,6 +366,18 @@ class NeuronView:
         """CADC codes (8 bit) of the membrane potentials."""
         return self._ppu.read_membrane(self._slots)
 
+    def get_readout(self):
+        """CADC codes (8 bit) of each neuron's readout source (PlasticHXNeuron's
+        plasticity_rule_readout_source where enabled, else the membrane)."""
+        params = self.population.hardware_parameters()
+        nodes = getattr(self.population.celltype, "READOUT_NODES", ("v",))
+        enabled = np.asarray(params.get("plasticity_rule_enable_readout_source",
+                                        np.zeros(self.shape)), bool)
+        chosen = np.asarray(params.get("plasticity_rule_readout_source",
+                                       np.zeros(self.shape)), int)
+        sources = [nodes[c] if on else "v" for on, c in zip(enabled, chosen)]
+        return self._ppu.read_membrane(self._slots, source=sources)
+
 
 class RecordingRule(PlasticityRule):
     """The "rule" of a StaticRecordingSynapse: records weights and correlation

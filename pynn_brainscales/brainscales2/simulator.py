@@ -81,7 +81,8 @@ class NativeState(core.State):
     def _population_config(self, pop, slow_scaler):
         ct = pop.celltype
         if getattr(ct, "native_cell", False):
-            params = pop.hardware_parameters()
+            params = {name: values for name, values in pop.hardware_parameters().items()
+                      if name not in getattr(ct, "RULE_PARAMETERS", ())}
             return {name: (values.astype(bool) if name.endswith(("enable", "division",
                     "multiplication", "small_capacitance", "high_resistance", "coba_mode",
                     "invert_a", "invert_b", "recurrent", "digital")) else values)

@@ -9,6 +9,8 @@ first use (cached per chip and target set).  Spike sources are played in by
 the backend; `SpikeSourcePoissonOnChip` uses the chip's own background
 generators.
 """
+from enum import IntEnum
+
 import numpy as np
 from pyNN.standardmodels import StandardCellType, build_translations
 
@@ -38,11 +40,46 @@ class HXNeuron(StandardCellType, PlasticityRuleHandle):
         if parameters is not None:
             kwargs = {**parameters, **kwargs}
         PlasticityRuleHandle.__init__(self, plasticity_rule)
-        unknown = set(kwargs) - set(NEURON_FIELDS)
+        unknown = set(kwargs) - set(self.default_parameters)
         if unknown:
             raise KeyError(f"HXNeuron: unknown parameter(s) {sorted(unknown)}; parameters are "
                            f"the circuit's fields, e.g. leak_v_leak, threshold_enable")
         super().__init__(**kwargs)
+
+
+class PlasticHXNeuron(HXNeuron):
+    """HXNeuron whose plasticity rule reads a chosen node through the CADC:
+    `plasticity_rule_readout_source` (a `ReadoutSource`), switched on by
+    `plasticity_rule_enable_readout_source`; the rule's `neurons[i].get_readout()`
+    returns it (the membrane where the switch is off)."""
+
+    class ReadoutSource(IntEnum):
+        membrane = 0
+        exc_synin = 1
+        inh_synin = 2
+        adaptation = 3
+
+    READOUT_NODES = ("v", "exc_synin", "inh_synin", "adaptation")
+    default_parameters = {**HXNeuron.default_parameters,
+                          "plasticity_rule_enable_readout_source": 0.0,
+                          "plasticity_rule_readout_source": 0.0}
+    translations = build_translations(*[(n, n) for n in default_parameters])
+    units = {**HXNeuron.units, "plasticity_rule_enable_readout_source": "dimensionless",
+             "plasticity_rule_readout_source": "dimensionless"}
+    RULE_PARAMETERS = ("plasticity_rule_enable_readout_source", "plasticity_rule_readout_source")
+
+    def __init__(self, parameters=None, plasticity_rule=None,
+                 plasticity_rule_enable_readout_source=False,
+                 plasticity_rule_readout_source=0, **kwargs):
+        source = np.asarray([int(v) for v in np.atleast_1d(plasticity_rule_readout_source)])
+        if np.any((source < 0) | (source > 3)):
+            raise ValueError(f"plasticity_rule_readout_source: value {source.tolist()}; one of "
+                             f"{[s.name for s in self.ReadoutSource]}")
+        super().__init__(parameters, plasticity_rule, **kwargs)
+        self.parameter_space.update(
+            plasticity_rule_enable_readout_source=float(plasticity_rule_enable_readout_source),
+            plasticity_rule_readout_source=(float(source[0]) if source.size == 1
+                                            else source.astype(float)))
 
 
 RECORDED_UNITS = {"v": "dimensionless", "exc_synin": "dimensionless",
