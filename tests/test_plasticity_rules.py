@@ -13,6 +13,15 @@ def driven_neuron(**extra):
                                **extra)
 
 
+def one_plastic_synapse(rule, weight):
+    """An ideal chip with one silent source -> one neuron synapse under `rule`."""
+    pynn.setup(ideal=True)
+    src = pynn.Population(1, pynn.cells.SpikeSourceArray(spike_times=[]))
+    pop = pynn.Population(1, pynn.cells.HXNeuron())
+    return pynn.Projection(src, pop, pynn.AllToAllConnector(), pynn.synapses.PlasticSynapse(
+        weight=weight, plasticity_rule=rule))
+
+
 def observable(kind, type_name):
     obs = kind()
     obs.type = getattr(obs.Type, type_name)
@@ -162,11 +171,7 @@ def test_a_failing_rule_stops_the_run_with_its_time_and_traceback():
                 raise ZeroDivisionError("no weight left")
             synapses[0].set_weights(synapses[0].get_weights() - 5)
 
-    pynn.setup(ideal=True)
-    src = pynn.Population(1, pynn.cells.SpikeSourceArray(spike_times=[]))
-    pop = pynn.Population(1, pynn.cells.HXNeuron())
-    pynn.Projection(src, pop, pynn.AllToAllConnector(), pynn.synapses.PlasticSynapse(
-        weight=10, plasticity_rule=Fails(pynn.Timer(start=0.01, period=0.01, num_periods=9))))
+    one_plastic_synapse(Fails(pynn.Timer(start=0.01, period=0.01, num_periods=9)), weight=10)
     with pytest.raises(RuntimeError, match=r"Fails failed at 0.03 ms") as info:
         pynn.run(0.1)
     chain, cause = [], info.value
@@ -182,11 +187,7 @@ def test_rules_with_only_a_cpp_kernel_say_how_to_write_the_python_form():
         def generate_kernel(self):
             return "void PLASTICITY_RULE_KERNEL() {}"
 
-    pynn.setup(ideal=True)
-    src = pynn.Population(1, pynn.cells.SpikeSourceArray(spike_times=[]))
-    pop = pynn.Population(1, pynn.cells.HXNeuron())
-    pynn.Projection(src, pop, pynn.AllToAllConnector(), pynn.synapses.PlasticSynapse(
-        weight=1, plasticity_rule=CppOnly(pynn.Timer(start=0, period=0.01, num_periods=1))))
+    one_plastic_synapse(CppOnly(pynn.Timer(start=0, period=0.01, num_periods=1)), weight=1)
     with pytest.raises(NotImplementedError, match=r"def kernel\(self, synapses, neurons"):
         pynn.run(0.02)
     pynn.end()
@@ -201,12 +202,9 @@ def test_recorded_values_are_checked_against_the_observable():
         def kernel(self, synapses, neurons, recording):
             recording.w = synapses[0].get_weights() * 10
 
-    pynn.setup(ideal=True)
-    src = pynn.Population(1, pynn.cells.SpikeSourceArray(spike_times=[]))
-    pop = pynn.Population(1, pynn.cells.HXNeuron())
-    pynn.Projection(src, pop, pynn.AllToAllConnector(), pynn.synapses.PlasticSynapse(
-        weight=30, plasticity_rule=Bad(pynn.Timer(start=0, period=0.01, num_periods=1))))
-    with pytest.raises(RuntimeError, match=r"Bad failed at 0 ms.*value 300 does not fit .* int8 \(-128..127"):
+    one_plastic_synapse(Bad(pynn.Timer(start=0, period=0.01, num_periods=1)), weight=30)
+    with pytest.raises(RuntimeError,
+                       match=r"Bad failed at 0 ms.*value 300 does not fit .* int8 \(-128..127"):
         pynn.run(0.02)
     with pytest.raises(ValueError, match="Timer.period: value 0"):
         pynn.Timer(start=0, period=0, num_periods=1)

@@ -169,6 +169,18 @@ class PlasticityRule:
         return [None if snippet is None else snippet.data_array.get(observable)
                 for snippet in self._recording_data]
 
+    def _records(self, observable, owner, kind):
+        """Per snippet, the records of `owner` (a projection or population of
+        this rule) for an observable of `kind` (None where the rule did not run)."""
+        per_synapse = kind is ObservablePerSynapse
+        accessor = "Projection.get_data" if per_synapse else "get_plasticity_data"
+        self._check_observable(observable, kind, accessor)
+        index = (self._projections if per_synapse else self._populations).index(owner)
+        return [None if snippet is None else
+                (snippet.data_per_synapse if per_synapse else snippet.data_per_neuron)[
+                    observable][index]
+                for snippet in self._recording_data]
+
     def _check_observable(self, observable, kind, accessor):
         if observable not in self.observables:
             raise RuntimeError(f"{type(self).__name__} has no observable {observable!r}; "

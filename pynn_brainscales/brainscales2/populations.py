@@ -66,10 +66,7 @@ class Population(core.Population):
         if rule is None:
             raise RuntimeError(f"{type(self.celltype).__name__} holds no plasticity rule, so "
                                f"the population has no observables")
-        rule._check_observable(observable, ObservablePerNeuron, "get_plasticity_data")
-        index = rule._populations.index(self)
-        return [None if snippet is None else snippet.data_per_neuron[observable][index]
-                for snippet in rule._recording_data]
+        return rule._records(observable, self, ObservablePerNeuron)
 
     def record(self, variables, to_file=None, sampling_interval=None, locations=None,
                device="madc"):

@@ -47,7 +47,4 @@ class Projection(core.Projection):
         if rule is None:
             raise RuntimeError(f"{type(self.synapse_type).__name__} holds no plasticity rule, "
                                f"so the projection has no observables")
-        rule._check_observable(observable, ObservablePerSynapse, "Projection.get_data")
-        index = rule._projections.index(self)
-        return [None if snippet is None else snippet.data_per_synapse[observable][index]
-                for snippet in rule._recording_data]
+        return rule._records(observable, self, ObservablePerSynapse)
