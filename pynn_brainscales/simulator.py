@@ -30,13 +30,26 @@ def resolve(ids):
     return [(id.parent, int(id) - id.parent.first_id) for id in ids]
 
 
+def cell_ids(cells, indices):
+    """Global ids (int64) of `cells` (a Population, view or assembly) at `indices`."""
+    if "first_id" in vars(cells):                  # a whole Population: consecutive ids
+        return cells.first_id + np.asarray(indices, np.int64)
+    return _as_ints(cells.all_cells[np.asarray(indices, np.int64)])
+
+
+def _as_ints(ids):
+    # int() first: numpy would probe each ID for array attributes, which PyNN's
+    # IDMixin answers with a parameter lookup of the whole population
+    if isinstance(ids, np.ndarray) and ids.dtype.kind in "iu":
+        return ids.astype(np.int64).ravel()
+    return np.fromiter((int(i) for i in (ids.ravel() if isinstance(ids, np.ndarray) else ids)),
+                       np.int64)
+
+
 def _by_population(ids):
     """Global ids as integers, and the index in state.populations of each one's
     population (populations hold consecutive ids, in order of creation)."""
-    # int() first: numpy would probe each ID for array attributes, which PyNN's
-    # IDMixin answers with a parameter lookup of the whole population
-    ids = np.fromiter((int(i) for i in (ids.ravel() if isinstance(ids, np.ndarray) else ids)),
-                      np.int64)
+    ids = _as_ints(ids)
     firsts = np.array([p.first_id for p in state.populations], np.int64)
     return ids, np.searchsorted(firsts, ids, side="right") - 1
 
@@ -52,21 +65,25 @@ def slots_of(ids):
     return out
 
 
-def source_keys(ids):
-    """Routing key of each cell id: ("source", id) for spike sources,
-    ("neuron", circuit) for chip neurons."""
+def source_codes(ids):
+    """Routing source of each cell id as an integer: the id (>= 0) of a spike
+    source, -1 - circuit of a chip neuron."""
     ids, which = _by_population(ids)
-    keys = [None] * len(ids)
+    out = np.empty(len(ids), np.int64)
     for k in np.unique(which):
         pop = state.populations[k]
-        sel = np.flatnonzero(which == k)
-        if pop.is_source:
-            values = [("source", int(i)) for i in ids[sel]]
-        else:
-            values = [("neuron", int(s)) for s in pop.slots[ids[sel] - pop.first_id]]
-        for i, key in zip(sel, values):
-            keys[i] = key
-    return keys
+        sel = which == k
+        out[sel] = ids[sel] if pop.is_source else -1 - pop.slots[ids[sel] - pop.first_id]
+    return out
+
+
+def source_key(code):
+    """The routing key of a source code: ("source", id) or ("neuron", circuit)."""
+    return ("source", int(code)) if code >= 0 else ("neuron", int(-1 - code))
+
+
+def source_keys(ids):
+    return [source_key(c) for c in source_codes(ids)]
 
 
 def parameter_of(ids, name):
@@ -336,7 +353,7 @@ class State(common.control.BaseState):
         for number, prj in enumerate(self.projections):
             if len(prj.connections_pre) == 0:
                 continue
-            slots = slots_of(prj.post.all_cells[prj.connections_post])
+            slots = slots_of(cell_ids(prj.post, prj.connections_post))
             w_hw = self._hardware_weights(prj, slots)
             keys, group = self._request_keys(number, prj, slots)
             hemisphere, column = np.divmod(slots, C.COLUMNS_PER_HEMISPHERE)
@@ -376,9 +393,8 @@ class State(common.control.BaseState):
         their own (owner: the projection, and a count that keeps repeated
         (pre, post, delay) connections apart)."""
         n = len(slots)
-        source = source_keys(prj.pre.all_cells[prj.connections_pre])
-        source_code = np.array([k[1] if k[0] == "source" else -1 - k[1] for k in source], np.int64)
-        source_index = np.unique(source_code, return_inverse=True)[1]
+        source_code = source_codes(cell_ids(prj.pre, prj.connections_pre))
+        sources, source_index = np.unique(source_code, return_inverse=True)
         delays, delay_index = np.unique(np.round(prj.connections_delay, 6), return_inverse=True)
         if "tau_rec" in prj.extra_names:            # short-term plasticity of the row
             stp = np.round(np.column_stack([
@@ -389,21 +405,27 @@ class State(common.control.BaseState):
             dynamics, dyn_index = [None], np.zeros(n, np.int64)
         count = np.zeros(n, np.int64)
         if prj.plastic:
-            pair = np.column_stack([prj.connections_pre, prj.connections_post, delay_index])
-            order = np.lexsort(pair.T[::-1])
-            same = np.all(pair[order][1:] == pair[order][:-1], axis=1)
-            run_start = np.maximum.accumulate(np.where(np.r_[True, ~same], np.arange(n), 0))
+            pair = (np.asarray(prj.connections_pre, np.int64) * (prj.post.size + 1)
+                    + prj.connections_post) * len(delays) + delay_index
+            order = np.argsort(pair, kind="stable")
+            first_of_run = np.r_[True, pair[order][1:] != pair[order][:-1]]
+            run_start = np.maximum.accumulate(np.where(first_of_run, np.arange(n), 0))
             count[order] = np.arange(n) - run_start
-        table = np.column_stack([source_index, delay_index, slots // C.COLUMNS_PER_HEMISPHERE,
-                                 np.ravel(dyn_index), count])
-        unique, group = np.unique(table, axis=0, return_inverse=True)
-        first = np.zeros(len(unique), np.int64)
-        first[group[::-1]] = np.arange(n)[::-1]
+        # one integer per key: mixed-radix digits (source, delay, hemisphere, dynamics, count)
+        digits = [(source_index, len(sources)), (delay_index, len(delays)),
+                  (slots // C.COLUMNS_PER_HEMISPHERE, C.NUM_HEMISPHERES),
+                  (np.ravel(dyn_index), len(dynamics)), (count, int(count.max()) + 1)]
+        code = np.zeros(n, np.int64)
+        for values, radix in digits:
+            code = code * radix + values
+        unique, first, group = np.unique(code, return_index=True, return_inverse=True)
         keys = []
-        for g, (_, d, h, dyn, c) in enumerate(unique):
-            dyn_key = None if dynamics[0] is None else tuple(float(v) for v in dynamics[dyn])
-            owner = (number, int(c)) if prj.plastic else None
-            keys.append((source[first[g]], float(delays[d]), prj.receptor_type, int(h), dyn_key,
+        for i in first:
+            dyn_key = None if dynamics[0] is None else tuple(
+                float(v) for v in dynamics[np.ravel(dyn_index)[i]])
+            owner = (number, int(count[i])) if prj.plastic else None
+            keys.append((source_key(source_code[i]), float(delays[delay_index[i]]),
+                         prj.receptor_type, int(slots[i] // C.COLUMNS_PER_HEMISPHERE), dyn_key,
                          owner))
         return keys, np.ravel(group)
 
@@ -415,7 +437,7 @@ class State(common.control.BaseState):
         for prj in self.projections:
             if not (P.is_stdp(prj) and len(prj)):
                 continue
-            quadrant = slots_of(prj.post.all_cells[prj.connections_post]) // C.NEURONS_PER_QUADRANT
+            quadrant = slots_of(cell_ids(prj.post, prj.connections_post)) // C.NEURONS_PER_QUADRANT
             tau, _ = P.connection_rule(prj, self.time_scale)
             for q in np.unique(quadrant):
                 taus = np.unique(np.append(tau[quadrant == q], quadrant_tau[q]))
@@ -487,7 +509,7 @@ class State(common.control.BaseState):
             self._stdp_baseline = (key, program.baseline)
         weights = self.chip.config.synapses.weights
         for prj, placement in self._placements.items():
-            slots = slots_of(prj.post.all_cells[prj.connections_post])
+            slots = slots_of(cell_ids(prj.post, prj.connections_post))
             w_hw = placement.weights(weights)
             prj.connections_weight = self._weight_sign(prj) * self._hardware_weights(
                 prj, slots, w_hw, inverse=True)
