@@ -18,11 +18,16 @@ def madc_to_mv(codes):
     return np.asarray(codes, float) / M.MADC_GAIN_CODES_PER_MV + M.MADC_OFFSET_MV
 
 
+def run_settling(chip, duration):
+    """Let the chip settle for at least `duration` us (whole integration steps)."""
+    chip.run(np.ceil(duration / chip.dt - 1e-9) * chip.dt)
+
+
 def cadc_membrane(chip, settle=50.0, reads=20, interval=1.0):
     """Mean CADC reading (LSB) of every neuron's membrane: `reads` reads
     `interval` us apart after `settle` us."""
     chip.reset_state()
-    chip.run(settle)
+    run_settling(chip, settle)
     res = chip.run(reads * interval, cadc=CadcRecording(ALL_NEURONS, interval=interval))
     return res.cadc_codes.astype(float).mean(axis=0)
 
@@ -30,7 +35,7 @@ def cadc_membrane(chip, settle=50.0, reads=20, interval=1.0):
 def cadc_membrane_samples(chip, duration, interval, settle=20.0):
     """All CADC membrane reads [reads, 512] over `duration` us after `settle`."""
     chip.reset_state()
-    chip.run(settle)
+    run_settling(chip, settle)
     res = chip.run(duration, cadc=CadcRecording(ALL_NEURONS, interval=interval))
     return res.cadc_codes.astype(float)
 
@@ -39,7 +44,7 @@ def spike_counts(chip, duration, settle=10.0):
     """Spikes per neuron in `duration` us after `settle` us (FPGA spike events)."""
     chip.reset_state()
     if settle > 0:
-        chip.run(settle)
+        run_settling(chip, settle)
     res = chip.run(duration)
     return np.bincount(res.spike_neurons, minlength=C.NUM_NEURONS)
 
@@ -49,7 +54,7 @@ def madc_trace(chip, duration, observable="v", interval=0.1, spikes=None,
     """MADC traces of all neurons after `settle` us; times relative to the start
     of the recording.  Returns (times, traces in nominal mV [samples, 512])."""
     chip.reset_state()
-    chip.run(settle)
+    run_settling(chip, settle)
     t0 = chip.time
     if spikes is not None:
         spikes = (np.asarray(spikes[0]) + t0, spikes[1])

@@ -276,3 +276,17 @@ def test_tsodyks_markram_parameters_outside_the_drivers_reach_raise(ideal):
     with pytest.raises(InvalidParameterValueError,
                        match=r"TsodyksMarkramSynapse.tau_rec: value -3 ms .*reach 0..1e\+07 ms"):
         prj.set(tau_rec=-3.0)
+
+
+def test_adex_defaults_calibrate_on_a_real_chip(tmp_path, monkeypatch):
+    """EIF_cond_exp_isfa_ista's default tau_m (9.3667 ms) is off the 0.1 us grid:
+    the calibration's settling times must still be whole integration steps."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    sim.setup(timestep=0.1, chip=1)
+    cells = sim.Population(4, sim.EIF_cond_exp_isfa_ista())
+    cells.record("v")
+    sim.run(30.0)
+    v = cells.get_data().segments[0].filter(name="v")[0].magnitude
+    # calibrated rest at -70.6 mV: CADC-level accuracy plus membrane noise
+    assert np.all(np.abs(np.median(v[-50:], axis=0) + 70.6) < 1.5)
+    sim.end()

@@ -1,0 +1,149 @@
+"""The emulator against NEST on one PyNN script (the performance issue's network).
+
+256 SpikeSourcePoisson at 10 Hz -> 512 EIF_cond_exp_isfa_ista, AllToAllConnector
+(131,072 synapses), weights uniform in 0..0.004 uS, delay 1 ms, run 1000 ms; once
+with StaticSynapse, once with STDPMechanism (SpikePairRule tau 20/20 ms, A+ 0.01,
+A- 0.012, additive, w_max 0.01).  Spikes recorded.
+
+Each measurement runs in a fresh process (`--worker`), pynn_brainscales and
+pyNN.nest alternating; the medians of build time (populations and projection),
+run() time, peak memory of the process and output rate are printed with the
+ratio NEST / emulator.  `--sweep` adds the emulator's scaling: run() time against
+simulated duration, number of neurons and input rate (tables, and a figure
+nest_comparison_scaling.png).
+
+    python tests/benchmarks/nest_comparison.py [--repeats 3] [--threads 1] [--sweep]
+
+The emulator runs calibrated chip 0 (calibrated once before the timings, from
+then on cached); NEST 3.10 runs with one thread unless --threads says otherwise
+(the emulator uses OMP_NUM_THREADS, the same number).
+"""
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+SCRIPT = os.path.abspath(__file__)
+
+
+def network(sim, plastic, neurons, rate, duration, seed=1):
+    """Build and run the network; returns (build s, run s, output rate Hz)."""
+    t0 = time.perf_counter()
+    pre = sim.Population(256, sim.SpikeSourcePoisson(rate=rate))
+    post = sim.Population(neurons, sim.EIF_cond_exp_isfa_ista())
+    weights = sim.RandomDistribution("uniform", low=0.0, high=0.004,
+                                     rng=sim.NumpyRNG(seed=seed))
+    if plastic:
+        synapse = sim.STDPMechanism(
+            timing_dependence=sim.SpikePairRule(tau_plus=20.0, tau_minus=20.0,
+                                                A_plus=0.01, A_minus=0.012),
+            weight_dependence=sim.AdditiveWeightDependence(w_min=0.0, w_max=0.01),
+            weight=weights, delay=1.0)
+    else:
+        synapse = sim.StaticSynapse(weight=weights, delay=1.0)
+    sim.Projection(pre, post, sim.AllToAllConnector(), synapse)
+    post.record("spikes")
+    build = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    sim.run(duration)
+    run = time.perf_counter() - t0
+    return build, run, post.mean_spike_count() / (duration / 1000.0)
+
+
+def worker(args):
+    import resource
+    if args.worker == "nest":
+        import pyNN.nest as sim
+        sim.setup(timestep=0.1, min_delay=1.0, threads=args.threads, verbosity="error")
+    else:
+        import pynn_brainscales as sim
+        sim.setup(timestep=0.1, min_delay=1.0, chip=0)
+    build, run, rate = network(sim, args.plastic, args.neurons, args.rate, args.duration)
+    sim.end()
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    print(json.dumps({"build": build, "run": run, "rate": rate, "peak_mb": peak_mb}))
+
+
+def measure(simulator, plastic, threads, neurons=512, rate=10.0, duration=1000.0):
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads))
+    cmd = [sys.executable, SCRIPT, "--worker", simulator, "--threads", str(threads),
+           "--neurons", str(neurons), "--rate", str(rate), "--duration", str(duration)]
+    if plastic:
+        cmd.append("--plastic")
+    out = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=1800)
+    if out.returncode != 0:
+        raise RuntimeError(f"{simulator} worker failed:\n{out.stderr[-3000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def comparison(repeats, threads):
+    print(f"one PyNN script, {repeats} repetitions each, alternating; {threads} thread(s)")
+    print(f"{'network':8s} {'simulator':18s} {'build ms':>9s} {'run() ms':>9s} "
+          f"{'peak MB':>8s} {'rate Hz':>8s}")
+    for plastic in (False, True):
+        name = "STDP" if plastic else "static"
+        results = {"nest": [], "bss2": []}
+        for _ in range(repeats):
+            for simulator in ("nest", "bss2"):
+                results[simulator].append(measure(simulator, plastic, threads))
+        medians = {s: {k: statistics.median(r[k] for r in runs) for k in runs[0]}
+                   for s, runs in results.items()}
+        for s, label in (("nest", "NEST 3.10"), ("bss2", "pynn_brainscales")):
+            m = medians[s]
+            print(f"{name:8s} {label:18s} {m['build'] * 1e3:9.1f} {m['run'] * 1e3:9.1f} "
+                  f"{m['peak_mb']:8.0f} {m['rate']:8.1f}")
+        ratio = {k: medians["nest"][k] / medians["bss2"][k] for k in ("build", "run")}
+        print(f"{name:8s} {'NEST / emulator':18s} {ratio['build']:9.2f} {ratio['run']:9.1f}")
+
+
+def sweep(threads):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    sweeps = [("duration", "simulated duration (ms)", [1000.0, 2000.0, 5000.0, 10000.0]),
+              ("neurons", "neurons", [64, 128, 256, 512]),
+              ("rate", "input rate (Hz)", [1.0, 10.0, 30.0, 100.0])]
+    fig, axes = plt.subplots(1, 3, figsize=(13, 3.8))
+    for ax, (name, label, values) in zip(axes, sweeps):
+        print(f"\nemulator run() against {label} (STDP network, others as above)")
+        print(f"{label:>28s} {'run() ms':>9s} {'ms per unit':>12s} {'rate Hz':>8s}")
+        times = []
+        for value in values:
+            r = measure("bss2", True, threads, **{name: value})
+            times.append(r["run"] * 1e3)
+            print(f"{value:28g} {r['run'] * 1e3:9.1f} {r['run'] * 1e3 / value:12.4f} "
+                  f"{r['rate']:8.1f}")
+        ax.plot(values, times, "o-")
+        ax.set_xlabel(label)
+        ax.set_ylabel("run() wall time (ms)")
+        ax.set_ylim(bottom=0)
+    fig.tight_layout()
+    fig.savefig("nest_comparison_scaling.png", dpi=110)
+    print("figure saved to nest_comparison_scaling.png")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--sweep", action="store_true")
+    parser.add_argument("--worker", choices=["nest", "bss2"], help=argparse.SUPPRESS)
+    parser.add_argument("--plastic", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--neurons", type=int, default=512, help=argparse.SUPPRESS)
+    parser.add_argument("--rate", type=float, default=10.0, help=argparse.SUPPRESS)
+    parser.add_argument("--duration", type=float, default=1000.0, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        worker(args)
+        return
+    measure("bss2", True, args.threads)            # calibrates chip 0 once (cached)
+    comparison(args.repeats, args.threads)
+    if args.sweep:
+        sweep(args.threads)
+
+
+if __name__ == "__main__":
+    main()
