@@ -44,7 +44,12 @@ def wire_all_synapses(config):
 
 
 def drive_neurons(config, leak, offset):
+    """Regular firing on the offset current; adaptation and the exponential term
+    (calibrated before, for AdEx) off, so that the firing rates are the ones
+    the runs are designed for."""
     n = config.neurons
+    n.adaptation_enable = False
+    n.exponential_enable = False
     n.threshold_enable = True
     n.constant_current_enable = True
     n.constant_current_i_offset = offset

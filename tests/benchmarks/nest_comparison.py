@@ -139,7 +139,8 @@ def main():
     if args.worker:
         worker(args)
         return
-    measure("bss2", True, args.threads)            # calibrates chip 0 once (cached)
+    for plastic in (False, True):                  # calibrates chip 0 once for each (cached)
+        measure("bss2", plastic, args.threads)
     comparison(args.repeats, args.threads)
     if args.sweep:
         sweep(args.threads)
