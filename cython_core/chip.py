@@ -108,10 +108,9 @@ class PPUAccess:
         out = []
         for branch, acc in zip((readout.CAUSAL, readout.ACAUSAL), chip._engine.correlation(h)):
             voltage = reset[quadrant] - acc[sel].astype(np.float64)
-            codes = [readout.cadc_codes(voltage, h, branch, column, chip.config, chip.mismatch,
-                                        self._rng, quantise=not chip.ideal)
-                     for _ in range(1 if chip.ideal else int(reads))]
-            out.append(codes[0] if len(codes) == 1 else np.mean(codes, axis=0))
+            out.append(readout.cadc_codes(voltage, h, branch, column, chip.config,
+                                          chip.mismatch, self._rng, quantise=not chip.ideal,
+                                          reads=int(reads)))
         return out[0], out[1]
 
     def random(self, shape):

@@ -20,11 +20,16 @@ def cadc_transfer(config, mismatch):
     return start, slope
 
 
-def cadc_codes(voltage, hemisphere, branch, column, config, mismatch, rng, quantise=True):
+def cadc_codes(voltage, hemisphere, branch, column, config, mismatch, rng, quantise=True,
+               reads=1):
     """8-bit CADC codes for node voltages read on channels (hemisphere, branch, column).
 
     All index arguments broadcast against `voltage`.  `quantise=False` returns
     the converter's value before its last bit (float, still within 0..255).
+    `reads` > 1: the mean of that many successive reads (float).  Their noise
+    (sd 1.5 LSB) dithers the rounding, so the mean of the floored reads is the
+    value - 0.5 plus Gaussian noise of variance (sd^2 + 1/12) / reads: drawn as
+    such, at the cost of one read.
     """
     hemisphere = np.asarray(hemisphere)
     column = np.asarray(column)
@@ -34,6 +39,9 @@ def cadc_codes(voltage, hemisphere, branch, column, config, mismatch, rng, quant
            * mismatch.cadc_channel_gain[hemisphere, branch, column]
            + mismatch.cadc_channel_offset[hemisphere, branch, column]
            + config.cadc_channel_offsets[hemisphere, branch, column])
+    if reads > 1 and quantise and not mismatch.ideal:
+        spread = np.sqrt((M.CADC_NOISE_LSB ** 2 + 1.0 / 12.0) / reads)
+        return np.clip(raw - 0.5 + rng.normal(0.0, spread, raw.shape), 0, C.CADC_CODE_MAX)
     if not mismatch.ideal:
         raw = raw + rng.normal(0.0, M.CADC_NOISE_LSB, raw.shape)
     if not quantise:

@@ -95,9 +95,9 @@ class Projection(common.Projection):
                              delay.copy(), *extra))
 
     def _conductance_based(self, post_indices):
-        return np.array([parent.celltype.conductance_based for parent, _ in
-                         simulator.resolve(self.post.all_cells[np.asarray(post_indices, int)])],
-                        bool)
+        return simulator.attribute_of(
+            simulator.cell_ids(self.post, np.atleast_1d(post_indices)),
+            lambda pop: bool(pop.celltype.conductance_based)).astype(bool)
 
     def _check_weights(self, weight, post_indices):
         inhibitory = self.receptor_type == "inhibitory"
@@ -147,7 +147,7 @@ class Projection(common.Projection):
         on a real chip."""
         if simulator.state.ideal:
             return weight
-        cm = simulator.parameter_of(self.post.all_cells[post], "cm")
+        cm = simulator.parameter_of(simulator.cell_ids(self.post, post), "cm")
         cond = self._conductance_based(post)
         kappa = T.kappa(cm)
         w_hw = np.rint(T.weight_to_hw(weight, kappa, cond))

@@ -25,11 +25,6 @@ class ID(int, common.IDMixin):
         common.IDMixin.__init__(self)
 
 
-def resolve(ids):
-    """(parent population, index in it) of each cell id, for views and assemblies."""
-    return [(id.parent, int(id) - id.parent.first_id) for id in ids]
-
-
 def cell_ids(cells, indices):
     """Global ids (int64) of `cells` (a Population, view or assembly) at `indices`."""
     if "first_id" in vars(cells):                  # a whole Population: consecutive ids
@@ -88,9 +83,20 @@ def source_keys(ids):
 
 def parameter_of(ids, name):
     """Parameter `name` of each cell id (one parameter lookup per population)."""
-    cells = resolve(ids)
-    arrays = {id(parent): parent.hardware_parameters()[name] for parent, _ in cells}
-    return np.array([arrays[id(parent)][i] for parent, i in cells])
+    ids, which = _by_population(ids)
+    out = np.empty(len(ids))
+    for k in np.unique(which):
+        pop = state.populations[k]
+        sel = which == k
+        out[sel] = np.asarray(pop.hardware_parameters()[name], float)[ids[sel] - pop.first_id]
+    return out
+
+
+def attribute_of(ids, getter):
+    """getter(population) of each cell id's population (one call per population)."""
+    ids, which = _by_population(ids)
+    values = {k: getter(state.populations[k]) for k in np.unique(which)}
+    return np.array([values[k] for k in which])
 
 
 def _sum_by_column(parts):
