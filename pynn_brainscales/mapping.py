@@ -46,6 +46,13 @@ def split_weights(weights, parts, integer):
     return [(base + (k < rest)).astype(float) for k in range(parts)]
 
 
+def _column_bits(columns):
+    """Columns as a bit mask, 64 columns per uint64 word."""
+    mask = np.zeros(COLS, bool)
+    mask[columns] = True
+    return np.packbits(mask, bitorder="little").view(np.uint64)
+
+
 def route(requests, config, integer_weights, capacity=None):
     """Place `requests` {(source, delay, receptor, hemisphere, stp, owner): (columns,
     weights)} into `config.synapses`; `stp` is None or (U, tau_rec, tau_facil) in
@@ -58,6 +65,8 @@ def route(requests, config, integer_weights, capacity=None):
     syn = config.synapses
     mode = np.zeros((C.NUM_HEMISPHERES, ROWS), np.int64)
     occupied = np.zeros((C.NUM_HEMISPHERES, ROWS, COLS), bool)
+    # the same, packed 64 columns to a word: the free-row test of a request
+    occupied_bits = np.zeros((C.NUM_HEMISPHERES, ROWS, COLS // 64), np.uint64)
     next_address = np.zeros((C.NUM_HEMISPHERES, C.DRIVERS_PER_HEMISPHERE), np.int64)
     labels = defaultdict(list)
     placed = defaultdict(list)
@@ -70,9 +79,11 @@ def route(requests, config, integer_weights, capacity=None):
         largest = max(weights.max(), capacity.get(key, 0.0))
         parts = max(1, int(np.ceil(largest / C.WEIGHT_MAX - 1e-9)))
         want = C.ROW_EXCITATORY if receptor == "excitatory" else C.ROW_INHIBITORY
+        column_bits = _column_bits(columns)
         for part in split_weights(weights, parts, integer_weights):
             if stp is None:
-                free = ((mode[h] == 0) | (mode[h] == want)) & ~occupied[h][:, columns].any(axis=1)
+                clash = (occupied_bits[h] & column_bits).any(axis=1)
+                free = ((mode[h] == 0) | (mode[h] == want)) & ~clash
             else:
                 # short-term plasticity acts per driver on every event it passes:
                 # a driver of its own (both rows unused, no other address)
@@ -94,8 +105,10 @@ def route(requests, config, integer_weights, capacity=None):
             next_address[h, d] += 1
             mode[h, r] = want
             occupied[h, r, columns] = True
+            occupied_bits[h, r] |= column_bits
             if stp is not None:
                 occupied[h, r, :] = True           # no other source on this driver
+                occupied_bits[h, r] = np.iinfo(np.uint64).max
                 next_address[h, d] = C.ADDRESS_MAX + 1
                 syn.stp_enable[h, r] = True
                 syn.stp_U[h, r], syn.stp_tau_rec[h, r], syn.stp_tau_facil[h, r] = stp

@@ -6,6 +6,8 @@ translation of their parameters, routing of connections onto synapse rows,
 delays through the FPGA loopback, electrodes as offset-current schedules),
 runs the chip, and hands the readout to the recorders.
 """
+import time
+
 import numpy as np
 from pyNN import common, errors
 
@@ -154,6 +156,7 @@ class State(common.control.BaseState):
         self._stdp = None
         self._stdp_baseline = None
         self._placements = {}
+        self.build_seconds = 0.0     # wall time of the last configuration build
         self.reset()
 
     def reset(self):
@@ -190,7 +193,9 @@ class State(common.control.BaseState):
             self.running = True
             return
         duration = round((tstop - self.t) * self.time_scale / self.chip.dt) * self.chip.dt
+        started = time.perf_counter()
         self._build()
+        self.build_seconds = time.perf_counter() - started
         if not self.started:
             self.chip.reset_state(v=self._initial_v())
             self.started = True

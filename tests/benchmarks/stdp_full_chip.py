@@ -42,7 +42,8 @@ def one(ideal, static, seed):
     t0 = time.perf_counter()
     sim.run(1000.0)
     run = time.perf_counter() - t0
-    profile = dict(sim.simulator.state.chip.last_run_profile)
+    profile = dict(sim.simulator.state.chip.last_run_profile,
+                   configuration_s=sim.simulator.state.build_seconds)
     rate = post.mean_spike_count() / 1.0
     after = prj.get("weight", format="array")
     sim.end()
@@ -61,6 +62,7 @@ def main():
     run = med([r[1] for r in runs])
     engine = med([r[2]["engine_s"] for r in runs])
     ppu = med([r[2]["ppu_s"] for r in runs])
+    configuration = med([r[2]["configuration_s"] for r in runs])
     calls = runs[0][2]["ppu_calls"]
     rate = med([r[3] for r in runs])
     before, after = runs[0][4], runs[0][5]
@@ -71,7 +73,10 @@ def main():
     print(f"  run(1000 ms):                                      {run * 1e3:8.1f} ms")
     print(f"    engine (neuron and synapse dynamics):            {engine * 1e3:8.1f} ms")
     print(f"    PPU programs ({calls} calls of the STDP rule):    {ppu * 1e3:8.1f} ms")
-    print(f"    rest (inputs, configuration, readout):           {(run - engine - ppu) * 1e3:8.1f} ms")
+    print(f"    configuration (translation, calibration lookup, routing): "
+          f"{configuration * 1e3:8.1f} ms")
+    print(f"    rest (inputs, readout):                          "
+          f"{(run - engine - ppu - configuration) * 1e3:8.1f} ms")
     print(f"  output rate: {rate:.1f} Hz per neuron")
     print(f"  weights: mean {before.mean():.5f} -> {after.mean():.5f} uS, "
           f"{np.mean(after != before) * 100:.0f} % changed")
