@@ -37,4 +37,4 @@ def list_standard_models():
     """The standard cell types this backend realises on the chip."""
     return [obj.__name__ for obj in globals().values()
             if isinstance(obj, type) and issubclass(obj, StandardCellType)
-            and not getattr(obj, "unsupported", False)]
+            and obj is not StandardCellType and not getattr(obj, "unsupported", False)]

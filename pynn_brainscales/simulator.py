@@ -323,6 +323,14 @@ class State(common.control.BaseState):
                 target["adaptation_b"][s] = kappa * T.VOLTAGE_GAIN * p["b"]
                 target["exponential_v_t"][s] = T.cadc_lsb(T.v_to_hw(p["v_thresh"], off))
                 adex_slots.append(s)
+        # unused circuits take the first neuron's targets: a homogeneous network
+        # then needs one calibration (and one cache entry), whatever its size
+        first = int(min(int(np.min(p.slots)) for p in self._neuron_populations()))
+        unused = np.ones(C.NUM_NEURONS, bool)
+        for pop in self._neuron_populations():
+            unused[pop.slots] = False
+        for values in target.values():
+            values[unused] = values[first]
         coba = bool(self._conductance.any())
         adex = bool(adex_slots)
         correlation = self._sensor_tau is not None

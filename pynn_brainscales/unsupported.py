@@ -1,6 +1,6 @@
 """Standard models that cannot exist on BrainScaleS-2: using one raises
 NotImplementedError naming what is supported."""
-from pyNN.standardmodels import cells
+from pyNN.standardmodels import cells, receptors, synapses
 
 SUPPORTED_CELLS = ["IF_curr_exp", "IF_cond_exp", "EIF_cond_exp_isfa_ista", "SpikeSourceArray",
                    "SpikeSourcePoisson", "SpikeSourcePoissonRefractory", "SpikeSourceGamma"]
@@ -14,7 +14,27 @@ REASONS = {
     "IF_facets_hardware1": "this is the FACETS wafer-scale model, not BrainScaleS-2",
     "IF_curr_delta": "synaptic inputs always have a time constant (>= 0.1 us)",
     "GIF_cond_exp": "no generalised integrate-and-fire circuit exists on the chip",
-    "PointNeuron": "multi-synapse point neurons are not available",
+    "PointNeuron": "composed point neurons (any receptor set) do not exist: a neuron circuit "
+                   "has two exponential synaptic inputs, excitatory and inhibitory",
+    "AdExp": "composed point neurons do not exist; the AdEx circuit is EIF_cond_exp_isfa_ista",
+    "LIF": "composed point neurons do not exist; the LIF circuit is IF_curr_exp / IF_cond_exp",
+}
+COMPOSED = "composed point neurons do not exist; the synaptic inputs are part of the cell types"
+RECEPTOR_REASONS = {name: COMPOSED for name in (
+    "CondAlphaPostSynapticResponse", "CondBetaPostSynapticResponse",
+    "CondExpPostSynapticResponse", "CurrExpPostSynapticResponse")}
+RECEPTOR_REASONS["AlphaPSR"] = COMPOSED
+SUPPORTED_SYNAPSES = ["StaticSynapse", "TsodyksMarkramSynapse", "STDPMechanism (SpikePairRule "
+                      "with additive, multiplicative, additive-multiplicative or Gutig weight "
+                      "dependence)"]
+SYNAPSE_REASONS = {
+    "SimpleStochasticSynapse": "synapses transmit every event (no stochastic release)",
+    "StochasticTsodyksMarkramSynapse": "synapses transmit every event (no stochastic release)",
+    "MultiQuantalSynapse": "synapses transmit every event (no quantal release)",
+    "ElectricalSynapse": "there are no gap junctions between neuron circuits (outside "
+                         "multicompartment neurons)",
+    "Vogels2011Rule": "its depression per pre spike needs a presynaptic spike count per synapse, "
+                      "which the correlation sensors do not provide",
 }
 
 
@@ -27,8 +47,23 @@ def _unsupported(base, reason):
                                          "__doc__": base.__doc__})
 
 
+def _unsupported_synapse(base, reason):
+    def __init__(self, *args, **kwargs):
+        raise NotImplementedError(
+            f"{base.__name__} cannot be emulated on BrainScaleS-2: {reason}. Supported synapse "
+            f"types: {', '.join(SUPPORTED_SYNAPSES)}")
+    return type(base.__name__, (base,), {"__init__": __init__, "unsupported": True,
+                                         "__doc__": base.__doc__})
+
+
 __all__ = []
-for _name, _reason in REASONS.items():
-    if hasattr(cells, _name):
-        globals()[_name] = _unsupported(getattr(cells, _name), _reason)
-        __all__.append(_name)
+for _module, _reasons, _make in ((cells, REASONS, _unsupported),
+                                 (receptors, RECEPTOR_REASONS, _unsupported),
+                                 (synapses, SYNAPSE_REASONS, _unsupported_synapse)):
+    for _name, _reason in _reasons.items():
+        base = getattr(_module, _name, None)
+        if base is None and _name == "AlphaPSR":
+            base = receptors.CondAlphaPostSynapticResponse
+        if base is not None:
+            globals()[_name] = _make(base, _reason)
+            __all__.append(_name)

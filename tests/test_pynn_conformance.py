@@ -2,9 +2,9 @@
 
 NEST 3.10 passes 66 of the 70; the target here is >= 60.  What cannot exist on
 BrainScaleS-2 fails by design (alpha synapses, HH, > 512 neurons, STDP that
-expects all-to-all pairing); stochastic synapses and the composed AdExp model
-are still missing.  The README's compatibility table lists every failure with
-its reason.
+expects all-to-all pairing, stochastic synapses, composed neurons with three
+receptors); scenario4 needs more synapse rows than a hemisphere has.  The
+README's compatibility table lists every failure with its reason.
 """
 import pytest
 

@@ -112,6 +112,7 @@ def sweep(threads):
         print(f"{label:>28s} {'run() ms':>9s} {'ms per unit':>12s} {'rate Hz':>8s}")
         times = []
         for value in values:
+            measure("bss2", True, threads, **{name: value})     # calibrates (cached)
             r = measure("bss2", True, threads, **{name: value})
             times.append(r["run"] * 1e3)
             print(f"{value:28g} {r['run'] * 1e3:9.1f} {r['run'] * 1e3 / value:12.4f} "
