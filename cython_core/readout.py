@@ -41,7 +41,8 @@ def cadc_codes(voltage, hemisphere, branch, column, config, mismatch, rng, quant
            + config.cadc_channel_offsets[hemisphere, branch, column])
     if reads > 1 and quantise and not mismatch.ideal:
         spread = np.sqrt((M.CADC_NOISE_LSB ** 2 + 1.0 / 12.0) / reads)
-        return np.clip(raw - 0.5 + rng.normal(0.0, spread, raw.shape), 0, C.CADC_CODE_MAX)
+        noise = rng.standard_normal(raw.shape, dtype=np.float32)
+        return np.clip(raw - 0.5 + spread * noise, 0, C.CADC_CODE_MAX)
     if not mismatch.ideal:
         raw = raw + rng.normal(0.0, M.CADC_NOISE_LSB, raw.shape)
     if not quantise:

@@ -205,23 +205,39 @@ class PairSTDPProgram:
             self.baseline[h, 1] = acausal.mean(axis=0)
 
     def _update(self, g, weights, causal, acausal, rows, ppu):
-        h = g.hemisphere
-        position = np.searchsorted(rows, g.rows)
-        columns = g.columns[:, None]
-        amplitude = self.amplitude[:, h * 2 + g.columns // C.NEURONS_PER_QUADRANT]
+        index = self._indices(g, rows)
         # drops from the reset level, averaged over a connection's parallel rows
-        causal_pairs = (self.baseline[h, 0, g.columns]
-                        - causal[position, columns].mean(axis=1)) / amplitude[0]
-        acausal_pairs = (self.baseline[h, 1, g.columns]
-                         - acausal[position, columns].mean(axis=1)) / amplitude[1]
-        w = weights[g.rows, columns].sum(axis=1)
+        causal_pairs = (index["causal_base"] - causal.ravel()[index["read"]].mean(axis=1)) \
+            * index["causal_scale"]
+        acausal_pairs = (index["acausal_base"] - acausal.ravel()[index["read"]].mean(axis=1)) \
+            * index["acausal_scale"]
+        flat = weights.ravel()
+        w = flat[index["synapse"]].sum(axis=1)
         span = g.w_max - g.w_min
         with np.errstate(divide="ignore", invalid="ignore"):
             x = np.clip(np.where(span > 0, (w - g.w_min) / span, 0.0), 0.0, 1.0)
-        change = span * (g.a_plus * (1.0 - x) ** g.mu_plus * causal_pairs * g.causal_scale
-                         - g.a_minus * x ** g.mu_minus * acausal_pairs * g.acausal_scale)
+        change = span * (g.a_plus * (1.0 - x) ** g.mu_plus * causal_pairs
+                         - g.a_minus * x ** g.mu_minus * acausal_pairs)
         new = np.clip(w + change, g.w_min, g.w_max)
         if self.integer:
             new = np.floor(new + ppu.random(new.shape))
             new = np.clip(new, np.ceil(g.w_min - 1e-9), np.floor(g.w_max + 1e-9))
         write_parts(weights, g.rows, g.columns, new, self.integer)
+
+    def _indices(self, g, rows):
+        """Flat indices into the row reads and the hemisphere's weights, and the
+        per-synapse factors of a group (computed once: the rows stay)."""
+        cached = getattr(g, "_index_cache", None)
+        if cached is not None and cached[0] is rows:
+            return cached[1]
+        h = g.hemisphere
+        position = np.searchsorted(rows, g.rows)
+        amplitude = self.amplitude[:, h * 2 + g.columns // C.NEURONS_PER_QUADRANT]
+        index = {"read": position * C.COLUMNS_PER_HEMISPHERE + g.columns[:, None],
+                 "synapse": g.rows * C.COLUMNS_PER_HEMISPHERE + g.columns[:, None],
+                 "causal_base": self.baseline[h, 0, g.columns],
+                 "acausal_base": self.baseline[h, 1, g.columns],
+                 "causal_scale": g.causal_scale / amplitude[0],
+                 "acausal_scale": g.acausal_scale / amplitude[1]}
+        g._index_cache = (rows, index)
+        return index

@@ -375,18 +375,25 @@ class State(common.control.BaseState):
             slots = slots_of(cell_ids(prj.post, prj.connections_post))
             w_hw = self._hardware_weights(prj, slots)
             keys, group = self._request_keys(number, prj, slots)
-            hemisphere, column = np.divmod(slots, C.COLUMNS_PER_HEMISPHERE)
-            order = np.argsort(group, kind="stable")
-            bounds = np.searchsorted(group[order], np.arange(len(keys) + 1))
+            column = slots % C.COLUMNS_PER_HEMISPHERE
+            # per key, its columns once each with their weights summed (multapses)
+            order = np.lexsort((column, group))
+            g_sorted, c_sorted = group[order], column[order]
+            first = np.r_[True, (g_sorted[1:] != g_sorted[:-1]) | (c_sorted[1:] != c_sorted[:-1])]
+            starts = np.flatnonzero(first)
+            summed = np.add.reduceat(w_hw[order], starts)
+            g_unique, c_unique = g_sorted[starts], c_sorted[starts]
+            bounds = np.searchsorted(g_unique, np.arange(len(keys) + 1))
             for g, key in enumerate(keys):
-                members = order[bounds[g]:bounds[g + 1]]
-                requests.setdefault(key, []).append((column[members], w_hw[members]))
+                part = (c_unique[bounds[g]:bounds[g + 1]], summed[bounds[g]:bounds[g + 1]])
+                requests.setdefault(key, []).append(part)
             if prj.plastic:
                 largest = float(np.max(self._plastic_capacity(prj, slots, w_hw)))
                 for key in keys:
                     capacity[key] = largest
                 plastic.append((prj, slots, keys, group, column))
-        requests = {key: _sum_by_column(parts) for key, parts in requests.items()}
+        requests = {key: parts[0] if len(parts) == 1 else _sum_by_column(parts)
+                    for key, parts in requests.items()}
         try:
             self._labels, placed = mapping.route(requests, config, not self.ideal, capacity)
         except mapping.RoutingError as err:
