@@ -290,3 +290,38 @@ def test_adex_defaults_calibrate_on_a_real_chip(tmp_path, monkeypatch):
     # calibrated rest at -70.6 mV: CADC-level accuracy plus membrane noise
     assert np.all(np.abs(np.median(v[-50:], axis=0) + 70.6) < 1.5)
     sim.end()
+
+
+def test_configuration_is_rebuilt_only_when_the_network_changed(ideal):
+    """Continued runs reuse the chip's configuration; any change to parameters,
+    weights, connections or electrodes between runs rebuilds it and takes effect."""
+    state = sim.simulator.state
+    # one event every 50 ms: with tau_m 10 ms each PSP starts from rest
+    src = sim.Population(1, sim.SpikeSourceArray(spike_times=np.arange(5.0, 400.0, 50.0)))
+    cells = sim.Population(2, sim.IF_curr_exp(tau_m=10.0))
+    prj = sim.Projection(src, cells, sim.AllToAllConnector(), sim.StaticSynapse(weight=0.5))
+    cells.record("v")
+    sim.run(50.0)
+    sim.run(50.0)
+    assert state.builds == 1
+    prj.set(weight=1.0)                   # a weight
+    sim.run(50.0)
+    cells[1:2].set(tau_m=5.0)             # a parameter, through a view
+    sim.run(50.0)
+    sim.DCSource(amplitude=0.5, start=210.0, stop=240.0).inject_into(cells[0:1])
+    sim.run(50.0)
+    sim.Projection(src, cells[0:1], sim.AllToAllConnector(), sim.StaticSynapse(weight=0.5))
+    sim.run(50.0)
+    sim.run(50.0)
+    assert state.builds == 5
+    v = cells.get_data().segments[0].filter(name="v")[0].magnitude
+    t = np.arange(len(v)) * 0.1
+    peak = lambda j, t0: v[(t > t0) & (t < t0 + 10), j].max() - v[(t > t0 - 1) & (t < t0), j].mean()
+    # the doubled weight doubles the PSP (linear membrane, same start)
+    assert peak(0, 105.0) == pytest.approx(2 * peak(0, 55.0), rel=0.01)
+    # a shorter membrane time constant lowers the peak of the same current
+    assert peak(1, 155.0) < 0.8 * peak(1, 105.0)
+    # 0.5 nA into 10 MOhm: ~5 mV after three time constants
+    assert v[(t > 235) & (t < 240), 0].mean() > v[(t > 200) & (t < 205), 0].mean() + 4.0
+    # the second projection adds half the weight again
+    assert peak(0, 305.0) == pytest.approx(1.5 * peak(0, 155.0), rel=0.01)
