@@ -286,3 +286,23 @@ def test_plastic_hxneuron_readout_source():
     readout, membrane = seen[0]
     assert readout[0] == membrane[0] and readout[1] < membrane[1] < readout[2]
     pynn.end()
+
+
+def test_a_snippet_without_executions_gives_none():
+    class Weights(pynn.PlasticityRule):
+        def __init__(self, timer):
+            super().__init__(timer, {"w": observable(pynn.PlasticityRule.ObservablePerSynapse,
+                                                     "uint8")})
+
+        def kernel(self, synapses, neurons, recording):
+            recording.w = synapses[0].get_weights()
+
+    rule = Weights(pynn.Timer(start=0.01, period=0.01, num_periods=2))
+    prj = one_plastic_synapse(rule, weight=5)
+    pynn.run(0.05)
+    pynn.reset()
+    rule.timer.start = 1.0                # after the second run's end
+    pynn.run(0.05)
+    data = prj.get_data("w")
+    assert len(data) == 2 and len(data[0]) == 2 and data[1] is None
+    pynn.end()

@@ -193,9 +193,14 @@ class PlasticityRule:
             raise RuntimeError("plasticity rule observables are only available after a run")
 
     # --- execution (by the backend) ---
-    def _start_snippet(self):
+    def _start_snippet(self, runs=True):
+        """A new snippet (executed run); None in the data where the rule does not
+        run in it."""
         if self._recording_data is None:
             self._recording_data = []
+        if not runs:
+            self._recording_data.append(None)
+            return
         self._recording_data.append(RecordingData(
             data_per_synapse={n: [[] for _ in self._projections] for n, o in
                               self.observables.items() if isinstance(o, ObservablePerSynapse)},
@@ -432,9 +437,9 @@ def programs(state, t0, t1):
     out = []
     for rule in rules_of(state):
         rule._check_runnable()
-        rule._start_snippet()
         times = rule.timer.times() * US_PER_MS
         times = times[(times >= t0 - 1e-9) & (times < t1 - 1e-9)]
+        rule._start_snippet(runs=bool(times.size))
         if times.size:
             out.append(PPUProgram(np.maximum(times, t0),
                                   lambda ppu, rule=rule: rule._execute(ppu, state)))
