@@ -28,6 +28,7 @@ class Connection(common.Connection):
 
     def _set(self, name, value):
         getattr(self.projection, f"connections_{name}")[self.i] = value
+        self.projection.version += 1
 
     weight = property(lambda self: self._get("weight"), lambda self, v: self._set("weight", v))
     delay = property(lambda self: self._get("delay"), lambda self, v: self._set("delay", v))
@@ -58,6 +59,9 @@ class Projection(common.Projection):
         for name in self.extra_names:
             setattr(self, f"connections_{name}", np.zeros(0))
         self._chunks = []
+        # counts changes of the connections (the backend rebuilds the chip's
+        # configuration when it moved)
+        self.version = 0
         connector.connect(self)
         self._finish()
         simulator.state.projections.append(self)
@@ -124,6 +128,7 @@ class Projection(common.Projection):
             self.connections_delay = delay
             simulator.state.note_delays(delay)
         self._chunks = []
+        self.version += 1
 
     def _check_together(self, **changed):
         """The synapse type's checks across parameters of the same connections."""
@@ -174,6 +179,7 @@ class Projection(common.Projection):
             new["weight"] = self._quantise(new["weight"], self.connections_post)
         for name, values in new.items():
             setattr(self, f"connections_{name}", values)
+        self.version += 1
 
     def _get_attributes_as_arrays(self, attribute_names, multiple_synapses="sum"):
         out = []
