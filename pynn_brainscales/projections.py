@@ -88,13 +88,7 @@ class Projection(common.Projection):
             "delay", simulator.state.min_delay), float), (n,))
         extra = [np.broadcast_to(np.asarray(connection_parameters[name], float), (n,)).copy()
                  for name in self.extra_names]
-        self._check_weights(weight, np.full(n, int(postsynaptic_index)))
-        for name, values in zip(self.extra_names, extra):
-            self._check_extra(name, values)
-        if not simulator.state.native and np.any(delay < simulator.state.dt - 1e-9):
-            bad = delay[delay < simulator.state.dt - 1e-9][0]
-            raise errors.ConnectionError(
-                f"delay: value {bad} ms is below the time step {simulator.state.dt} ms")
+        # checked all at once when the connector is done (_finish)
         self._chunks.append((pre, np.full(n, int(postsynaptic_index)), weight.copy(),
                              delay.copy(), *extra))
 
@@ -120,6 +114,13 @@ class Projection(common.Projection):
     def _finish(self):
         if self._chunks:
             pre, post, weight, delay, *extra = (np.concatenate(x) for x in zip(*self._chunks))
+            self._check_weights(weight, post)
+            for name, values in zip(self.extra_names, extra):
+                self._check_extra(name, values)
+            if not simulator.state.native and np.any(delay < simulator.state.dt - 1e-9):
+                bad = delay[delay < simulator.state.dt - 1e-9][0]
+                raise errors.ConnectionError(
+                    f"delay: value {bad} ms is below the time step {simulator.state.dt} ms")
             self.connections_pre, self.connections_post = pre, post
             for name, values in zip(self.extra_names, extra):
                 setattr(self, f"connections_{name}", values)

@@ -98,8 +98,9 @@ def parameter_of(ids, name):
 def attribute_of(ids, getter):
     """getter(population) of each cell id's population (one call per population)."""
     ids, which = _by_population(ids)
-    values = {k: getter(state.populations[k]) for k in np.unique(which)}
-    return np.array([values[k] for k in which])
+    kinds = np.unique(which)
+    values = np.array([getter(state.populations[k]) for k in kinds])
+    return values[np.searchsorted(kinds, which)]
 
 
 def _sum_by_column(parts):
