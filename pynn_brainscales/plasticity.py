@@ -155,6 +155,16 @@ def ideal_sensor_biases(tau_us, amplitude_lsb, config=None):
     return tau_bias, amplitude_bias
 
 
+def _soft_bound(distance, mu):
+    """distance ** mu, without the power where the rule makes it 1 or linear
+    (additive and multiplicative rules: a pow over every synapse is costly)."""
+    if np.all(mu == 0.0):
+        return 1.0
+    if np.all(mu == 1.0):
+        return distance
+    return distance ** mu
+
+
 class PairSTDPProgram:
     """The built-in PPU program: reads, updates and resets the plastic synapses
     of `groups` every `period` us of chip time (and at the end of each run, so
@@ -216,8 +226,8 @@ class PairSTDPProgram:
         span = g.w_max - g.w_min
         with np.errstate(divide="ignore", invalid="ignore"):
             x = np.clip(np.where(span > 0, (w - g.w_min) / span, 0.0), 0.0, 1.0)
-        change = span * (g.a_plus * (1.0 - x) ** g.mu_plus * causal_pairs
-                         - g.a_minus * x ** g.mu_minus * acausal_pairs)
+        change = span * (g.a_plus * _soft_bound(1.0 - x, g.mu_plus) * causal_pairs
+                         - g.a_minus * _soft_bound(x, g.mu_minus) * acausal_pairs)
         new = np.clip(w + change, g.w_min, g.w_max)
         if self.integer:
             new = np.floor(new + ppu.random(new.shape))
