@@ -6,6 +6,8 @@ from collections import defaultdict
 import numpy as np
 from pyNN import recording
 
+from cython_core import constants as C
+
 from . import simulator
 
 ANALOG = ("v", "gsyn_exc", "gsyn_inh", "w")
@@ -34,11 +36,15 @@ class Recorder(recording.Recorder):
         if not ids or self.population.is_source:
             return
         ids = list(ids)
-        by_slot = dict(zip(simulator.slots_of(ids).tolist(), ids))
-        for t, s in zip(times, slots):
-            id = by_slot.get(int(s))
-            if id is not None:
-                self._spikes[id].append(t)
+        recorded = np.full(C.NUM_NEURONS, -1, np.int64)     # circuit -> index in ids
+        recorded[simulator.slots_of(ids)] = np.arange(len(ids))
+        index = recorded[np.asarray(slots, np.int64)]
+        keep = index >= 0
+        index, times = index[keep], np.asarray(times, float)[keep]
+        order = np.argsort(index, kind="stable")           # keeps each train in time order
+        bounds = np.searchsorted(index[order], np.arange(len(ids) + 1))
+        for k in np.flatnonzero(np.diff(bounds)):
+            self._spikes[ids[k]].extend(times[order[bounds[k]:bounds[k + 1]]].tolist())
 
     def take_source_spikes(self, id, times):
         if id in self._ids_of_variable("spikes"):

@@ -12,6 +12,8 @@ import time
 import numpy as np
 from pyNN import common, errors
 
+import calibration
+from calibration.result import NEURON_FIELDS
 from cython_core import Chip, ChipConfig, MadcRecording, constants as C
 from cython_core.config import FAST_REFRACTORY_SCALER, slowest_needed_scaler
 from cython_core import mismatch as M
@@ -340,8 +342,6 @@ class State(common.control.BaseState):
     def _apply_calibration(self, config):
         """Calibrate the placed neurons to their requested parameters (cached per
         chip and target set) and take the calibrated CapMem values."""
-        import calibration
-        from calibration.result import NEURON_FIELDS
         n = config.neurons
         defaults = calibration.Targets()
         target = {k: np.array(defaults.per_neuron(k)) for k in (
