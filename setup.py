@@ -28,7 +28,10 @@ extensions = [
               **{**common, "extra_compile_args": compile_args + ["-fsingle-precision-constant"]}),
     Extension("cython_core._synapses", ["cython_core/_synapses.pyx"],
               **{**common, "extra_compile_args": compile_args + ["-fsingle-precision-constant"]}),
-    Extension("cython_core._engine", ["cython_core/_engine.pyx"], **common),
+    # OpenMP: the two hemispheres run in two threads when nothing couples them
+    Extension("cython_core._engine", ["cython_core/_engine.pyx"],
+              **{**common, "extra_compile_args": compile_args + ["-fopenmp"],
+                 "extra_link_args": ["-lm", "-fopenmp"]}),
 ]
 
 setup(

@@ -10,6 +10,7 @@ cimport numpy as cnp
 from libc.stdlib cimport malloc, realloc, free
 from libc.string cimport memcpy
 from libc.math cimport exp
+from cython.parallel cimport parallel, threadid
 
 from ._types cimport *
 from ._neurons cimport neuron_step
@@ -76,6 +77,16 @@ cpdef enum Observable:
     OBSERVE_EXC = 1
     OBSERVE_INH = 2
     OBSERVE_ADAPTATION = 3
+
+
+def aligned_zeros(shape, dtype):
+    """Zeros on a 64-byte boundary: each hemisphere's half of a per-neuron row
+    then fills whole cache lines, and two threads never write the same line."""
+    dtype = np.dtype(dtype)
+    count = int(np.prod(shape))
+    raw = np.zeros(count * dtype.itemsize + 64, np.uint8)
+    start = (-raw.ctypes.data) % 64
+    return raw[start:start + count * dtype.itemsize].view(dtype).reshape(shape)
 
 
 cdef float* _fptr(cnp.ndarray arr):
@@ -153,6 +164,72 @@ cdef void heap_pop(EventHeap* h) noexcept nogil:
     h.label[i] = label
 
 
+cdef struct LoopArgs:
+    # one run's inputs and outputs, as raw pointers for the nogil time loop
+    long n_steps
+    double dt
+    double t0
+    const double* event_time
+    const int* event_label
+    long n_ev
+    const double* schedule_time
+    const int* schedule_neuron
+    const float* schedule_value
+    long n_sc
+    const int* madc_neurons
+    const int* madc_observe
+    int n_madc
+    double madc_t0
+    double madc_interval
+    float* madc_out
+    long n_madc_rows
+    const int* cadc_neurons
+    int n_cadc
+    double cadc_t0
+    double cadc_interval
+    float* cadc_out
+    long n_cadc_rows
+    float synin_base
+    float adapt_base
+    float adapt_gain
+    int* rec_label
+    int* loop_start
+    int* loop_label
+    double* loop_delay
+    unsigned int* counter
+
+
+cdef struct LoopOut:
+    # one thread's spikes (time, neuron, step) and readout positions
+    double* sp_t
+    int* sp_n
+    long* sp_k
+    size_t count
+    size_t cap
+    long madc_next
+    long cadc_next
+    int error
+    char pad[64]           # the two threads' records never share a cache line
+
+
+cdef int _grow(LoopOut* out) noexcept nogil:
+    cdef size_t cap = 2 * out.cap
+    cdef double* t = <double*>realloc(out.sp_t, cap * sizeof(double))
+    if t == NULL:
+        return -1
+    out.sp_t = t
+    cdef int* n = <int*>realloc(out.sp_n, cap * sizeof(int))
+    if n == NULL:
+        return -1
+    out.sp_n = n
+    cdef long* k = <long*>realloc(out.sp_k, cap * sizeof(long))
+    if k == NULL:
+        return -1
+    out.sp_k = k
+    out.cap = cap
+    return 0
+
+
 cdef class Engine:
     """State and kernels of one chip; all arrays are owned as numpy arrays."""
 
@@ -216,13 +293,14 @@ cdef class Engine:
 
     def __init__(self):
         self.physical = {}
-        self.param_block = np.zeros((NUM_PARAMS, NEURON_STRIDE), np.float32)
-        self.state_block = np.zeros((NUM_STATE, NEURON_STRIDE), np.float32)
+        self.param_block = aligned_zeros((NUM_PARAMS, NEURON_STRIDE), np.float32)
+        self.state_block = aligned_zeros((NUM_STATE, NEURON_STRIDE), np.float32)
         self.state = {name: self.state_block[row, :NEURONS] for name, row in STATE_ROWS.items()}
         self.noise = 0.0
         self.with_exp = False
         self.with_coba = False
-        self.rng = np.ones(NEURONS, np.uint32)
+        self.rng = aligned_zeros(NEURONS, np.uint32)
+        self.rng[...] = 1
         shape = (2, 256, 256)
         self.synapse_step = np.zeros(shape, np.float32)
         self.synapse_label = np.zeros(shape, np.uint8)
@@ -234,8 +312,10 @@ cdef class Engine:
         self.causal = np.zeros(shape, np.float32)
         self.acausal = np.zeros(shape, np.float32)
         self.t_last_pre = np.full((2, 256, 64), NEVER, np.float64)
-        self.t_last_post = np.full(NEURONS, NEVER, np.float64)
-        self.saturation = np.ones(NEURONS, np.float32)
+        self.t_last_post = aligned_zeros(NEURONS, np.float64)
+        self.t_last_post[...] = NEVER
+        self.saturation = aligned_zeros(NEURONS, np.float32)
+        self.saturation[...] = 1.0
         self.route_start = np.zeros(257, np.int32)
         self.route_hemisphere = np.zeros(0, np.int32)
         self.route_row = np.zeros(0, np.int32)
@@ -251,7 +331,7 @@ cdef class Engine:
         self.loop_start = np.zeros(NEURONS + 1, np.int32)
         self.loop_label = np.zeros(0, np.int32)
         self.loop_delay = np.zeros(0, np.float64)
-        self.spike_counter = np.zeros(NEURONS, np.uint32)
+        self.spike_counter = aligned_zeros(NEURONS, np.uint32)
         self.correlation_enable = True
         self.time = 0.0
         self.bind()
@@ -305,7 +385,8 @@ cdef class Engine:
         self.route_row_p = <int*>cnp.PyArray_DATA(self.route_row)
         self.route_mode_p = <int*>cnp.PyArray_DATA(self.route_mode)
 
-    cdef inline void _deliver(self, int label, double t_event, double t_end) noexcept nogil:
+    cdef inline void _deliver(self, int label, double t_event, double t_end,
+                              int only) noexcept nogil:
         cdef int row_select = label >> ADDRESS_BITS
         cdef int address = label & ADDRESS_MASK
         cdef int j, h, r
@@ -326,6 +407,8 @@ cdef class Engine:
         cdef double* t_last = <double*>cnp.PyArray_DATA(self.stp_t_last)
         for j in range(start[row_select], start[row_select + 1]):
             h = hem[j]
+            if only >= 0 and h != only:
+                continue
             r = row[j]
             efficacy = 1.0
             k = h * 256 + r
@@ -356,7 +439,7 @@ cdef class Engine:
             double madc_interval, float[:, ::1] madc_out, long madc_next,
             const int[::1] cadc_neurons, double cadc_t0, double cadc_interval,
             float[:, ::1] cadc_out, long cadc_next,
-            float synin_base, float adapt_base, float adapt_gain):
+            float synin_base, float adapt_base, float adapt_gain, int threads=1):
         """Advance `n_steps` of `dt` us from self.time.
 
         Events (sorted by time, all inside this segment) and offset-current
@@ -364,125 +447,202 @@ cdef class Engine:
         madc_t0 + i * madc_interval inside this segment are written to
         madc_out[i]; CADC samples likewise at step ends.  Returns
         (spike_times, spike_neurons, madc_next, cadc_next).
+
+        threads=2 runs the two hemispheres in two threads when nothing couples
+        them (no neuron's spikes come back as events: no recurrent routing, no
+        loopback, none in flight); the results are the same as with one.
         """
-        cdef double t0 = self.time
-        cdef double t_start, t_end, t_spike, t_sample, frac
-        cdef long k, ev = 0, sc = 0, n_ev = event_time.shape[0], n_sc = schedule_time.shape[0]
-        cdef long n_madc_rows = madc_out.shape[0], n_cadc_rows = cadc_out.shape[0]
-        cdef int n_madc = madc_neurons.shape[0], n_cadc = cadc_neurons.shape[0]
-        cdef int i, j, n, nspikes, n_pending, label
-        cdef int* pending_now = <int*>malloc(NEURONS * sizeof(int))
-        cdef float* v_prev = <float*>malloc(NEURONS * sizeof(float))
-        cdef float* obs_prev = <float*>malloc(NEURONS * sizeof(float))
-        cdef float value, off
-        cdef size_t cap = 1024, count = 0
-        cdef double* sp_t = <double*>malloc(cap * sizeof(double))
-        cdef int* sp_n = <int*>malloc(cap * sizeof(int))
-        cdef int* rec_label = <int*>cnp.PyArray_DATA(self.recurrent_label)
         if (self.loop_start.dtype != np.int32 or self.loop_label.dtype != np.int32
                 or self.loop_delay.dtype != np.float64 or len(self.loop_start) != NEURONS + 1):
             raise TypeError("loopback routes: start int32[513], label int32, delay float64")
-        cdef int* loop_start = <int*>cnp.PyArray_DATA(self.loop_start)
-        cdef int* loop_label = <int*>cnp.PyArray_DATA(self.loop_label)
-        cdef double* loop_delay = <double*>cnp.PyArray_DATA(self.loop_delay)
-        cdef int heap_error = 0
-        cdef double t_arrive
-        cdef unsigned int* counter = <unsigned int*>cnp.PyArray_DATA(self.spike_counter)
-        if not (pending_now and v_prev and obs_prev and sp_t and sp_n):
-            free(pending_now); free(v_prev); free(obs_prev); free(sp_t); free(sp_n)
-            raise MemoryError()
+        cdef LoopArgs a
+        a.n_steps = n_steps
+        a.dt = dt
+        a.t0 = self.time
+        a.event_time = &event_time[0] if event_time.shape[0] else NULL
+        a.event_label = &event_label[0] if event_label.shape[0] else NULL
+        a.n_ev = event_time.shape[0]
+        a.schedule_time = &schedule_time[0] if schedule_time.shape[0] else NULL
+        a.schedule_neuron = &schedule_neuron[0] if schedule_neuron.shape[0] else NULL
+        a.schedule_value = &schedule_value[0] if schedule_value.shape[0] else NULL
+        a.n_sc = schedule_time.shape[0]
+        a.madc_neurons = &madc_neurons[0] if madc_neurons.shape[0] else NULL
+        a.madc_observe = &madc_observe[0] if madc_observe.shape[0] else NULL
+        a.n_madc = madc_neurons.shape[0]
+        a.madc_t0 = madc_t0
+        a.madc_interval = madc_interval
+        a.madc_out = &madc_out[0, 0] if madc_out.shape[0] and madc_out.shape[1] else NULL
+        a.n_madc_rows = madc_out.shape[0]
+        a.cadc_neurons = &cadc_neurons[0] if cadc_neurons.shape[0] else NULL
+        a.n_cadc = cadc_neurons.shape[0]
+        a.cadc_t0 = cadc_t0
+        a.cadc_interval = cadc_interval
+        a.cadc_out = &cadc_out[0, 0] if cadc_out.shape[0] and cadc_out.shape[1] else NULL
+        a.n_cadc_rows = cadc_out.shape[0]
+        a.synin_base = synin_base
+        a.adapt_base = adapt_base
+        a.adapt_gain = adapt_gain
+        a.rec_label = <int*>cnp.PyArray_DATA(self.recurrent_label)
+        a.loop_start = <int*>cnp.PyArray_DATA(self.loop_start)
+        a.loop_label = <int*>cnp.PyArray_DATA(self.loop_label)
+        a.loop_delay = <double*>cnp.PyArray_DATA(self.loop_delay)
+        a.counter = <unsigned int*>cnp.PyArray_DATA(self.spike_counter)
+        coupled = (bool(np.any(self.recurrent_label >= 0)) or len(self.loop_label) > 0
+                   or self.events_in_flight > 0)
+        cdef int parts = 2 if (threads > 1 and not coupled) else 1
+        cdef LoopOut outs[2]
+        cdef int tid
+        for tid in range(2):
+            outs[tid].cap = 1024
+            outs[tid].count = 0
+            outs[tid].sp_t = <double*>malloc(1024 * sizeof(double))
+            outs[tid].sp_n = <int*>malloc(1024 * sizeof(int))
+            outs[tid].sp_k = <long*>malloc(1024 * sizeof(long))
+            outs[tid].madc_next = madc_next
+            outs[tid].cadc_next = cadc_next
+            outs[tid].error = 0
+        try:
+            for tid in range(2):
+                if not (outs[tid].sp_t and outs[tid].sp_n and outs[tid].sp_k):
+                    raise MemoryError()
+            if parts == 1:
+                with nogil:
+                    self._loop(&a, -1, &outs[0])
+            else:
+                with nogil, parallel(num_threads=2):
+                    tid = threadid()
+                    self._loop(&a, tid, &outs[tid])
+            self.time = a.t0 + n_steps * dt
+            for tid in range(parts):
+                if outs[tid].error == 1:
+                    raise MemoryError("out of memory for spikes or events in flight")
+            total = outs[0].count + (outs[1].count if parts == 2 else 0)
+            times = np.empty(total, np.float64)
+            neurons = np.empty(total, np.int32)
+            steps = np.empty(total, np.int64)
+            at = 0
+            for tid in range(parts):
+                c = outs[tid].count
+                if c:
+                    times[at:at + c] = <double[:c]>outs[tid].sp_t
+                    neurons[at:at + c] = <int[:c]>outs[tid].sp_n
+                    steps[at:at + c] = <long[:c]>outs[tid].sp_k
+                at += c
+            if parts == 2 and total:
+                # the order of one thread: by step, then by neuron
+                order = np.lexsort((neurons, steps))
+                times, neurons = times[order], neurons[order]
+            return times, neurons, outs[0].madc_next, outs[0].cadc_next
+        finally:
+            for tid in range(2):
+                free(outs[tid].sp_t)
+                free(outs[tid].sp_n)
+                free(outs[tid].sp_k)
 
-        with nogil:
-            for k in range(n_steps):
-                t_start = t0 + k * dt
-                t_end = t0 + (k + 1) * dt
-                while sc < n_sc and schedule_time[sc] < t_end:
-                    self.P[P_I_OFFSET * NEURON_STRIDE + schedule_neuron[sc]] = schedule_value[sc]
-                    sc += 1
+    cdef void _loop(self, LoopArgs* a, int only, LoopOut* out) noexcept nogil:
+        """The time loop over all neurons (only = -1) or over one hemisphere's
+        (its neurons, its synapse rows, its readout channels)."""
+        cdef double t_start, t_end, t_spike, t_sample, frac
+        cdef long k, ev = 0, sc = 0
+        cdef int j, n, nspikes, n_pending, first, last, neuron
+        cdef float value, off
+        cdef double t_arrive
+        cdef int pending_now[NEURONS]
+        cdef float obs_prev[NEURONS]
+        cdef double dt = a.dt
+        first = 0 if only < 0 else only * COLUMNS
+        last = NEURONS if only < 0 else first + COLUMNS
+        for k in range(a.n_steps):
+            t_start = a.t0 + k * dt
+            t_end = a.t0 + (k + 1) * dt
+            while sc < a.n_sc and a.schedule_time[sc] < t_end:
+                neuron = a.schedule_neuron[sc]
+                if first <= neuron < last:
+                    self.P[P_I_OFFSET * NEURON_STRIDE + neuron] = a.schedule_value[sc]
+                sc += 1
+            if only < 0:
                 # recurrent spikes of the previous step arrive at its end
                 n_pending = self.pending_count
                 memcpy(pending_now, self.pending_label, n_pending * sizeof(int))
                 self.pending_count = 0
                 for j in range(n_pending):
-                    self._deliver(pending_now[j], t_start, t_end)
-                while ev < n_ev and event_time[ev] < t_end:
-                    self._deliver(event_label[ev], event_time[ev], t_end)
-                    ev += 1
+                    self._deliver(pending_now[j], t_start, t_end, -1)
+            while ev < a.n_ev and a.event_time[ev] < t_end:
+                self._deliver(a.event_label[ev], a.event_time[ev], t_end, only)
+                ev += 1
+            if only < 0:
                 while self.in_flight.size > 0 and self.in_flight.time[0] < t_end:
                     # an event due before this step (delay shorter than the
                     # rest of its spike's step) arrives at the step start
                     t_arrive = self.in_flight.time[0]
                     self._deliver(self.in_flight.label[0],
-                                  t_arrive if t_arrive > t_start else t_start, t_end)
+                                  t_arrive if t_arrive > t_start else t_start, t_end, -1)
                     heap_pop(&self.in_flight)
-                if n_madc:
-                    for j in range(n_madc):
-                        obs_prev[j] = _observe(self.S, madc_neurons[j], madc_observe[j],
-                                               synin_base, adapt_base, adapt_gain)
-                nspikes = neuron_step(self.P, self.S, self.rng_p, <float>dt, self.noise,
-                                      self.with_exp, self.with_coba)
-                if nspikes:
-                    for n in range(NEURONS):
-                        off = self.S[S_SPIKE_OFFSET * NEURON_STRIDE + n]
-                        if off < 0.0:
-                            continue
-                        t_spike = t_start + off
-                        if count == cap:
-                            cap *= 2
-                            sp_t = <double*>realloc(sp_t, cap * sizeof(double))
-                            sp_n = <int*>realloc(sp_n, cap * sizeof(int))
-                        sp_t[count] = t_spike
-                        sp_n[count] = n
-                        count += 1
-                        counter[n] += 1
-                        if self.correlation_enable:
-                            correlate_post(&self.syn, n, t_spike)
-                        if rec_label[n] >= 0:
-                            self.pending_label[self.pending_count] = rec_label[n]
+            for j in range(a.n_madc):
+                neuron = a.madc_neurons[j]
+                if first <= neuron < last:
+                    obs_prev[j] = _observe(self.S, neuron, a.madc_observe[j], a.synin_base,
+                                           a.adapt_base, a.adapt_gain)
+            nspikes = neuron_step(self.P, self.S, self.rng_p, <float>dt, self.noise,
+                                  self.with_exp, self.with_coba, only)
+            if nspikes:
+                for n in range(first, last):
+                    off = self.S[S_SPIKE_OFFSET * NEURON_STRIDE + n]
+                    if off < 0.0:
+                        continue
+                    t_spike = t_start + off
+                    if out.count == out.cap:
+                        if _grow(out) != 0:
+                            out.error = 1
+                            return
+                    out.sp_t[out.count] = t_spike
+                    out.sp_n[out.count] = n
+                    out.sp_k[out.count] = k
+                    out.count += 1
+                    a.counter[n] += 1
+                    if self.correlation_enable:
+                        correlate_post(&self.syn, n, t_spike)
+                    if only < 0:
+                        if a.rec_label[n] >= 0:
+                            self.pending_label[self.pending_count] = a.rec_label[n]
                             self.pending_count += 1
-                        for j in range(loop_start[n], loop_start[n + 1]):
-                            if heap_push(&self.in_flight, t_spike + loop_delay[j],
-                                         loop_label[j]) != 0:
-                                heap_error = 1
-                if n_madc:
-                    while madc_next < n_madc_rows:
-                        t_sample = madc_t0 + madc_next * madc_interval
-                        if t_sample > t_end:
-                            break
-                        frac = (t_sample - t_start) / dt
-                        for j in range(n_madc):
-                            n = madc_neurons[j]
-                            value = _observe(self.S, n, madc_observe[j], synin_base,
-                                             adapt_base, adapt_gain)
-                            off = self.S[S_SPIKE_OFFSET * NEURON_STRIDE + n]
-                            if madc_observe[j] == OBSERVE_V and off >= 0.0:
-                                # the trace rises to threshold, then sits at reset
-                                if t_sample - t_start < off:
-                                    value = obs_prev[j] + (
-                                        self.P[P_V_THRESH * NEURON_STRIDE + n] - obs_prev[j]) * (
-                                        (t_sample - t_start) / off)
-                                else:
-                                    value = self.P[P_E_RESET * NEURON_STRIDE + n]
+                        for j in range(a.loop_start[n], a.loop_start[n + 1]):
+                            if heap_push(&self.in_flight, t_spike + a.loop_delay[j],
+                                         a.loop_label[j]) != 0:
+                                out.error = 1
+            if a.n_madc:
+                while out.madc_next < a.n_madc_rows:
+                    t_sample = a.madc_t0 + out.madc_next * a.madc_interval
+                    if t_sample > t_end:
+                        break
+                    frac = (t_sample - t_start) / dt
+                    for j in range(a.n_madc):
+                        n = a.madc_neurons[j]
+                        if not (first <= n < last):
+                            continue
+                        value = _observe(self.S, n, a.madc_observe[j], a.synin_base,
+                                         a.adapt_base, a.adapt_gain)
+                        off = self.S[S_SPIKE_OFFSET * NEURON_STRIDE + n]
+                        if a.madc_observe[j] == OBSERVE_V and off >= 0.0:
+                            # the trace rises to threshold, then sits at reset
+                            if t_sample - t_start < off:
+                                value = obs_prev[j] + (
+                                    self.P[P_V_THRESH * NEURON_STRIDE + n] - obs_prev[j]) * (
+                                    (t_sample - t_start) / off)
                             else:
-                                value = obs_prev[j] + (value - obs_prev[j]) * frac
-                            madc_out[madc_next, j] = value
-                        madc_next += 1
-                if n_cadc:
-                    while cadc_next < n_cadc_rows:
-                        t_sample = cadc_t0 + cadc_next * cadc_interval
-                        if t_sample > t_end + 1e-9:
-                            break
-                        for j in range(n_cadc):
-                            cadc_out[cadc_next, j] = self.S[S_V * NEURON_STRIDE + cadc_neurons[j]]
-                        cadc_next += 1
-            self.time = t0 + n_steps * dt
-
-        times = np.empty(count, np.float64)
-        neurons = np.empty(count, np.int32)
-        if count:
-            memcpy(cnp.PyArray_DATA(times), sp_t, count * sizeof(double))
-            memcpy(cnp.PyArray_DATA(neurons), sp_n, count * sizeof(int))
-        free(pending_now); free(v_prev); free(obs_prev); free(sp_t); free(sp_n)
-        if heap_error:
-            raise MemoryError("out of memory for events in flight")
-        return times, neurons, madc_next, cadc_next
+                                value = self.P[P_E_RESET * NEURON_STRIDE + n]
+                        else:
+                            value = obs_prev[j] + (value - obs_prev[j]) * frac
+                        a.madc_out[out.madc_next * a.n_madc + j] = value
+                    out.madc_next += 1
+            if a.n_cadc:
+                while out.cadc_next < a.n_cadc_rows:
+                    t_sample = a.cadc_t0 + out.cadc_next * a.cadc_interval
+                    if t_sample > t_end + 1e-9:
+                        break
+                    for j in range(a.n_cadc):
+                        n = a.cadc_neurons[j]
+                        if first <= n < last:
+                            a.cadc_out[out.cadc_next * a.n_cadc + j] = (
+                                self.S[S_V * NEURON_STRIDE + n])
+                    out.cadc_next += 1

@@ -1,2 +1,2 @@
 cdef int neuron_step(const float* params, float* state, unsigned int* rng, float dt,
-                     float noise, bint with_exp, bint with_coba) noexcept nogil
+                     float noise, bint with_exp, bint with_coba, int hemisphere) noexcept nogil

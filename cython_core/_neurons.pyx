@@ -40,26 +40,6 @@ DEF RAIL_HIGH = 1200.0
 DEF EXP_ARG_MAX = 30.0
 
 
-cdef int neuron_step(const float* params, float* state, unsigned int* rng, float dt,
-                     float noise, bint with_exp, bint with_coba) noexcept nogil:
-    """Advance all 512 neurons by dt; returns 1 if any spiked (see S_SPIKE_OFFSET).
-
-    with_exp / with_coba: whether any neuron has its exponential term / a COBA
-    input; without, the kernel variant skips the term / the per-step decay exp.
-    """
-    cdef ExpOn exp_on = 0
-    cdef ExpOff exp_off = 0
-    cdef CobaOn coba_on = 0
-    cdef CobaOff coba_off = 0
-    if with_exp and with_coba:
-        return _kernel(params, state, rng, dt, noise, exp_on, coba_on)
-    if with_exp:
-        return _kernel(params, state, rng, dt, noise, exp_on, coba_off)
-    if with_coba:
-        return _kernel(params, state, rng, dt, noise, exp_off, coba_on)
-    return _kernel(params, state, rng, dt, noise, exp_off, coba_off)
-
-
 # Fused "tag" types select one compiled loop per feature combination at Cython
 # compile time (the tags' values are unused).
 ctypedef signed char ExpOn
@@ -75,11 +55,57 @@ ctypedef fused CobaTag:
     CobaOn
     CobaOff
 
+# all 512 neurons, or the 256 of one hemisphere (pointers offset by its first)
+ctypedef int AllNeurons
+ctypedef long HalfNeurons
 
-# The trip count is the compile-time NUM_NEURONS so that gcc can prove the rows
-# of the blocks (NEURON_STRIDE apart) never overlap and needs no runtime checks.
+ctypedef fused CountTag:
+    AllNeurons
+    HalfNeurons
+
+DEF HALF_NEURONS = 256
+
+
+cdef int neuron_step(const float* params, float* state, unsigned int* rng, float dt,
+                     float noise, bint with_exp, bint with_coba, int hemisphere) noexcept nogil:
+    """Advance the neurons by dt -- all 512 (hemisphere -1) or the 256 of one
+    hemisphere; returns 1 if any of them spiked (see S_SPIKE_OFFSET).
+
+    with_exp / with_coba: whether any neuron has its exponential term / a COBA
+    input; without, the kernel variant skips the term / the per-step decay exp.
+    """
+    cdef AllNeurons everyone = 0
+    cdef HalfNeurons half = 0
+    cdef Py_ssize_t first = 0 if hemisphere < 0 else hemisphere * HALF_NEURONS
+    if hemisphere < 0:
+        return _dispatch(params, state, rng, dt, noise, with_exp, with_coba, everyone)
+    return _dispatch(params + first, state + first, rng + first, dt, noise, with_exp, with_coba,
+                     half)
+
+
+cdef inline int _dispatch(const float* params, float* state, unsigned int* rng, float dt,
+                          float noise, bint with_exp, bint with_coba,
+                          CountTag count_tag) noexcept nogil:
+    cdef ExpOn exp_on = 0
+    cdef ExpOff exp_off = 0
+    cdef CobaOn coba_on = 0
+    cdef CobaOff coba_off = 0
+    if with_exp and with_coba:
+        return _kernel(params, state, rng, dt, noise, exp_on, coba_on, count_tag)
+    if with_exp:
+        return _kernel(params, state, rng, dt, noise, exp_on, coba_off, count_tag)
+    if with_coba:
+        return _kernel(params, state, rng, dt, noise, exp_off, coba_on, count_tag)
+    return _kernel(params, state, rng, dt, noise, exp_off, coba_off, count_tag)
+
+
+
+
+# The trip count is a compile-time constant (512, or 256 for one hemisphere) so
+# that gcc can prove the rows of the blocks (NEURON_STRIDE apart) never overlap
+# and needs no runtime checks.
 cdef int _kernel(crfloat P, rfloat S, ruint rng, float dt, float noise,
-                 ExpTag exp_tag, CobaTag coba_tag) noexcept nogil:
+                 ExpTag exp_tag, CobaTag coba_tag, CountTag count_tag) noexcept nogil:
     cdef float inv_dt = 1.0 / dt
     cdef Py_ssize_t i
     cdef float crossed, latest = -1.0
@@ -88,8 +114,13 @@ cdef int _kernel(crfloat P, rfloat S, ruint rng, float dt, float noise,
     cdef float gain, v_new, slope, phi, offset, left, released, v_after
     cdef float w, w_inf, exp_term, exp_slope, rand, reset, thresh, refr0, t_ref
     cdef float acc_q_e, acc_qd_e, acc_q_i, acc_qd_i, u_e, u_i
+    cdef Py_ssize_t count
+    if CountTag is AllNeurons:
+        count = NUM_NEURONS
+    else:
+        count = HALF_NEURONS
 
-    for i in range(NUM_NEURONS):
+    for i in range(count):
         # every element is loaded unconditionally: conditional loads inside
         # selects stop gcc from vectorising
         v0 = S[S_V * NEURON_STRIDE + i]
@@ -180,6 +211,6 @@ cdef int _kernel(crfloat P, rfloat S, ruint rng, float dt, float noise,
         S[S_ACC_QD_I * NEURON_STRIDE + i] = 0.0
     # a max-reduction in a loop of its own: inside the big loop it would
     # block vectorisation
-    for i in range(NUM_NEURONS):
+    for i in range(count):
         latest = fmaxf(latest, S[S_SPIKE_OFFSET * NEURON_STRIDE + i])
     return 1 if latest >= 0.0 else 0

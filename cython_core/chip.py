@@ -6,6 +6,7 @@ come back as raw hardware data (8 ns spike timestamps, ADC codes).
 All times are hardware time in us; the chip's clock continues across runs
 until `reset_state()`.
 """
+import os
 import time
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
@@ -159,16 +160,24 @@ class Chip:
 
     `ideal=True` gives a flawless chip: no mismatch, no temporal noise and no
     weight quantisation (weights may be any value 0..63).
-    `dt` is the integration step in us (hardware time).
+    `dt` is the integration step in us (hardware time).  `threads`: 1 or 2
+    (default: $PYNN_BSS2_EMU_THREADS or 1); results do not depend on it.
     """
 
-    def __init__(self, seed=0, ideal=False, dt=C.DEFAULT_TIMESTEP_US):
+    def __init__(self, seed=0, ideal=False, dt=C.DEFAULT_TIMESTEP_US, threads=None):
         self.mismatch = M.Mismatch(seed, ideal)
         if not (isinstance(dt, (int, float)) and np.isfinite(dt) and 0.001 <= dt <= 1.0):
             raise ConfigurationError(f"dt: value {dt!r} is out of range; allowed range is "
                                      f"0.001..1.0 us")
         self.seed = self.mismatch.seed
         self.ideal = self.mismatch.ideal
+        # threads=2 runs the hemispheres in two threads where nothing couples
+        # them (no neuron-to-neuron events).  Default 1 (PYNN_BSS2_EMU_THREADS
+        # sets it): on the 2-vCPU machine this was measured on, the second
+        # thread gained 0-10 % (tests/benchmarks/engine_full_chip.py --threads 2)
+        if threads is None:
+            threads = int(os.environ.get("PYNN_BSS2_EMU_THREADS", "1") or 1)
+        self.threads = max(1, min(int(threads), C.NUM_HEMISPHERES))
         self.dt = float(dt)
         self.config = ChipConfig(integer_capmem=not self.ideal)
         self._engine = Engine()
@@ -364,7 +373,8 @@ class Chip:
                     sched[0][sc_pos:sc_stop], sched[1][sc_pos:sc_stop], sched[2][sc_pos:sc_stop],
                     madc_neurons, madc_obs, madc_t0, madc_interval, madc_buf, madc_next,
                     cadc_neurons, cadc_t0, cadc_interval, cadc_buf, cadc_next,
-                    M.SYNIN_BASELINE_MV, M.ADAPTATION_BASELINE_MV, M.ADAPTATION_MV_PER_NA)
+                    M.SYNIN_BASELINE_MV, M.ADAPTATION_BASELINE_MV, M.ADAPTATION_MV_PER_NA,
+                    self.threads)
                 self.last_run_profile["engine_s"] += time.perf_counter() - started
                 spike_chunks.append((times, neurons))
                 ev_pos, sc_pos = ev_stop, sc_stop

@@ -141,3 +141,49 @@ def test_trial_to_trial_cadc_noise_magnitude():
     sd = np.std(np.array(reads, dtype=float), axis=0).mean()
     # DESIGN.md: temporal noise ~1-2.5 CADC LSB
     assert 1.0 <= sd <= 2.5
+
+
+@pytest.mark.parametrize("coupled", [False, True])
+def test_two_threads_give_the_same_run(coupled):
+    """threads=2 runs the hemispheres apart when nothing couples them: spikes,
+    MADC/CADC samples, sensors and state come out bit-identical to one thread.
+    With neuron-to-neuron events (here a loopback route) it runs one thread."""
+    from cython_core import CadcRecording, MadcRecording, PPUProgram
+    runs = {}
+    reads = []
+    for threads in (1, 2):
+        chip = Chip(seed=4, threads=threads)
+        n = chip.config.neurons
+        n.threshold_enable = True
+        n.excitatory_input_enable = True
+        n.constant_current_enable = True
+        n.constant_current_i_offset = np.arange(512) % 400 + 300
+        syn = chip.config.synapses
+        syn.driver_enable[:, :4] = True
+        syn.driver_row_select[:, :4] = np.arange(4)
+        syn.row_modes[:, :8] = C.ROW_EXCITATORY
+        syn.weights[:, :8] = np.random.default_rng(0).integers(0, 64, (2, 8, 256))
+        if coupled:      # neuron 10's spikes come back on driver 1 of both arrays
+            chip.config.loopback_neurons = np.array([10])
+            chip.config.loopback_labels = np.array([1 << 6])
+            chip.config.loopback_delays = np.array([1.0])
+        rng = np.random.default_rng(1)
+        times = np.sort(rng.uniform(0, 200.0, 400))
+        labels = rng.integers(0, 4, 400) << 6
+        reads.clear()
+        res = chip.run(200.0, spikes=(times, labels),
+                       madc=MadcRecording([5, 260, 511], "v", 0.5),
+                       cadc=CadcRecording([0, 300], 2.0),
+                       offset_current_schedule=([50.0, 60.0], [3, 400], [900, 100]),
+                       ppu=[PPUProgram([100.0], lambda p: reads.append(
+                           p.read_correlation(1, rows=[0, 1])[0]))])
+        runs[threads] = (res, chip.analog_state(), reads[0])
+    (a, sa, ra), (b, sb, rb) = runs[1], runs[2]
+    np.testing.assert_array_equal(ra, rb)
+    assert len(a.spike_times) > 100
+    np.testing.assert_array_equal(a.spike_times, b.spike_times)
+    np.testing.assert_array_equal(a.spike_neurons, b.spike_neurons)
+    np.testing.assert_array_equal(a.madc_codes, b.madc_codes)
+    np.testing.assert_array_equal(a.cadc_codes, b.cadc_codes)
+    for key in sa:
+        np.testing.assert_array_equal(sa[key], sb[key], err_msg=key)

@@ -9,7 +9,7 @@ COBA inputs, adaptation and exponential term, temporal noise on.  One run is
 Prints the median wall time of `Chip.run` and the work rates, then the same run
 with parts switched off to show where the time goes.
 
-    python tests/benchmarks/engine_full_chip.py [--repeats N] [--dt US]
+    python tests/benchmarks/engine_full_chip.py [--repeats N] [--dt US] [--threads 2]
 """
 import argparse
 import statistics
@@ -79,16 +79,21 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--dt", type=float, default=C.DEFAULT_TIMESTEP_US)
+    parser.add_argument("--threads", type=int, default=1,
+                        help="1, or 2: a thread per hemisphere (no neuron-to-neuron events "
+                             "here, so the hemispheres run apart)")
     args = parser.parse_args()
 
     chip = build(args.dt)
+    chip.threads = args.threads
     measure(chip, 2)                                    # warm-up: caches, page faults
     wall, res, n_events = measure(chip, args.repeats)
     steps = round(DURATION_US / args.dt)
     row_events = 2 * n_events                           # one row per hemisphere
     synaptic_events = row_events * C.COLUMNS_PER_HEMISPHERE
     rate_hz_bio = len(res.spike_times) / C.NUM_NEURONS / (DURATION_US * 1e-3)  # 1 us hw = 1 ms bio
-    print(f"full chip, dt = {args.dt} us, {steps} steps, median of {args.repeats} runs")
+    print(f"full chip, dt = {args.dt} us, {steps} steps, {chip.threads} thread(s), "
+          f"median of {args.repeats} runs")
     print(f"  chip time                 {DURATION_US:.0f} us  (= {DURATION_US / 1000:.0f} s biological)")
     print(f"  wall time of run()        {wall * 1e3:8.2f} ms")
     print(f"  speed vs biology          {DURATION_US / 1000 / wall:8.1f} x real time")
