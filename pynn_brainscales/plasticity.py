@@ -118,6 +118,11 @@ def is_stdp(projection):
     return hasattr(projection.synapse_type, "timing_dependence")
 
 
+def sensor_tau(projection, chip_us_per_ms):
+    """The sensor time constant (chip us) each connection of an STDP projection needs."""
+    return np.asarray(projection.connections_tau_plus, float) * chip_us_per_ms
+
+
 def connection_rule(projection, chip_us_per_ms):
     """Per-connection rule parameters of an STDP projection: tau (chip us) and
     the arrays PlasticGroup takes (biological units)."""

@@ -467,9 +467,16 @@ class State(common.control.BaseState):
         their own (owner: the projection, and a count that keeps repeated
         (pre, post, delay) connections apart)."""
         n = len(slots)
-        source_code = source_codes(cell_ids(prj.pre, prj.connections_pre))
-        sources, source_index = np.unique(source_code, return_inverse=True)
-        delays, delay_index = np.unique(np.round(prj.connections_delay, 6), return_inverse=True)
+        # the pre cells are distinct: their index in prj.pre numbers the sources
+        pre_codes = source_codes(cell_ids(prj.pre, np.arange(prj.pre.size)))
+        source_index = np.asarray(prj.connections_pre, np.int64)
+        source_code = pre_codes[source_index]
+        sources = pre_codes
+        rounded = np.round(prj.connections_delay, 6)
+        if n and np.all(rounded == rounded[0]):
+            delays, delay_index = rounded[:1], np.zeros(n, np.int64)
+        else:
+            delays, delay_index = np.unique(rounded, return_inverse=True)
         if "tau_rec" in prj.extra_names:            # short-term plasticity of the row
             stp = np.round(np.column_stack([
                 prj.connections_U, prj.connections_tau_rec * self.time_scale,
@@ -512,7 +519,7 @@ class State(common.control.BaseState):
             if not (P.is_stdp(prj) and len(prj)):
                 continue
             quadrant = slots_of(cell_ids(prj.post, prj.connections_post)) // C.NEURONS_PER_QUADRANT
-            tau, _ = P.connection_rule(prj, self.time_scale)
+            tau = P.sensor_tau(prj, self.time_scale)
             for q in np.unique(quadrant):
                 taus = np.unique(np.append(tau[quadrant == q], quadrant_tau[q]))
                 taus = taus[~np.isnan(taus)]
