@@ -38,32 +38,24 @@ SYNAPSE_REASONS = {
 }
 
 
-def _unsupported(base, reason):
+def _unsupported(base, reason, kind, supported):
     def __init__(self, *args, **kwargs):
         raise NotImplementedError(
-            f"{base.__name__} cannot be emulated on BrainScaleS-2: {reason}. Supported cell "
-            f"types: {', '.join(SUPPORTED_CELLS)}")
-    return type(base.__name__, (base,), {"__init__": __init__, "unsupported": True,
-                                         "__doc__": base.__doc__})
-
-
-def _unsupported_synapse(base, reason):
-    def __init__(self, *args, **kwargs):
-        raise NotImplementedError(
-            f"{base.__name__} cannot be emulated on BrainScaleS-2: {reason}. Supported synapse "
-            f"types: {', '.join(SUPPORTED_SYNAPSES)}")
+            f"{base.__name__} cannot be emulated on BrainScaleS-2: {reason}. Supported {kind} "
+            f"types: {', '.join(supported)}")
     return type(base.__name__, (base,), {"__init__": __init__, "unsupported": True,
                                          "__doc__": base.__doc__})
 
 
 __all__ = []
-for _module, _reasons, _make in ((cells, REASONS, _unsupported),
-                                 (receptors, RECEPTOR_REASONS, _unsupported),
-                                 (synapses, SYNAPSE_REASONS, _unsupported_synapse)):
+for _module, _reasons, _kind, _supported in (
+        (cells, REASONS, "cell", SUPPORTED_CELLS),
+        (receptors, RECEPTOR_REASONS, "cell", SUPPORTED_CELLS),
+        (synapses, SYNAPSE_REASONS, "synapse", SUPPORTED_SYNAPSES)):
     for _name, _reason in _reasons.items():
         base = getattr(_module, _name, None)
         if base is None and _name == "AlphaPSR":
             base = receptors.CondAlphaPostSynapticResponse
         if base is not None:
-            globals()[_name] = _make(base, _reason)
+            globals()[_name] = _unsupported(base, _reason, _kind, _supported)
             __all__.append(_name)
