@@ -18,6 +18,26 @@ if not os.environ.get("PYNN_BSS2_EMU_PORTABLE") and sys.platform.startswith("lin
 if os.environ.get("PYNN_BSS2_EMU_VECREPORT"):
     compile_args.append("-fopt-info-vec-all")
 
+def openmp_flag():
+    """-fopenmp where the C compiler takes it (gcc, clang with libomp), else
+    nothing: the engine then runs one thread."""
+    import subprocess
+    import tempfile
+    cc = os.environ.get("CC", "cc")
+    with tempfile.TemporaryDirectory() as tmp:
+        src = os.path.join(tmp, "t.c")
+        with open(src, "w") as fh:
+            fh.write("#include <omp.h>\nint main(void) { return omp_get_max_threads() < 1; }\n")
+        try:
+            ok = subprocess.run([cc, "-fopenmp", src, "-o", os.path.join(tmp, "t")],
+                                capture_output=True).returncode == 0
+        except OSError:
+            ok = False
+    return ["-fopenmp"] if ok else []
+
+
+OPENMP = openmp_flag()
+
 common = dict(include_dirs=[numpy.get_include(), "cython_core"],
               define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
               extra_compile_args=compile_args, extra_link_args=["-lm"])
@@ -30,8 +50,8 @@ extensions = [
               **{**common, "extra_compile_args": compile_args + ["-fsingle-precision-constant"]}),
     # OpenMP: the two hemispheres run in two threads when nothing couples them
     Extension("cython_core._engine", ["cython_core/_engine.pyx"],
-              **{**common, "extra_compile_args": compile_args + ["-fopenmp"],
-                 "extra_link_args": ["-lm", "-fopenmp"]}),
+              **{**common, "extra_compile_args": compile_args + OPENMP,
+                 "extra_link_args": ["-lm"] + OPENMP}),
 ]
 
 setup(

@@ -12,6 +12,9 @@ from libc.string cimport memcpy
 from libc.math cimport exp
 from cython.parallel cimport parallel, threadid
 
+cdef extern from "_openmp.h":
+    int EMU_OPENMP
+
 from ._types cimport *
 from ._neurons cimport neuron_step
 from ._synapses cimport deliver_row, correlate_pre, correlate_post
@@ -291,6 +294,11 @@ cdef class Engine:
     def events_in_flight(self):
         return int(self.in_flight.size) + int(self.pending_count)
 
+    @property
+    def openmp(self):
+        """Whether this build can run the hemispheres in two threads."""
+        return bool(EMU_OPENMP)
+
     def __init__(self):
         self.physical = {}
         self.param_block = aligned_zeros((NUM_PARAMS, NEURON_STRIDE), np.float32)
@@ -489,7 +497,7 @@ cdef class Engine:
         a.counter = <unsigned int*>cnp.PyArray_DATA(self.spike_counter)
         coupled = (bool(np.any(self.recurrent_label >= 0)) or len(self.loop_label) > 0
                    or self.events_in_flight > 0)
-        cdef int parts = 2 if (threads > 1 and not coupled) else 1
+        cdef int parts = 2 if (threads > 1 and not coupled and EMU_OPENMP) else 1
         cdef LoopOut outs[2]
         cdef int tid
         for tid in range(2):
