@@ -46,6 +46,7 @@ extensions = [
     # single-precision literals keep the float32 kernel in float32
     Extension("cython_core._neurons", ["cython_core/_neurons.pyx"],
               **{**common, "extra_compile_args": compile_args + ["-fsingle-precision-constant"]}),
+    Extension("cython_core._plasticity", ["cython_core/_plasticity.pyx"], **common),
     Extension("cython_core._synapses", ["cython_core/_synapses.pyx"],
               **{**common, "extra_compile_args": compile_args + ["-fsingle-precision-constant"]}),
     # OpenMP: the two hemispheres run in two threads when nothing couples them

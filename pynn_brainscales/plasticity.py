@@ -32,6 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from cython_core import PPUProgram, constants as C
+from cython_core._plasticity import pair_stdp_update
 from cython_core import mismatch as M
 from cython_core.config import ChipConfig
 
@@ -160,16 +161,6 @@ def ideal_sensor_biases(tau_us, amplitude_lsb, config=None):
     return tau_bias, amplitude_bias
 
 
-def _soft_bound(distance, mu):
-    """distance ** mu, without the power where the rule makes it 1 or linear
-    (additive and multiplicative rules: a pow over every synapse is costly)."""
-    if np.all(mu == 0.0):
-        return 1.0
-    if np.all(mu == 1.0):
-        return distance
-    return distance ** mu
-
-
 class PairSTDPProgram:
     """The built-in PPU program: reads, updates and resets the plastic synapses
     of `groups` every `period` us of chip time (and at the end of each run, so
@@ -202,7 +193,7 @@ class PairSTDPProgram:
         for h, rows in self.rows.items():
             causal, acausal = ppu.read_correlation(h, rows, reads=READS_PER_UPDATE)
             ppu.reset_correlation(h, rows)
-            weights = ppu.get_weights(h)
+            weights = np.ascontiguousarray(ppu.get_weights(h), dtype=float)
             for group in self.groups:
                 if group.hemisphere == h:
                     self._update(group, weights, causal, acausal, rows, ppu)
@@ -221,23 +212,14 @@ class PairSTDPProgram:
 
     def _update(self, g, weights, causal, acausal, rows, ppu):
         index = self._indices(g, rows)
-        # drops from the reset level, averaged over a connection's parallel rows
-        causal_pairs = (index["causal_base"] - causal.ravel()[index["read"]].mean(axis=1)) \
-            * index["causal_scale"]
-        acausal_pairs = (index["acausal_base"] - acausal.ravel()[index["read"]].mean(axis=1)) \
-            * index["acausal_scale"]
-        flat = weights.ravel()
-        w = flat[index["synapse"]].sum(axis=1)
-        span = g.w_max - g.w_min
-        with np.errstate(divide="ignore", invalid="ignore"):
-            x = np.clip(np.where(span > 0, (w - g.w_min) / span, 0.0), 0.0, 1.0)
-        change = span * (g.a_plus * _soft_bound(1.0 - x, g.mu_plus) * causal_pairs
-                         - g.a_minus * _soft_bound(x, g.mu_minus) * acausal_pairs)
-        new = np.clip(w + change, g.w_min, g.w_max)
-        if self.integer:
-            new = np.floor(new + ppu.random(new.shape))
-            new = np.clip(new, np.ceil(g.w_min - 1e-9), np.floor(g.w_max + 1e-9))
-        write_parts(weights, g.rows, g.columns, new, self.integer)
+        uniform = ppu.random(len(g.index)) if self.integer else np.zeros(0)
+        pair_stdp_update(np.ascontiguousarray(causal, float).ravel(),
+                         np.ascontiguousarray(acausal, float).ravel(),
+                         index["read"], index["synapse"], weights.ravel(),
+                         index["causal_base"], index["acausal_base"],
+                         index["causal_scale"], index["acausal_scale"],
+                         g.a_plus, g.a_minus, g.w_min, g.w_max, g.mu_plus, g.mu_minus,
+                         uniform, self.integer)
 
     def _indices(self, g, rows):
         """Flat indices into the row reads and the hemisphere's weights, and the
@@ -248,11 +230,14 @@ class PairSTDPProgram:
         h = g.hemisphere
         position = np.searchsorted(rows, g.rows)
         amplitude = self.amplitude[:, h * 2 + g.columns // C.NEURONS_PER_QUADRANT]
-        index = {"read": position * C.COLUMNS_PER_HEMISPHERE + g.columns[:, None],
-                 "synapse": g.rows * C.COLUMNS_PER_HEMISPHERE + g.columns[:, None],
-                 "causal_base": self.baseline[h, 0, g.columns],
-                 "acausal_base": self.baseline[h, 1, g.columns],
-                 "causal_scale": g.causal_scale / amplitude[0],
-                 "acausal_scale": g.acausal_scale / amplitude[1]}
+        contiguous = lambda a, dtype=float: np.ascontiguousarray(a, dtype)
+        index = {"read": contiguous(position * C.COLUMNS_PER_HEMISPHERE + g.columns[:, None],
+                                    np.int64),
+                 "synapse": contiguous(g.rows * C.COLUMNS_PER_HEMISPHERE + g.columns[:, None],
+                                       np.int64),
+                 "causal_base": contiguous(self.baseline[h, 0, g.columns]),
+                 "acausal_base": contiguous(self.baseline[h, 1, g.columns]),
+                 "causal_scale": contiguous(g.causal_scale / amplitude[0]),
+                 "acausal_scale": contiguous(g.acausal_scale / amplitude[1])}
         g._index_cache = (rows, index)
         return index

@@ -130,3 +130,39 @@ def test_sensor_time_constants_are_checked(ideal):
     sim.Projection(pre, post, sim.AllToAllConnector(), stdp(tau_plus=10.0, tau_minus=10.0))
     with pytest.raises(errors.InvalidParameterValueError, match="quadrant 0"):
         sim.run(10.0)
+
+
+@pytest.mark.parametrize("integer", [False, True])
+def test_stdp_update_kernel_against_its_formula(integer):
+    """The PPU program's compiled update against the rule written out in numpy:
+    Gutig soft bounds (mu 0.4 / 0.7), two parallel rows per synapse."""
+    from cython_core._plasticity import pair_stdp_update
+    rng = np.random.default_rng(5)
+    n, parts = 300, 2
+    causal = rng.uniform(100, 142, 40 * 256)
+    acausal = rng.uniform(100, 142, 40 * 256)
+    read = rng.choice(40 * 256, (n, parts), replace=False)
+    synapse = rng.choice(256 * 256, (n, parts), replace=False)
+    weights = np.zeros(256 * 256)
+    weights[synapse] = rng.integers(0, 40, (n, parts))
+    start = weights.copy()
+    per = lambda value: np.full(n, value)
+    base, scale = rng.uniform(140, 143, n), per(1 / 1.5)
+    uniform = rng.random(n)
+    pair_stdp_update(causal, acausal, read, synapse, weights, base, base, scale, scale,
+                     per(0.02), per(0.025), per(2.0), per(70.0), per(0.4), per(0.7),
+                     uniform if integer else np.zeros(0), integer)
+    c = (base - causal[read].mean(axis=1)) * scale
+    a = (base - acausal[read].mean(axis=1)) * scale
+    w = start[synapse].sum(axis=1)
+    x = np.clip((w - 2.0) / 68.0, 0, 1)
+    expected = np.clip(w + 68.0 * (0.02 * (1 - x) ** 0.4 * c - 0.025 * x ** 0.7 * a), 2.0, 70.0)
+    if integer:
+        expected = np.clip(np.floor(expected + uniform), 2, 70)
+        # integers spread over the two rows, differing by at most one
+        assert np.all(np.abs(np.diff(weights[synapse], axis=1)) <= 1)
+        assert np.all(weights[synapse] == np.rint(weights[synapse]))
+    np.testing.assert_allclose(weights[synapse].sum(axis=1), expected, rtol=1e-12, atol=1e-9)
+    untouched = np.ones(weights.size, bool)
+    untouched[synapse] = False
+    assert np.all(weights[untouched] == 0)
