@@ -363,9 +363,12 @@ cdef class Engine:
         self.causal[hemisphere][:, sl] = 0.0
         self.acausal[hemisphere, sl] = 0.0
 
-    def correlation(self, int hemisphere):
-        """Accumulated causal and acausal voltage drops, each [rows, columns] (mV)."""
-        return self.causal[hemisphere].T.copy(), self.acausal[hemisphere].copy()
+    def correlation(self, int hemisphere, rows=None):
+        """Accumulated causal and acausal voltage drops of the given rows (default
+        all), each [rows, columns] (mV)."""
+        if rows is None:
+            return self.causal[hemisphere].T.copy(), self.acausal[hemisphere].copy()
+        return self.causal[hemisphere][:, rows].T.copy(), self.acausal[hemisphere][rows]
 
     def bind(self):
         """Point the C structs at the numpy buffers (after arrays were replaced)."""

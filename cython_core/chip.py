@@ -107,8 +107,9 @@ class PPUAccess:
         quadrant = h * 2 + np.arange(C.COLUMNS_PER_HEMISPHERE) // C.NEURONS_PER_QUADRANT
         column = np.arange(C.COLUMNS_PER_HEMISPHERE)
         out = []
-        for branch, acc in zip((readout.CAUSAL, readout.ACAUSAL), chip._engine.correlation(h)):
-            voltage = reset[quadrant] - acc[sel].astype(np.float64)
+        for branch, acc in zip((readout.CAUSAL, readout.ACAUSAL),
+                               chip._engine.correlation(h, None if rows is None else sel)):
+            voltage = reset[quadrant] - acc.astype(np.float64)
             out.append(readout.cadc_codes(voltage, h, branch, column, chip.config,
                                           chip.mismatch, self._rng, quantise=not chip.ideal,
                                           reads=int(reads)))

@@ -35,10 +35,11 @@ def cadc_codes(voltage, hemisphere, branch, column, config, mismatch, rng, quant
     column = np.asarray(column)
     start, slope = cadc_transfer(config, mismatch)
     quadrant = hemisphere * 2 + column // C.NEURONS_PER_QUADRANT
-    raw = ((np.asarray(voltage, dtype=np.float64) - start[quadrant]) * slope[quadrant]
-           * mismatch.cadc_channel_gain[hemisphere, branch, column]
-           + mismatch.cadc_channel_offset[hemisphere, branch, column]
-           + config.cadc_channel_offsets[hemisphere, branch, column])
+    # per channel: code = voltage * scale + shift (before noise and rounding)
+    scale = slope[quadrant] * mismatch.cadc_channel_gain[hemisphere, branch, column]
+    shift = (mismatch.cadc_channel_offset[hemisphere, branch, column]
+             + config.cadc_channel_offsets[hemisphere, branch, column] - start[quadrant] * scale)
+    raw = np.asarray(voltage, dtype=np.float64) * scale + shift
     if reads > 1 and quantise and not mismatch.ideal:
         spread = np.sqrt((M.CADC_NOISE_LSB ** 2 + 1.0 / 12.0) / reads)
         noise = rng.standard_normal(raw.shape, dtype=np.float32)
