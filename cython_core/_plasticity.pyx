@@ -42,6 +42,7 @@ def pair_stdp_update(const double[::1] causal, const double[::1] acausal,
     cdef Py_ssize_t n = read_index.shape[0], parts = read_index.shape[1]
     cdef Py_ssize_t i, k
     cdef double c, a, w, span, x, new, low, high, base, rest
+    cdef double inv_parts = 1.0 / parts
     if synapse_index.shape[0] != n or synapse_index.shape[1] != parts:
         raise ValueError("read_index and synapse_index differ in shape")
     lengths = (causal_base.shape[0], acausal_base.shape[0], causal_scale.shape[0],
@@ -60,8 +61,8 @@ def pair_stdp_update(const double[::1] causal, const double[::1] acausal,
                 c += causal[read_index[i, k]]
                 a += acausal[read_index[i, k]]
                 w += weights[synapse_index[i, k]]
-            c = (causal_base[i] - c / parts) * causal_scale[i]
-            a = (acausal_base[i] - a / parts) * acausal_scale[i]
+            c = (causal_base[i] - c * inv_parts) * causal_scale[i]
+            a = (acausal_base[i] - a * inv_parts) * acausal_scale[i]
             span = w_max[i] - w_min[i]
             x = (w - w_min[i]) / span if span > 0.0 else 0.0
             x = 0.0 if x < 0.0 else (1.0 if x > 1.0 else x)
@@ -73,10 +74,10 @@ def pair_stdp_update(const double[::1] causal, const double[::1] acausal,
                 low = ceil(w_min[i] - 1e-9)
                 high = floor(w_max[i] + 1e-9)
                 new = low if new < low else (high if new > high else new)
-                base = floor(new / parts)
+                base = floor(new * inv_parts + 1e-9)
                 rest = new - base * parts
                 for k in range(parts):
                     weights[synapse_index[i, k]] = base + (1.0 if k < rest else 0.0)
             else:
                 for k in range(parts):
-                    weights[synapse_index[i, k]] = new / parts
+                    weights[synapse_index[i, k]] = new * inv_parts
