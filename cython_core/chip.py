@@ -175,10 +175,15 @@ class Chip:
         # threads=2 runs the hemispheres in two threads where nothing couples
         # them (no neuron-to-neuron events).  Default 1 (PYNN_BSS2_EMU_THREADS
         # sets it): on the 2-vCPU machine this was measured on, the second
-        # thread gained 0-10 % (tests/benchmarks/engine_full_chip.py --threads 2)
+        # thread gained 0-15 % (tests/benchmarks/engine_full_chip.py --threads 2)
         if threads is None:
-            threads = int(os.environ.get("PYNN_BSS2_EMU_THREADS", "1") or 1)
-        self.threads = max(1, min(int(threads), C.NUM_HEMISPHERES))
+            threads = os.environ.get("PYNN_BSS2_EMU_THREADS", "1")
+            try:
+                threads = int(threads)
+            except ValueError:
+                raise ConfigurationError(f"PYNN_BSS2_EMU_THREADS: value {threads!r} is not "
+                                         f"an integer; allowed range is 1..2") from None
+        self.threads = threads
         self.dt = float(dt)
         self.config = ChipConfig(integer_capmem=not self.ideal)
         self._engine = Engine()
@@ -189,6 +194,16 @@ class Chip:
         # wall time of the last run() in the engine and in PPU programs (seconds)
         self.last_run_profile = {}
         self.reset_state()
+
+    @property
+    def threads(self):
+        """Threads of the engine: 1, or 2 (one per hemisphere)."""
+        return self._threads
+
+    @threads.setter
+    def threads(self, value):
+        check_range("threads", value, 1, C.NUM_HEMISPHERES)
+        self._threads = int(value)
 
     @property
     def time(self):

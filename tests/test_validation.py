@@ -124,3 +124,11 @@ def test_fractional_capmem_only_on_an_ideal_chip():
     assert ideal.physical_parameters()["e_leak"][0] == pytest.approx(400.5)
     with pytest.raises(ConfigurationError, match="not an integer"):
         ideal.config.neurons.refractory_period_refractory_time = 10.5   # digital: integer
+
+
+def test_thread_count_is_checked(monkeypatch):
+    with pytest.raises(ConfigurationError, match=r"threads: value 3 .* 1\.\.2"):
+        Chip(threads=3)
+    monkeypatch.setenv("PYNN_BSS2_EMU_THREADS", "two")
+    with pytest.raises(ConfigurationError, match=r"PYNN_BSS2_EMU_THREADS: value 'two'.*1\.\.2"):
+        Chip()
