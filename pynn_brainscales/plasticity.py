@@ -59,6 +59,11 @@ class SynapsePlacement:
     rows: np.ndarray
     columns: np.ndarray
 
+    @property
+    def slots(self):
+        """The neuron circuit of each connection's postsynaptic cell."""
+        return self.hemisphere * C.COLUMNS_PER_HEMISPHERE + self.columns
+
     def weights(self, synapse_weights):
         """Hardware weights (sum over parallel rows) from [2, 256, 256] arrays."""
         return synapse_weights[self.hemisphere[:, None], self.rows,
@@ -102,7 +107,7 @@ class PlasticGroup:
 def stdp_groups(projection, placement, unit, chip_us_per_ms):
     """PlasticGroups (one per hemisphere) of an STDP projection; `unit`: the
     biological weight of one hardware LSB per connection."""
-    _, rule = connection_rule(projection, chip_us_per_ms)
+    rule = connection_rule(projection, chip_us_per_ms)
     groups = []
     for h in np.unique(placement.hemisphere):
         index = np.flatnonzero(placement.hemisphere == h)
@@ -125,8 +130,8 @@ def sensor_tau(projection, chip_us_per_ms):
 
 
 def connection_rule(projection, chip_us_per_ms):
-    """Per-connection rule parameters of an STDP projection: tau (chip us) and
-    the arrays PlasticGroup takes (biological units)."""
+    """Per-connection rule parameters of an STDP projection: the arrays
+    PlasticGroup takes (biological units)."""
     synapse = projection.synapse_type
     fixed = {**synapse.timing_dependence.extra_parameters,
              **synapse.weight_dependence.extra_parameters}
@@ -137,11 +142,11 @@ def connection_rule(projection, chip_us_per_ms):
             return np.asarray(getattr(projection, f"connections_{name}"), float)
         return np.full(n, float(fixed[name]))
 
-    tau_plus = values("tau_plus") * chip_us_per_ms
+    tau_plus = sensor_tau(projection, chip_us_per_ms)
     tau_minus = values("tau_minus") * chip_us_per_ms
     delay = np.asarray(projection.connections_delay, float) * chip_us_per_ms
     fraction = values("dendritic_delay_fraction")
-    return tau_plus, {
+    return {
         "a_plus": values("A_plus"), "a_minus": values("A_minus"),
         "w_min": values("w_min"), "w_max": values("w_max"),
         "mu_plus": values("mu_plus"), "mu_minus": values("mu_minus"),

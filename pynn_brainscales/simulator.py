@@ -54,27 +54,28 @@ def _by_population(ids):
     return ids, np.searchsorted(firsts, ids, side="right") - 1
 
 
-def slots_of(ids):
-    """Neuron circuit of each cell id (any mix of populations, views, assemblies)."""
+def _per_population(ids, value, dtype=np.int64):
+    """value(population, index in it) for each cell id, one call per population
+    (the ids may mix populations, views and assemblies)."""
     ids, which = _by_population(ids)
-    out = np.empty(len(ids), np.int64)
+    out = np.empty(len(ids), dtype)
     for k in np.unique(which):
         pop = state.populations[k]
         sel = which == k
-        out[sel] = pop.slots[ids[sel] - pop.first_id]
+        out[sel] = value(pop, ids[sel] - pop.first_id)
     return out
+
+
+def slots_of(ids):
+    """Neuron circuit of each cell id."""
+    return _per_population(ids, lambda pop, index: pop.slots[index])
 
 
 def source_codes(ids):
     """Routing source of each cell id as an integer: the id (>= 0) of a spike
     source, -1 - circuit of a chip neuron."""
-    ids, which = _by_population(ids)
-    out = np.empty(len(ids), np.int64)
-    for k in np.unique(which):
-        pop = state.populations[k]
-        sel = which == k
-        out[sel] = ids[sel] if pop.is_source else -1 - pop.slots[ids[sel] - pop.first_id]
-    return out
+    return _per_population(ids, lambda pop, index: pop.first_id + index if pop.is_source
+                           else -1 - pop.slots[index])
 
 
 def source_key(code):
@@ -87,22 +88,14 @@ def source_keys(ids):
 
 
 def parameter_of(ids, name):
-    """Parameter `name` of each cell id (one parameter lookup per population)."""
-    ids, which = _by_population(ids)
-    out = np.empty(len(ids))
-    for k in np.unique(which):
-        pop = state.populations[k]
-        sel = which == k
-        out[sel] = np.asarray(pop.hardware_parameters()[name], float)[ids[sel] - pop.first_id]
-    return out
+    """Parameter `name` of each cell id."""
+    return _per_population(
+        ids, lambda pop, index: np.asarray(pop.hardware_parameters()[name], float)[index], float)
 
 
 def attribute_of(ids, getter):
-    """getter(population) of each cell id's population (one call per population)."""
-    ids, which = _by_population(ids)
-    kinds = np.unique(which)
-    values = np.array([getter(state.populations[k]) for k in kinds])
-    return values[np.searchsorted(kinds, which)]
+    """getter(population) of each cell id's population."""
+    return _per_population(ids, lambda pop, index: getter(pop), object)
 
 
 def _sum_by_column(parts):
@@ -470,8 +463,6 @@ class State(common.control.BaseState):
         # the pre cells are distinct: their index in prj.pre numbers the sources
         pre_codes = source_codes(cell_ids(prj.pre, np.arange(prj.pre.size)))
         source_index = np.asarray(prj.connections_pre, np.int64)
-        source_code = pre_codes[source_index]
-        sources = pre_codes
         rounded = np.round(prj.connections_delay, 6)
         if n and np.all(rounded == rounded[0]):
             delays, delay_index = rounded[:1], np.zeros(n, np.int64)
@@ -493,19 +484,19 @@ class State(common.control.BaseState):
             run_start = np.maximum.accumulate(np.where(first_of_run, np.arange(n), 0))
             count[order] = np.arange(n) - run_start
         # one integer per key: mixed-radix digits (source, delay, hemisphere, dynamics, count)
-        digits = [(source_index, len(sources)), (delay_index, len(delays)),
+        digits = [(source_index, len(pre_codes)), (delay_index, len(delays)),
                   (slots // C.COLUMNS_PER_HEMISPHERE, C.NUM_HEMISPHERES),
                   (np.ravel(dyn_index), len(dynamics)), (count, int(count.max()) + 1)]
         code = np.zeros(n, np.int64)
         for values, radix in digits:
             code = code * radix + values
-        unique, first, group = np.unique(code, return_index=True, return_inverse=True)
+        _, first, group = np.unique(code, return_index=True, return_inverse=True)
         keys = []
         for i in first:
             dyn_key = None if dynamics[0] is None else tuple(
                 float(v) for v in dynamics[np.ravel(dyn_index)[i]])
             owner = (number, int(count[i])) if prj.plastic else None
-            keys.append((source_key(source_code[i]), float(delays[delay_index[i]]),
+            keys.append((source_key(pre_codes[source_index[i]]), float(delays[delay_index[i]]),
                          prj.receptor_type, int(slots[i] // C.COLUMNS_PER_HEMISPHERE), dyn_key,
                          owner))
         return keys, np.ravel(group)
@@ -558,13 +549,13 @@ class State(common.control.BaseState):
         if not groups:
             return
         amplitude = P.AMPLITUDE_LSB[self.ideal]
-        if not self.ideal:          # as the calibration measured them, where it could
-            measured = self._sensor_amplitude
-            amplitude = np.where(np.isfinite(measured) & (measured > 0), measured, amplitude)
         if self.ideal:
             tau_bias, amplitude_bias = P.ideal_sensor_biases(self._sensor_tau, amplitude, config)
             config.quadrants.correlation_i_bias_tau = tau_bias
             config.quadrants.correlation_i_bias_amplitude = amplitude_bias
+        else:                       # as the calibration measured them, where it could
+            measured = self._sensor_amplitude
+            amplitude = np.where(np.isfinite(measured) & (measured > 0), measured, amplitude)
         key = (config.quadrants.correlation_v_res_meas.tobytes(),
                config.cadc_channel_offsets.tobytes())
         program = P.PairSTDPProgram(groups, P.PERIOD_PER_TAU * float(self._sensor_tau.min()),
@@ -590,10 +581,8 @@ class State(common.control.BaseState):
             self._stdp_baseline = (key, program.baseline)
         weights = self.chip.config.synapses.weights
         for prj, placement in self._placements.items():
-            slots = slots_of(cell_ids(prj.post, prj.connections_post))
-            w_hw = placement.weights(weights)
             prj.connections_weight = self._weight_sign(prj) * self._hardware_weights(
-                prj, slots, w_hw, inverse=True)
+                prj, placement.slots, placement.weights(weights), inverse=True)
 
     @staticmethod
     def _weight_sign(prj):
