@@ -53,6 +53,11 @@ def _column_bits(columns):
     return np.packbits(mask, bitorder="little").view(np.uint64)
 
 
+def _bits_columns(bits):
+    """The column mask of a row's bit words."""
+    return np.unpackbits(bits.view(np.uint8), bitorder="little").astype(bool)
+
+
 def route(requests, config, integer_weights, capacity=None):
     """Place `requests` {(source, delay, receptor, hemisphere, stp, owner): (columns,
     weights)} into `config.synapses`; `stp` is None or (U, tau_rec, tau_facil) in
@@ -64,8 +69,8 @@ def route(requests, config, integer_weights, capacity=None):
     Returns ({(source, delay): [labels]}, {key: [(hemisphere, row) per part]})."""
     syn = config.synapses
     mode = np.zeros((C.NUM_HEMISPHERES, ROWS), np.int64)
-    occupied = np.zeros((C.NUM_HEMISPHERES, ROWS, COLS), bool)
-    # the same, packed 64 columns to a word: the free-row test of a request
+    # the synapses in use, per row 64 columns to a word (the free-row test of a
+    # request is then a few word operations per row)
     occupied_bits = np.zeros((C.NUM_HEMISPHERES, ROWS, COLS // 64), np.uint64)
     next_address = np.zeros((C.NUM_HEMISPHERES, C.DRIVERS_PER_HEMISPHERE), np.int64)
     labels = defaultdict(list)
@@ -104,10 +109,8 @@ def route(requests, config, integer_weights, capacity=None):
             address = next_address[h, d]
             next_address[h, d] += 1
             mode[h, r] = want
-            occupied[h, r, columns] = True
             occupied_bits[h, r] |= column_bits
-            if stp is not None:
-                occupied[h, r, :] = True           # no other source on this driver
+            if stp is not None:                    # no other source on this driver
                 occupied_bits[h, r] = np.iinfo(np.uint64).max
                 next_address[h, d] = C.ADDRESS_MAX + 1
                 syn.stp_enable[h, r] = True
@@ -123,7 +126,7 @@ def route(requests, config, integer_weights, capacity=None):
     # left, they listen to it, so that no source's events reach them at all
     for h in range(C.NUM_HEMISPHERES):
         for r in np.flatnonzero(mode[h]):
-            idle = ~occupied[h, r]
+            idle = ~_bits_columns(occupied_bits[h, r])
             syn.weights[h, r, idle] = 0
             unused = next_address[h, r // C.ROWS_PER_DRIVER]
             if unused <= C.ADDRESS_MAX:
