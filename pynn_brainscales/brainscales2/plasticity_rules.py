@@ -223,6 +223,16 @@ class PlasticityRule:
                 f"time): {type(err).__name__}: {err}") from err
 
 
+def observable_records(model, owner, observable, kind, owner_kind):
+    """Per snippet, the records of `owner` (a projection or population) for an
+    observable of the plasticity rule its synapse or cell type `model` holds."""
+    rule = getattr(model, "plasticity_rule", None)
+    if rule is None:
+        raise RuntimeError(f"{type(model).__name__} holds no plasticity rule, so the "
+                           f"{owner_kind} has no observables")
+    return rule._records(observable, owner, kind)
+
+
 class PlasticityRuleError(RuntimeError):
     """A rule raised: the run stops; the rule's traceback is chained."""
 

@@ -61,12 +61,9 @@ class Population(core.Population):
         """Per snippet (executed run), the records (`.time` in hardware ms,
         `.data` per neuron) of a per-neuron observable of the cell type's
         plasticity rule; None for a snippet in which the rule did not run."""
-        from .plasticity_rules import ObservablePerNeuron
-        rule = getattr(self.celltype, "plasticity_rule", None)
-        if rule is None:
-            raise RuntimeError(f"{type(self.celltype).__name__} holds no plasticity rule, so "
-                               f"the population has no observables")
-        return rule._records(observable, self, ObservablePerNeuron)
+        from .plasticity_rules import ObservablePerNeuron, observable_records
+        return observable_records(self.celltype, self, observable, ObservablePerNeuron,
+                                  "population")
 
     def record(self, variables, to_file=None, sampling_interval=None, locations=None,
                device="madc"):

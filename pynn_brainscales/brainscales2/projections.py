@@ -42,9 +42,6 @@ class Projection(core.Projection):
         """Per snippet (executed run), the records (`.time` in hardware ms,
         `.data` [pre, post]) of a per-synapse observable of this projection's
         plasticity rule; None for a snippet in which the rule did not run."""
-        from .plasticity_rules import ObservablePerSynapse
-        rule = getattr(self.synapse_type, "plasticity_rule", None)
-        if rule is None:
-            raise RuntimeError(f"{type(self.synapse_type).__name__} holds no plasticity rule, "
-                               f"so the projection has no observables")
-        return rule._records(observable, self, ObservablePerSynapse)
+        from .plasticity_rules import ObservablePerSynapse, observable_records
+        return observable_records(self.synapse_type, self, observable, ObservablePerSynapse,
+                                  "projection")
