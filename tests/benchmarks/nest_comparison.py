@@ -29,9 +29,8 @@ import time
 SCRIPT = os.path.abspath(__file__)
 
 
-def network(sim, plastic, neurons, rate, duration, seed=1):
-    """Build and run the network; returns (build s, run s, output rate Hz)."""
-    t0 = time.perf_counter()
+def build_network(sim, plastic, neurons=512, rate=10.0, seed=1):
+    """The issue's network on `sim`: (sources, neurons, projection)."""
     pre = sim.Population(256, sim.SpikeSourcePoisson(rate=rate))
     post = sim.Population(neurons, sim.EIF_cond_exp_isfa_ista())
     weights = sim.RandomDistribution("uniform", low=0.0, high=0.004,
@@ -44,8 +43,15 @@ def network(sim, plastic, neurons, rate, duration, seed=1):
             weight=weights, delay=1.0)
     else:
         synapse = sim.StaticSynapse(weight=weights, delay=1.0)
-    sim.Projection(pre, post, sim.AllToAllConnector(), synapse)
+    projection = sim.Projection(pre, post, sim.AllToAllConnector(), synapse)
     post.record("spikes")
+    return pre, post, projection
+
+
+def network(sim, plastic, neurons, rate, duration):
+    """Build and run the network; returns (build s, run s, output rate Hz)."""
+    t0 = time.perf_counter()
+    _, post, _ = build_network(sim, plastic, neurons, rate)
     build = time.perf_counter() - t0
     t0 = time.perf_counter()
     sim.run(duration)

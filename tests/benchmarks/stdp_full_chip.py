@@ -17,27 +17,14 @@ import time
 import numpy as np
 
 import pynn_brainscales as sim
+from nest_comparison import build_network      # the same network, defined once
 
 
 def one(ideal, static, seed):
     sim.setup(timestep=0.1, min_delay=1.0, **({"ideal": True} if ideal else {"chip": 0}))
     t0 = time.perf_counter()
-    pre = sim.Population(256, sim.SpikeSourcePoisson(rate=10.0))
-    post = sim.Population(512, sim.EIF_cond_exp_isfa_ista())
-    rng = sim.NumpyRNG(seed=seed)
-    weights = sim.RandomDistribution("uniform", low=0.0, high=0.004, rng=rng)
-    if static:
-        synapse = sim.StaticSynapse(weight=weights, delay=1.0)
-    else:
-        synapse = sim.STDPMechanism(
-            timing_dependence=sim.SpikePairRule(tau_plus=20.0, tau_minus=20.0,
-                                                A_plus=0.01, A_minus=0.012),
-            weight_dependence=sim.AdditiveWeightDependence(w_min=0.0, w_max=0.01),
-            weight=weights, delay=1.0)
-    prj = sim.Projection(pre, post, sim.AllToAllConnector(), synapse)
-    post.record("spikes")
+    _, post, prj = build_network(sim, not static, seed=seed)
     build = time.perf_counter() - t0
-    sim.run(0.0)                        # calibration (cached) and mapping, outside the timing
     before = prj.get("weight", format="array")
     t0 = time.perf_counter()
     sim.run(1000.0)
@@ -59,6 +46,7 @@ def main():
     parser.add_argument("--ideal", action="store_true")
     parser.add_argument("--static", action="store_true", help="StaticSynapse instead of STDP")
     args = parser.parse_args()
+    one(args.ideal, args.static, 0)       # warm-up: calibrates the chip once (cached)
     runs = [one(args.ideal, args.static, seed) for seed in range(args.repeats)]
     med = lambda values: statistics.median(values)
     build = med([r[0] for r in runs])
