@@ -40,6 +40,8 @@ def test_weights_match_nest_stdp_synapse_on_an_ideal_chip(dependence):
     change = np.array(ours["weights"]) - ours["initial"]
     reference = np.array(theirs["weights"]) - theirs["initial"]
     assert np.all(np.abs(reference) > 1e-4)
+    print(f"{dependence}: largest relative difference to NEST "
+          f"{np.max(np.abs(change / reference - 1)):.4f}")
     # Post spikes: the chip times them to 8 ns, NEST to its 0.1 ms grid; 0.03 ms
     # of 20 ms tau is 0.15 %.  Sensor saturation at 0.2 LSB per pair on an ideal
     # chip costs < 0.1 %.  1 % bounds both with room.
@@ -72,6 +74,8 @@ def test_stdp_window_on_a_calibrated_chip(tmp_path):
         # exponential: log-linear fit, tau within 40 % of 20 ms (quadrant
         # calibration ~10 %, per-synapse tau spread 15 %, noise at 40 ms)
         slope = np.polyfit(np.abs(dts[side]), np.log(np.abs(mean[side])), 1)[0]
+        print(f"{'causal' if dts[side][0] > 0 else 'acausal'} window: fitted tau "
+              f"{-1.0 / slope:.1f} ms")
         assert 12.0 < -1.0 / slope < 28.0, -1.0 / slope
     # amplitude: the extrapolation to dt = 0 against pairs x A x w_max, within
     # the calibrated sensor amplitude's spread (~10 % per quadrant) and the
@@ -79,6 +83,7 @@ def test_stdp_window_on_a_calibrated_chip(tmp_path):
     expected = out["pairs"] * np.array([0.025, 0.02]) * 0.01
     for side, want in zip((dts < 0, dts > 0), expected):
         fit = np.polyfit(np.abs(dts[side]), np.log(np.abs(mean[side])), 1)
+        print(f"amplitude at dt = 0: {np.exp(fit[1]):.5f} uS (pair rule: {want:.5f})")
         assert np.exp(fit[1]) == pytest.approx(want, rel=0.35)
 
 
