@@ -69,9 +69,6 @@ class SynapsePlacement:
         return synapse_weights[self.hemisphere[:, None], self.rows,
                                self.columns[:, None]].sum(axis=1)
 
-    def select(self, index):
-        return SynapsePlacement(self.hemisphere[index], self.rows[index], self.columns[index])
-
 
 def write_parts(weights, rows, columns, total, integer):
     """Spread hardware weights `total` over each connection's parallel `rows` of
@@ -179,6 +176,7 @@ class PairSTDPProgram:
         self.amplitude = np.broadcast_to(np.asarray(amplitude_lsb, float), (2, C.NUM_QUADRANTS))
         self.integer = integer_weights
         self.baseline = None       # sensor reset level per [hemisphere, branch, column]
+        self._index = None         # per group: _indices(), once the baseline is known
         self.rows = {h: np.unique(np.concatenate([g.rows.ravel() for g in groups
                                                   if g.hemisphere == h]))
                      for h in {g.hemisphere for g in groups}}
@@ -195,13 +193,21 @@ class PairSTDPProgram:
         if self.baseline is None:
             self._read_baseline(ppu)
             return
+        if self._index is None:         # the rows stay; the baseline is known now
+            self._index = [self._indices(g) for g in self.groups]
         for h, rows in self.rows.items():
             causal, acausal = ppu.read_correlation(h, rows, reads=READS_PER_UPDATE)
             ppu.reset_correlation(h, rows)
+            causal, acausal = (np.ascontiguousarray(x, float).ravel() for x in (causal, acausal))
             weights = np.ascontiguousarray(ppu.get_weights(h), dtype=float)
-            for group in self.groups:
-                if group.hemisphere == h:
-                    self._update(group, weights, causal, acausal, rows, ppu)
+            for g, index in zip(self.groups, self._index):
+                if g.hemisphere == h:
+                    uniform = ppu.random(len(g.index)) if self.integer else np.zeros(0)
+                    pair_stdp_update(causal, acausal, index["read"], index["synapse"],
+                                     weights.ravel(), index["causal_base"],
+                                     index["acausal_base"], index["causal_scale"],
+                                     index["acausal_scale"], g.a_plus, g.a_minus, g.w_min,
+                                     g.w_max, g.mu_plus, g.mu_minus, uniform, self.integer)
             ppu.set_weights(h, weights[rows], rows=rows)
 
     def _read_baseline(self, ppu):
@@ -215,34 +221,18 @@ class PairSTDPProgram:
             self.baseline[h, 0] = causal.mean(axis=0)
             self.baseline[h, 1] = acausal.mean(axis=0)
 
-    def _update(self, g, weights, causal, acausal, rows, ppu):
-        index = self._indices(g, rows)
-        uniform = ppu.random(len(g.index)) if self.integer else np.zeros(0)
-        pair_stdp_update(np.ascontiguousarray(causal, float).ravel(),
-                         np.ascontiguousarray(acausal, float).ravel(),
-                         index["read"], index["synapse"], weights.ravel(),
-                         index["causal_base"], index["acausal_base"],
-                         index["causal_scale"], index["acausal_scale"],
-                         g.a_plus, g.a_minus, g.w_min, g.w_max, g.mu_plus, g.mu_minus,
-                         uniform, self.integer)
-
-    def _indices(self, g, rows):
-        """Flat indices into the row reads and the hemisphere's weights, and the
-        per-synapse factors of a group (computed once: the rows stay)."""
-        cached = getattr(g, "_index_cache", None)
-        if cached is not None and cached[0] is rows:
-            return cached[1]
+    def _indices(self, g):
+        """A group's flat indices into its hemisphere's row reads and weights, and
+        its per-synapse reset levels and factors (pairs per CADC LSB)."""
         h = g.hemisphere
-        position = np.searchsorted(rows, g.rows)
+        position = np.searchsorted(self.rows[h], g.rows)
         amplitude = self.amplitude[:, h * 2 + g.columns // C.NEURONS_PER_QUADRANT]
         contiguous = lambda a, dtype=float: np.ascontiguousarray(a, dtype)
-        index = {"read": contiguous(position * C.COLUMNS_PER_HEMISPHERE + g.columns[:, None],
-                                    np.int64),
-                 "synapse": contiguous(g.rows * C.COLUMNS_PER_HEMISPHERE + g.columns[:, None],
-                                       np.int64),
-                 "causal_base": contiguous(self.baseline[h, 0, g.columns]),
-                 "acausal_base": contiguous(self.baseline[h, 1, g.columns]),
-                 "causal_scale": contiguous(g.causal_scale / amplitude[0]),
-                 "acausal_scale": contiguous(g.acausal_scale / amplitude[1])}
-        g._index_cache = (rows, index)
-        return index
+        return {"read": contiguous(position * C.COLUMNS_PER_HEMISPHERE + g.columns[:, None],
+                                   np.int64),
+                "synapse": contiguous(g.rows * C.COLUMNS_PER_HEMISPHERE + g.columns[:, None],
+                                      np.int64),
+                "causal_base": contiguous(self.baseline[h, 0, g.columns]),
+                "acausal_base": contiguous(self.baseline[h, 1, g.columns]),
+                "causal_scale": contiguous(g.causal_scale / amplitude[0]),
+                "acausal_scale": contiguous(g.acausal_scale / amplitude[1])}
