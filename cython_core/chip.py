@@ -102,13 +102,13 @@ class PPUAccess:
         h = self._hemi(hemisphere)
         check_range("reads", reads, 1, 64)
         chip = self._chip
-        sel = slice(None) if rows is None else np.asarray(rows)
         reset = chip._correlation["reset_mv"]
         quadrant = h * 2 + np.arange(C.COLUMNS_PER_HEMISPHERE) // C.NEURONS_PER_QUADRANT
         column = np.arange(C.COLUMNS_PER_HEMISPHERE)
         out = []
         for branch, acc in zip((readout.CAUSAL, readout.ACAUSAL),
-                               chip._engine.correlation(h, None if rows is None else sel)):
+                               chip._engine.correlation(h, None if rows is None
+                                                        else np.asarray(rows))):
             voltage = reset[quadrant] - acc.astype(np.float64)
             out.append(readout.cadc_codes(voltage, h, branch, column, chip.config,
                                           chip.mismatch, self._rng, quantise=not chip.ideal,
@@ -143,10 +143,12 @@ class PPUAccess:
                  "inh_synin": M.SYNIN_BASELINE_MV + state["u_i"],
                  "adaptation": M.ADAPTATION_BASELINE_MV + M.ADAPTATION_MV_PER_NA * state["w"]}
         sources = np.broadcast_to(np.asarray(source, dtype=object), neurons.shape)
+        voltage = np.empty(neurons.shape, np.float64)
         for name in set(sources.tolist()):
             if name not in nodes:
                 raise ConfigurationError(f"source: value {name!r} is not one of {sorted(nodes)}")
-        voltage = np.array([nodes[name][n] for name, n in zip(sources, neurons)], np.float64)
+            chosen = sources == name
+            voltage[chosen] = nodes[name][neurons[chosen]]
         return readout.cadc_membrane_codes(voltage, neurons, self._chip.config,
                                            self._chip.mismatch, self._rng)
 
