@@ -47,6 +47,7 @@ extensions = [
     Extension("cython_core._neurons", ["cython_core/_neurons.pyx"],
               **{**common, "extra_compile_args": compile_args + ["-fsingle-precision-constant"]}),
     Extension("cython_core._plasticity", ["cython_core/_plasticity.pyx"], **common),
+    Extension("cython_core._routing", ["cython_core/_routing.pyx"], **common),
     Extension("cython_core._synapses", ["cython_core/_synapses.pyx"],
               **{**common, "extra_compile_args": compile_args + ["-fsingle-precision-constant"]}),
     # OpenMP: the two hemispheres run in two threads when nothing couples them

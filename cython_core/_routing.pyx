@@ -1,0 +1,143 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
+"""Greedy allocation of synapse rows to row requests (the routing's inner loop).
+
+A request is one event source for one hemisphere: a receptor (row mode), a set
+of columns and their weights, a number of parallel parts.  Each part takes the
+first row that is free for it: the row's mode is unset or the request's, none
+of its columns is taken yet, and its driver has an address left.  A request
+with short-term plasticity takes a synapse driver of its own (both rows unused,
+no address given out), because STP acts on every event the driver passes.
+
+Occupied columns are kept as bits, 64 to a word, so that the free-row test of
+a request costs four word operations per row.  Which request comes first, and
+what the labels and keys mean, is the caller's business.
+"""
+from libc.math cimport floor
+from libc.stdint cimport uint64_t
+
+DEF ROWS = 256
+DEF COLUMNS = 256
+DEF WORDS = 4                # COLUMNS / 64
+DEF ROWS_PER_DRIVER = 2
+DEF ADDRESS_MAX = 63
+
+
+def allocate_rows(const long[::1] hemisphere, const long[::1] row_mode,
+                  const unsigned char[::1] own_driver, const long[::1] parts,
+                  const long[::1] column_start, const long[::1] columns,
+                  const double[::1] weights, bint integer_weights,
+                  float[:, :, ::1] synapse_weights, long[:, :, ::1] synapse_labels,
+                  long[:, ::1] row_modes, long[::1] part_row, long[::1] part_address):
+    """Place requests 0..n-1 in order; request i has columns
+    columns[column_start[i]:column_start[i + 1]] with `weights` alongside, and
+    is split into parts[i] parallel rows (integer weights: parts differing by
+    at most one, summing exactly; else equal shares).
+
+    Writes the rows' modes, labels (the address of each used synapse) and
+    weights; idle synapses of used rows get weight 0 and, where their driver
+    has an address left, listen to that unused address, so that no event
+    reaches them.  part_row / part_address: row and address of each part, the
+    parts of request 0 first.  Returns -1, or the index of the first request
+    that found no free row (nothing after it is placed).
+    """
+    cdef Py_ssize_t n = hemisphere.shape[0]
+    cdef Py_ssize_t i, k, r, c, w, h, d, found, part = 0
+    cdef long address, count, base, rest
+    cdef double share
+    cdef uint64_t bits[WORDS]
+    cdef uint64_t clash
+    cdef uint64_t[:, :, ::1] occupied = _zeros_u64(2 * ROWS * WORDS).reshape(2, ROWS, WORDS)
+    cdef long[:, ::1] next_address = _zeros_long(2 * ROWS // ROWS_PER_DRIVER).reshape(
+        2, ROWS // ROWS_PER_DRIVER)
+    cdef long[:, ::1] mode = _zeros_long(2 * ROWS).reshape(2, ROWS)
+    cdef int failed = -1
+    with nogil:
+        for i in range(n):
+            h = hemisphere[i]
+            for w in range(WORDS):
+                bits[w] = 0
+            for c in range(column_start[i], column_start[i + 1]):
+                bits[columns[c] >> 6] |= (<uint64_t>1) << (columns[c] & 63)
+            count = parts[i]
+            for k in range(count):
+                found = -1
+                for r in range(ROWS):
+                    d = r // ROWS_PER_DRIVER
+                    if own_driver[i]:
+                        if (r % ROWS_PER_DRIVER == 0 and mode[h, r] == 0
+                                and mode[h, r + 1] == 0 and next_address[h, d] == 0):
+                            found = r
+                            break
+                        continue
+                    if next_address[h, d] > ADDRESS_MAX:
+                        continue
+                    if mode[h, r] != 0 and mode[h, r] != row_mode[i]:
+                        continue
+                    clash = 0
+                    for w in range(WORDS):
+                        clash |= occupied[h, r, w] & bits[w]
+                    if clash == 0:
+                        found = r
+                        break
+                if found < 0:
+                    failed = i
+                    break
+                r = found
+                d = r // ROWS_PER_DRIVER
+                address = next_address[h, d]
+                next_address[h, d] += 1
+                mode[h, r] = row_mode[i]
+                row_modes[h, r] = row_mode[i]
+                for w in range(WORDS):
+                    occupied[h, r, w] |= bits[w]
+                if own_driver[i]:           # no other source on this driver
+                    for w in range(WORDS):
+                        occupied[h, r, w] = ~(<uint64_t>0)
+                    next_address[h, d] = ADDRESS_MAX + 1
+                for c in range(column_start[i], column_start[i + 1]):
+                    if integer_weights:
+                        # rint: ties to even, as numpy's rint
+                        base = <long>_rint(weights[c])
+                        rest = base % count
+                        base = base // count
+                        share = base + (1.0 if k < rest else 0.0)
+                    else:
+                        share = weights[c] / count
+                    synapse_labels[h, r, columns[c]] = address
+                    synapse_weights[h, r, columns[c]] = <float>share
+                part_row[part] = r
+                part_address[part] = address
+                part += 1
+            if failed >= 0:
+                break
+        if failed < 0:
+            for h in range(2):
+                for r in range(ROWS):
+                    if mode[h, r] == 0:
+                        continue
+                    d = r // ROWS_PER_DRIVER
+                    for c in range(COLUMNS):
+                        if (occupied[h, r, c >> 6] >> (c & 63)) & 1:
+                            continue
+                        synapse_weights[h, r, c] = 0.0
+                        if next_address[h, d] <= ADDRESS_MAX:
+                            synapse_labels[h, r, c] = next_address[h, d]
+    return failed
+
+
+cdef inline double _rint(double x) noexcept nogil:
+    cdef double f = floor(x)
+    cdef double rest = x - f
+    if rest > 0.5 or (rest == 0.5 and (<long>f) % 2 != 0):
+        return f + 1.0
+    return f
+
+
+def _zeros_u64(Py_ssize_t n):
+    import numpy
+    return numpy.zeros(n, numpy.uint64)
+
+
+def _zeros_long(Py_ssize_t n):
+    import numpy
+    return numpy.zeros(n, numpy.int64)
