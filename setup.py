@@ -48,6 +48,11 @@ extensions = [
               **{**common, "extra_compile_args": compile_args + ["-fsingle-precision-constant"]}),
     Extension("cython_core._plasticity", ["cython_core/_plasticity.pyx"], **common),
     Extension("cython_core._routing", ["cython_core/_routing.pyx"], **common),
+    # with OpenMP, glibc declares its vector logf/sinf/cosf (libmvec), which
+    # vectorise the Box-Muller loop
+    Extension("cython_core._readout", ["cython_core/_readout.pyx"],
+              **{**common, "extra_compile_args": compile_args + ["-fsingle-precision-constant"]
+                 + OPENMP, "extra_link_args": ["-lm"] + OPENMP}),
     Extension("cython_core._synapses", ["cython_core/_synapses.pyx"],
               **{**common, "extra_compile_args": compile_args + ["-fsingle-precision-constant"]}),
     # OpenMP: the two hemispheres run in two threads when nothing couples them

@@ -8,6 +8,7 @@ import numpy as np
 
 from . import constants as C
 from . import mismatch as M
+from ._readout import channel_codes
 
 CAUSAL, ACAUSAL = 0, 1
 
@@ -18,6 +19,19 @@ def cadc_transfer(config, mismatch):
     start = M.CADC_RAMP_OFFSET_PER_LSB_MV * q.cadc_v_ramp_offset + mismatch.cadc_ramp_offset
     slope = M.CADC_SLOPE_PER_LSB * q.cadc_i_ramp_slope * mismatch.cadc_slope_gain
     return start, slope
+
+
+def cadc_channel_transfer(hemisphere, branch, column, config, mismatch):
+    """Per channel (hemisphere, branch, column; they broadcast): scale and shift
+    of code = voltage * scale + shift, before noise and rounding."""
+    hemisphere = np.asarray(hemisphere)
+    column = np.asarray(column)
+    start, slope = cadc_transfer(config, mismatch)
+    quadrant = hemisphere * 2 + column // C.NEURONS_PER_QUADRANT
+    scale = slope[quadrant] * mismatch.cadc_channel_gain[hemisphere, branch, column]
+    shift = (mismatch.cadc_channel_offset[hemisphere, branch, column]
+             + config.cadc_channel_offsets[hemisphere, branch, column] - start[quadrant] * scale)
+    return scale, shift
 
 
 def cadc_codes(voltage, hemisphere, branch, column, config, mismatch, rng, quantise=True,
@@ -31,24 +45,36 @@ def cadc_codes(voltage, hemisphere, branch, column, config, mismatch, rng, quant
     value - 0.5 plus Gaussian noise of variance (sd^2 + 1/12) / reads: drawn as
     such, at the cost of one read.
     """
-    hemisphere = np.asarray(hemisphere)
-    column = np.asarray(column)
-    start, slope = cadc_transfer(config, mismatch)
-    quadrant = hemisphere * 2 + column // C.NEURONS_PER_QUADRANT
-    # per channel: code = voltage * scale + shift (before noise and rounding)
-    scale = slope[quadrant] * mismatch.cadc_channel_gain[hemisphere, branch, column]
-    shift = (mismatch.cadc_channel_offset[hemisphere, branch, column]
-             + config.cadc_channel_offsets[hemisphere, branch, column] - start[quadrant] * scale)
-    raw = np.asarray(voltage, dtype=np.float64) * scale + shift
-    if reads > 1 and quantise and not mismatch.ideal:
-        spread = np.sqrt((M.CADC_NOISE_LSB ** 2 + 1.0 / 12.0) / reads)
-        noise = rng.standard_normal(raw.shape, dtype=np.float32)
-        return np.clip(raw - 0.5 + spread * noise, 0, C.CADC_CODE_MAX)
-    if not mismatch.ideal:
-        raw = raw + rng.normal(0.0, M.CADC_NOISE_LSB, raw.shape)
-    if not quantise:
-        return np.clip(raw, 0, C.CADC_CODE_MAX)
-    return np.clip(np.floor(raw), 0, C.CADC_CODE_MAX).astype(np.uint8)
+    voltage = np.asarray(voltage)
+    if voltage.dtype != np.float32:
+        voltage = voltage.astype(np.float64, copy=False)
+    scale, shift = cadc_channel_transfer(hemisphere, branch, column, config, mismatch)
+    shape = np.broadcast_shapes(voltage.shape, np.shape(scale), np.shape(shift))
+    averaged = reads > 1 and quantise and not mismatch.ideal
+    if averaged:
+        shift = shift - 0.5
+        noise_sd = np.sqrt((M.CADC_NOISE_LSB ** 2 + 1.0 / 12.0) / reads)
+    else:
+        noise_sd = 0.0 if mismatch.ideal else M.CADC_NOISE_LSB
+    if len(shape) == 2 and np.ndim(scale) <= 1 and np.ndim(shift) <= 1:
+        # a block of rows over columns: the transfer is per column
+        values = np.broadcast_to(voltage, shape)
+        columns = lambda a: np.ascontiguousarray(np.broadcast_to(a, shape[1:]), np.float64)
+        scale, shift = columns(scale), columns(shift)
+    else:
+        values = np.broadcast_to(voltage, shape).reshape(1, -1)
+        flat = lambda a: np.ascontiguousarray(np.broadcast_to(a, shape), np.float64).reshape(-1)
+        scale, shift = flat(scale), flat(shift)
+    out = np.empty(values.shape, np.float64)
+    channel_codes(values, scale, shift, float(noise_sd), noise_key(rng),
+                  bool(quantise and not averaged), float(C.CADC_CODE_MAX), out)
+    out = out.reshape(shape)
+    return out.astype(np.uint8) if quantise and not averaged else out
+
+
+def noise_key(rng):
+    """A key for the compiled Gaussian generator, drawn from a seeded numpy generator."""
+    return int(rng.integers(0, 2 ** 63))
 
 
 def cadc_membrane_codes(voltage, neurons, config, mismatch, rng):

@@ -59,6 +59,10 @@ def _per_population(ids, value, dtype=np.int64):
     (the ids may mix populations, views and assemblies)."""
     ids, which = _by_population(ids)
     out = np.empty(len(ids), dtype)
+    if len(ids) and which.min() == which.max():      # the common case: one population
+        pop = state.populations[which[0]]
+        out[:] = value(pop, ids - pop.first_id)
+        return out
     for k in np.unique(which):
         pop = state.populations[k]
         sel = which == k
@@ -96,6 +100,26 @@ def parameter_of(ids, name):
 def attribute_of(ids, getter):
     """getter(population) of each cell id's population."""
     return _per_population(ids, lambda pop, index: getter(pop), object)
+
+
+def distinct(codes):
+    """np.unique(codes, return_index=True, return_inverse=True) of non-negative
+    integer codes: the distinct values in increasing order, one index of each
+    (any, not necessarily the first) and each code's place among them.  Dense
+    codes are counted instead of sorted."""
+    codes = np.asarray(codes, np.int64)
+    n = len(codes)
+    size = int(codes.max()) + 1 if n else 0
+    if size > 4 * n + 1024:
+        values, index, inverse = np.unique(codes, return_index=True, return_inverse=True)
+        return values, index, np.ravel(inverse)
+    seen = np.zeros(size, bool)
+    seen[codes] = True
+    values = np.flatnonzero(seen)
+    place = np.cumsum(seen) - 1
+    one = np.empty(size, np.int64)
+    one[codes] = np.arange(n)
+    return values, one[values], place[codes]
 
 
 def _sum_by_column(parts):
@@ -263,6 +287,8 @@ class State(common.control.BaseState):
 
     def _build(self):
         ideal = self.ideal
+        self._post_slots = {prj: slots_of(cell_ids(prj.post, prj.connections_post))
+                            for prj in self.projections}
         self._sensor_tau = self._sensor_time_constants()
         config = ChipConfig(integer_capmem=not ideal)
         self._kappa = np.full(C.NUM_NEURONS, T.HW_CAPACITANCE_PF)
@@ -413,17 +439,14 @@ class State(common.control.BaseState):
         for number, prj in enumerate(self.projections):
             if len(prj.connections_pre) == 0:
                 continue
-            slots = slots_of(cell_ids(prj.post, prj.connections_post))
+            slots = self._post_slots[prj]
             w_hw = self._hardware_weights(prj, slots)
             keys, group = self._request_keys(number, prj, slots)
             column = slots % C.COLUMNS_PER_HEMISPHERE
             # per key, its columns once each with their weights summed (multapses)
-            order = np.lexsort((column, group))
-            g_sorted, c_sorted = group[order], column[order]
-            first = np.r_[True, (g_sorted[1:] != g_sorted[:-1]) | (c_sorted[1:] != c_sorted[:-1])]
-            starts = np.flatnonzero(first)
-            summed = np.add.reduceat(w_hw[order], starts)
-            g_unique, c_unique = g_sorted[starts], c_sorted[starts]
+            pairs, _, place = distinct(group * C.COLUMNS_PER_HEMISPHERE + column)
+            summed = np.bincount(place, weights=w_hw, minlength=len(pairs))
+            g_unique, c_unique = np.divmod(pairs, C.COLUMNS_PER_HEMISPHERE)
             bounds = np.searchsorted(g_unique, np.arange(len(keys) + 1))
             for g, key in enumerate(keys):
                 part = (c_unique[bounds[g]:bounds[g + 1]], summed[bounds[g]:bounds[g + 1]])
@@ -479,10 +502,11 @@ class State(common.control.BaseState):
         if prj.plastic:
             pair = (np.asarray(prj.connections_pre, np.int64) * (prj.post.size + 1)
                     + prj.connections_post) * len(delays) + delay_index
-            order = np.argsort(pair, kind="stable")
-            first_of_run = np.r_[True, pair[order][1:] != pair[order][:-1]]
-            run_start = np.maximum.accumulate(np.where(first_of_run, np.arange(n), 0))
-            count[order] = np.arange(n) - run_start
+            if len(distinct(pair)[0]) < n:     # repeated connections (multapses)
+                order = np.argsort(pair, kind="stable")
+                first_of_run = np.r_[True, pair[order][1:] != pair[order][:-1]]
+                run_start = np.maximum.accumulate(np.where(first_of_run, np.arange(n), 0))
+                count[order] = np.arange(n) - run_start
         # one integer per key: mixed-radix digits (source, delay, hemisphere, dynamics, count)
         digits = [(source_index, len(pre_codes)), (delay_index, len(delays)),
                   (slots // C.COLUMNS_PER_HEMISPHERE, C.NUM_HEMISPHERES),
@@ -490,7 +514,7 @@ class State(common.control.BaseState):
         code = np.zeros(n, np.int64)
         for values, radix in digits:
             code = code * radix + values
-        _, first, group = np.unique(code, return_index=True, return_inverse=True)
+        _, first, group = distinct(code)
         keys = []
         for i in first:
             dyn_key = None if dynamics[0] is None else tuple(
@@ -509,10 +533,12 @@ class State(common.control.BaseState):
         for prj in self.projections:
             if not (P.is_stdp(prj) and len(prj)):
                 continue
-            quadrant = slots_of(cell_ids(prj.post, prj.connections_post)) // C.NEURONS_PER_QUADRANT
+            quadrant = self._post_slots[prj] // C.NEURONS_PER_QUADRANT
             tau = P.sensor_tau(prj, self.time_scale)
-            for q in np.unique(quadrant):
-                taus = np.unique(np.append(tau[quadrant == q], quadrant_tau[q]))
+            uniform = bool(np.all(tau == tau[0]))
+            for q in np.flatnonzero(np.bincount(quadrant, minlength=C.NUM_QUADRANTS)):
+                taus = np.unique(np.append(tau[:1] if uniform else tau[quadrant == q],
+                                           quadrant_tau[q]))
                 taus = taus[~np.isnan(taus)]
                 if len(taus) > 1:
                     raise errors.InvalidParameterValueError(

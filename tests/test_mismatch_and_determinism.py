@@ -187,3 +187,68 @@ def test_two_threads_give_the_same_run(coupled):
     np.testing.assert_array_equal(a.cadc_codes, b.cadc_codes)
     for key in sa:
         np.testing.assert_array_equal(sa[key], sb[key], err_msg=key)
+
+
+def test_compiled_gaussian_noise_is_standard_normal_and_reproducible():
+    """The readout's counter-based Box-Muller generator against N(0, 1): n = 10^6,
+    so the mean's and sd's standard errors are 0.001 and 0.0007 (bounds: 5 of
+    them); tail mass beyond 2 and 3 sigma within 5 binomial standard errors;
+    Kolmogorov-Smirnov distance below its 0.1 % critical value 1.95 / sqrt(n)."""
+    from math import erfc, sqrt
+    from cython_core._readout import standard_normal
+    n = 1_000_000
+    z = np.empty(n, np.float32)
+    standard_normal(z, 2026)
+    z = z.astype(np.float64)
+    assert abs(z.mean()) < 5e-3
+    assert abs(z.std() - 1.0) < 3.5e-3
+    for k in (2.0, 3.0):
+        p = erfc(k / sqrt(2.0))
+        assert abs(np.mean(np.abs(z) > k) - p) < 5 * sqrt(p * (1 - p) / n)
+    ordered = np.sort(z)
+    cdf = 0.5 * np.vectorize(erfc)(-ordered / sqrt(2.0))
+    distance = np.max(np.maximum(np.arange(1, n + 1) / n - cdf, cdf - np.arange(n) / n))
+    assert distance < 1.95 / sqrt(n)
+    # neighbours and Box-Muller partners (first and second half) uncorrelated
+    assert abs(np.corrcoef(z[:-1], z[1:])[0, 1]) < 5 / sqrt(n)
+    assert abs(np.corrcoef(z[: n // 2], z[n // 2:])[0, 1]) < 5 / sqrt(n / 2)
+    again, other = np.empty(n, np.float32), np.empty(n, np.float32)
+    standard_normal(again, 2026)
+    standard_normal(other, 2027)
+    np.testing.assert_array_equal(again, z.astype(np.float32))
+    assert abs(np.corrcoef(z, other)[0, 1]) < 5 / sqrt(n)
+
+
+def test_cadc_conversion_per_channel_and_averaged_reads():
+    """cadc_codes on a chip: without noise (ideal) exactly the per-channel line,
+    clipped to 0..255; with noise, single reads are floored with sd 1.5 LSB and
+    averaged reads are the value - 0.5 with variance (1.5^2 + 1/12) / reads."""
+    from cython_core import readout
+    chip = Chip(seed=3)
+    column = np.arange(C.COLUMNS_PER_HEMISPHERE)
+    scale, shift = readout.cadc_channel_transfer(1, readout.ACAUSAL, column, chip.config,
+                                                 chip.mismatch)
+    voltage = np.linspace(-200.0, 1400.0, 2000)[:, None] * np.ones(C.COLUMNS_PER_HEMISPHERE)
+    ideal = Chip(seed=3, ideal=True)
+    s_i, o_i = readout.cadc_channel_transfer(1, readout.ACAUSAL, column, ideal.config,
+                                             ideal.mismatch)
+    exact = readout.cadc_codes(voltage, 1, readout.ACAUSAL, column, ideal.config,
+                               ideal.mismatch, np.random.default_rng(0), quantise=False)
+    np.testing.assert_allclose(exact, np.clip(voltage * s_i + o_i, 0, C.CADC_CODE_MAX),
+                               rtol=1e-12, atol=1e-9)
+    assert exact.min() == 0.0 and exact.max() == C.CADC_CODE_MAX
+    middle = np.full((4000, C.COLUMNS_PER_HEMISPHERE), 400.0)
+    value = 400.0 * scale + shift
+    rng = np.random.default_rng(1)
+    single = readout.cadc_codes(middle, 1, readout.ACAUSAL, column, chip.config, chip.mismatch,
+                                rng)
+    assert single.dtype == np.uint8
+    # floor of value + N(0, 1.5): mean value - 0.5; per channel over 4000 reads
+    # the standard error is 0.024 LSB
+    np.testing.assert_allclose(single.mean(axis=0), value - 0.5, atol=0.12)
+    assert single.std(axis=0).mean() == pytest.approx(np.sqrt(1.5 ** 2 + 1 / 12), rel=0.02)
+    averaged = readout.cadc_codes(middle, 1, readout.ACAUSAL, column, chip.config,
+                                  chip.mismatch, rng, reads=4)
+    np.testing.assert_allclose(averaged.mean(axis=0), value - 0.5, atol=0.06)
+    assert averaged.std(axis=0).mean() == pytest.approx(np.sqrt((1.5 ** 2 + 1 / 12) / 4),
+                                                         rel=0.02)

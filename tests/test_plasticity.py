@@ -37,8 +37,8 @@ def test_weights_match_nest_stdp_synapse_on_an_ideal_chip(dependence):
     pytest.importorskip("nest")
     ours = run_pairs("bss2", "--dependence", dependence)
     theirs = run_pairs("nest", "--dependence", dependence)
-    change = np.array(ours["weights"]) - ours["initial"]
-    reference = np.array(theirs["weights"]) - theirs["initial"]
+    change = np.array(ours["weights"]) - np.array(ours["initial"])
+    reference = np.array(theirs["weights"]) - np.array(theirs["initial"])
     assert np.all(np.abs(reference) > 1e-4)
     print(f"{dependence}: largest relative difference to NEST "
           f"{np.max(np.abs(change / reference - 1)):.4f}")
@@ -59,14 +59,23 @@ def test_stdp_window_on_a_calibrated_chip(tmp_path):
     # neurons whose calibrated threshold lets the teacher make them fire once per pairing
     good = spikes == out["pairs"]
     assert good.sum() > 200
-    change = (np.array(out["weights"]) - out["initial"])[:, good]
+    # against each synapse's realised initial weight: 0.005 uS on the 6-bit
+    # grid is 0.0052 on average on chip 0, an offset as large as the 40 ms bins
+    change = (np.array(out["weights"]) - np.array(out["initial"]))[:, good]
     mean = change.mean(axis=1)
     sem = change.std(axis=1) / np.sqrt(good.sum())
     print("mean change", mean, "sem", sem)
-    # sign: depression for post-before-pre, potentiation for pre-before-post,
-    # each at least 3 standard errors from zero
+    # sign: depression for post-before-pre, potentiation for pre-before-post;
+    # up to |dt| = 20 ms each at least 3 standard errors from zero.  The 40 ms
+    # bins hold e^-2 of the amplitude: on chip 0 the sensors give ~0.65 LSB in
+    # 21 updates against a standard error of ~0.17 LSB (w_max is 15 LSB here, and
+    # stochastic rounding adds up to 0.5 LSB of noise per update), so a 3-sigma
+    # test there fails about one noise realisation in five (checked: rounding
+    # is unbiased per update).  There the sign, the fall with |dt| and the
+    # fitted tau are checked.
     assert np.all(np.sign(mean) == np.sign(dts))
-    assert np.all(np.abs(mean) > 3 * sem)
+    near = np.abs(dts) <= 20.0
+    assert np.all(np.abs(mean[near]) > 3 * sem[near])
     # magnitude falls with |dt| on each side
     for side in (dts < 0, dts > 0):
         magnitude = np.abs(mean[side])[np.argsort(np.abs(dts[side]))]

@@ -40,10 +40,12 @@ stdp = sim.STDPMechanism(
     weight_dependence=getattr(sim, options.dependence)(w_min=0.0, w_max=0.01),
     weight=0.005, delay=0.1)
 projection = sim.Projection(pre, post, sim.AllToAllConnector(), stdp)
+# as realised: a calibrated chip puts 0.005 uS on its 6-bit grid, per neuron
+initial = projection.get("weight", format="array")
 post.record("spikes")
 sim.run(end + 10.0)
 posts = [t.magnitude.tolist() for t in post.get_data().segments[0].spiketrains]
-print(json.dumps({"dts": dts, "initial": 0.005, "pairs": options.pairs,
+print(json.dumps({"dts": dts, "initial": initial.tolist(), "pairs": options.pairs,
                   "weights": projection.get("weight", format="array").tolist(),
                   "posts": posts}))
 sim.end()

@@ -1,0 +1,112 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
+"""Temporal noise of the readout and the CADC's per-channel conversion, compiled.
+
+Gaussian numbers come from a counter-based generator: uniform i of a draw is
+a 32-bit integer hash of (i, key), so every element is independent of the
+others and the loop vectorises (no generator state is carried from element to
+element); Box-Muller turns pairs of uniforms into pairs of normals.  The key
+comes from the run's seeded numpy generator, so results stay reproducible.
+"""
+from libc.math cimport cosf, floor, logf, sqrtf
+from libc.stdlib cimport free, malloc
+from libc.stdint cimport uint32_t, uint64_t
+
+DEF TWO_PI = 6.283185307179586
+DEF HALF_PI = 1.5707963267948966
+DEF INV_2_24 = 5.9604644775390625e-08      # 2**-24: uniforms from the top 24 bits
+
+
+cdef inline uint32_t _hash(uint32_t x) noexcept nogil:
+    # "lowbias32" (C. Wellons, hash-prospector): a bijective integer hash with
+    # near-ideal avalanche
+    x ^= x >> 16
+    x *= 0x7feb352du
+    x ^= x >> 15
+    x *= 0x846ca68bu
+    x ^= x >> 16
+    return x
+
+
+cdef void _fill_normal(float* out, Py_ssize_t n, uint64_t key) noexcept nogil:
+    """n standard normals: pair k (Box-Muller on uniforms 2k and 2k + 1) gives
+    out[k] and out[half + k], so that both stores are contiguous."""
+    # both words of the key enter both rounds: keys that differ in one bit
+    # (2026, 2027) must not give shifted copies of one stream
+    cdef uint32_t low = _hash(<uint32_t>key ^ _hash(<uint32_t>(key >> 32) ^ 0x9e3779b9u))
+    cdef uint32_t high = _hash(<uint32_t>(key >> 32) ^ _hash(<uint32_t>key ^ 0x85ebca6bu))
+    cdef Py_ssize_t half = (n + 1) // 2, k
+    cdef uint32_t a, b
+    cdef float u1, angle, radius
+    for k in range(n // 2):
+        a = _hash(_hash((2 * <uint32_t>k) ^ low) ^ high)
+        b = _hash(_hash((2 * <uint32_t>k + 1) ^ low) ^ high)
+        # u1 in (0, 1): never 0, so the logarithm stays finite (|z| <= 5.9)
+        u1 = (<float>(a >> 8) + 0.5) * INV_2_24
+        angle = <float>(b >> 8) * INV_2_24 * TWO_PI
+        radius = sqrtf(-2.0 * logf(u1))
+        out[k] = radius * cosf(angle)
+        # sin as a shifted cos: gcc fuses sinf and cosf of one angle into
+        # sincosf, which has no vector version
+        out[half + k] = radius * cosf(angle - HALF_PI)
+    if n % 2:
+        k = n // 2
+        a = _hash(_hash((2 * <uint32_t>k) ^ low) ^ high)
+        b = _hash(_hash((2 * <uint32_t>k + 1) ^ low) ^ high)
+        u1 = (<float>(a >> 8) + 0.5) * INV_2_24
+        angle = <float>(b >> 8) * INV_2_24 * TWO_PI
+        out[k] = sqrtf(-2.0 * logf(u1)) * cosf(angle)
+
+
+cdef inline void _check_count(Py_ssize_t n) except *:
+    if n >= 0xFFFFFFFF:
+        raise ValueError(f"{n} normal numbers in one draw; at most {0xFFFFFFFE}")
+
+
+def standard_normal(float[::1] out, uint64_t key):
+    """Fill `out` with standard normal numbers drawn with `key` (float32)."""
+    _check_count(out.shape[0])
+    if out.shape[0]:
+        with nogil:
+            _fill_normal(&out[0], out.shape[0], key)
+
+
+ctypedef fused real:
+    float
+    double
+
+
+def channel_codes(const real[:, :] values, const double[::1] scale, const double[::1] shift,
+                  double noise_sd, uint64_t key, bint floor_codes, double code_max,
+                  double[:, ::1] out):
+    """out[r, c] = clip(values[r, c] * scale[c] + shift[c] + noise, 0, code_max),
+    rounded down with `floor_codes`; noise ~ N(0, noise_sd) per element (none
+    for noise_sd 0).  `values` may be strided (e.g. a transposed array)."""
+    cdef Py_ssize_t rows = values.shape[0], columns = values.shape[1], r, c, i
+    cdef Py_ssize_t n = rows * columns
+    cdef double code
+    cdef double* flat
+    cdef float* noise
+    if scale.shape[0] != columns or shift.shape[0] != columns:
+        raise ValueError("scale and shift need one value per column")
+    if out.shape[0] != rows or out.shape[1] != columns:
+        raise ValueError("out must have the shape of values")
+    _check_count(n)
+    if n == 0:
+        return
+    flat = &out[0, 0]
+    with nogil:
+        for r in range(rows):
+            for c in range(columns):
+                out[r, c] = values[r, c] * scale[c] + shift[c]
+        if noise_sd > 0.0:
+            noise = <float*>malloc(n * sizeof(float))
+            if noise == NULL:
+                with gil:
+                    raise MemoryError()
+            _fill_normal(noise, n, key)
+            for i in range(n):
+                flat[i] += noise_sd * noise[i]
+            free(noise)
+        for i in range(n):
+            code = floor(flat[i]) if floor_codes else flat[i]
+            flat[i] = 0.0 if code < 0.0 else (code_max if code > code_max else code)
