@@ -325,3 +325,15 @@ def test_configuration_is_rebuilt_only_when_the_network_changed(ideal):
     assert v[(t > 235) & (t < 240), 0].mean() > v[(t > 200) & (t < 205), 0].mean() + 4.0
     # the second projection adds half the weight again
     assert peak(0, 305.0) == pytest.approx(1.5 * peak(0, 155.0), rel=0.01)
+
+
+@pytest.mark.parametrize("spread", [50, 10 ** 9])       # dense (counted) and sparse (sorted)
+def test_distinct_codes_agree_with_numpy_unique(spread):
+    from pynn_brainscales.simulator import distinct
+    codes = np.random.default_rng(4).integers(0, spread, 5000)
+    values, index, place = distinct(codes)
+    expected, inverse = np.unique(codes, return_inverse=True)
+    np.testing.assert_array_equal(values, expected)
+    np.testing.assert_array_equal(place, inverse.ravel())
+    np.testing.assert_array_equal(codes[index], values)      # one occurrence of each
+    assert [len(a) for a in distinct(np.zeros(0, np.int64))] == [0, 0, 0]
