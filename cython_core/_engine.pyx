@@ -363,6 +363,17 @@ cdef class Engine:
         self.causal[hemisphere][:, sl] = 0.0
         self.acausal[hemisphere, sl] = 0.0
 
+    def correlation_view(self, int hemisphere, rows=None):
+        """As correlation(), but views of the accumulators where the rows are all
+        or a contiguous range (no copy); read them before the engine runs on."""
+        if rows is None:
+            return self.causal[hemisphere].T, self.acausal[hemisphere]
+        rows = np.asarray(rows)
+        if rows.ndim == 1 and len(rows) and np.all(np.diff(rows) == 1):
+            sl = slice(int(rows[0]), int(rows[-1]) + 1)
+            return self.causal[hemisphere][:, sl].T, self.acausal[hemisphere, sl]
+        return self.correlation(hemisphere, rows)
+
     def correlation(self, int hemisphere, rows=None):
         """Accumulated causal and acausal voltage drops of the given rows (default
         all), each [rows, columns] (mV)."""

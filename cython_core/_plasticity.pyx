@@ -27,7 +27,8 @@ def pair_stdp_update(const double[::1] causal, const double[::1] acausal,
                      const double[::1] w_min, const double[::1] w_max,
                      const double[::1] mu_plus, const double[::1] mu_minus,
                      const double[::1] uniform, bint integer):
-    """Update the weights of n synapses in place.
+    """Update the weights of n synapses in place.  The per-synapse parameters
+    (bases, scales, a_plus ... mu_minus) hold one value per synapse or one for all.
 
     causal, acausal: CADC codes of the rows read, flattened [rows * 256];
     read_index[i, k]: where synapse i's k-th parallel row sits in them;
@@ -41,15 +42,21 @@ def pair_stdp_update(const double[::1] causal, const double[::1] acausal,
     """
     cdef Py_ssize_t n = read_index.shape[0], parts = read_index.shape[1]
     cdef Py_ssize_t i, k
-    cdef double c, a, w, span, x, new, low, high, base, rest
+    cdef double c, a, w, span, x, new, low, high, base, rest, lo, hi
     cdef double inv_parts = 1.0 / parts
+    # strides: 1 for a value per synapse, 0 for one value for all
+    cdef Py_ssize_t s_cb = _stride(causal_base, n, "causal_base")
+    cdef Py_ssize_t s_ab = _stride(acausal_base, n, "acausal_base")
+    cdef Py_ssize_t s_cs = _stride(causal_scale, n, "causal_scale")
+    cdef Py_ssize_t s_as = _stride(acausal_scale, n, "acausal_scale")
+    cdef Py_ssize_t s_ap = _stride(a_plus, n, "a_plus")
+    cdef Py_ssize_t s_am = _stride(a_minus, n, "a_minus")
+    cdef Py_ssize_t s_lo = _stride(w_min, n, "w_min")
+    cdef Py_ssize_t s_hi = _stride(w_max, n, "w_max")
+    cdef Py_ssize_t s_mp = _stride(mu_plus, n, "mu_plus")
+    cdef Py_ssize_t s_mm = _stride(mu_minus, n, "mu_minus")
     if synapse_index.shape[0] != n or synapse_index.shape[1] != parts:
         raise ValueError("read_index and synapse_index differ in shape")
-    lengths = (causal_base.shape[0], acausal_base.shape[0], causal_scale.shape[0],
-               acausal_scale.shape[0], a_plus.shape[0], a_minus.shape[0], w_min.shape[0],
-               w_max.shape[0], mu_plus.shape[0], mu_minus.shape[0])
-    if any(length != n for length in lengths):
-        raise ValueError("per-synapse arrays must have one value per synapse")
     if integer and uniform.shape[0] != n:
         raise ValueError("stochastic rounding needs one uniform number per synapse")
     with nogil:
@@ -61,18 +68,20 @@ def pair_stdp_update(const double[::1] causal, const double[::1] acausal,
                 c += causal[read_index[i, k]]
                 a += acausal[read_index[i, k]]
                 w += weights[synapse_index[i, k]]
-            c = (causal_base[i] - c * inv_parts) * causal_scale[i]
-            a = (acausal_base[i] - a * inv_parts) * acausal_scale[i]
-            span = w_max[i] - w_min[i]
-            x = (w - w_min[i]) / span if span > 0.0 else 0.0
+            c = (causal_base[i * s_cb] - c * inv_parts) * causal_scale[i * s_cs]
+            a = (acausal_base[i * s_ab] - a * inv_parts) * acausal_scale[i * s_as]
+            lo = w_min[i * s_lo]
+            hi = w_max[i * s_hi]
+            span = hi - lo
+            x = (w - lo) / span if span > 0.0 else 0.0
             x = 0.0 if x < 0.0 else (1.0 if x > 1.0 else x)
-            new = w + span * (a_plus[i] * soft_bound(1.0 - x, mu_plus[i]) * c
-                              - a_minus[i] * soft_bound(x, mu_minus[i]) * a)
-            new = w_min[i] if new < w_min[i] else (w_max[i] if new > w_max[i] else new)
+            new = w + span * (a_plus[i * s_ap] * soft_bound(1.0 - x, mu_plus[i * s_mp]) * c
+                              - a_minus[i * s_am] * soft_bound(x, mu_minus[i * s_mm]) * a)
+            new = lo if new < lo else (hi if new > hi else new)
             if integer:
                 new = floor(new + uniform[i])
-                low = ceil(w_min[i] - 1e-9)
-                high = floor(w_max[i] + 1e-9)
+                low = ceil(lo - 1e-9)
+                high = floor(hi + 1e-9)
                 new = low if new < low else (high if new > high else new)
                 base = floor(new * inv_parts + 1e-9)
                 rest = new - base * parts
@@ -81,3 +90,12 @@ def pair_stdp_update(const double[::1] causal, const double[::1] acausal,
             else:
                 for k in range(parts):
                     weights[synapse_index[i, k]] = new * inv_parts
+
+
+cdef Py_ssize_t _stride(const double[::1] values, Py_ssize_t n, str name) except -1:
+    if values.shape[0] == n:
+        return 1
+    if values.shape[0] == 1:
+        return 0
+    raise ValueError(f"{name}: {values.shape[0]} values for {n} synapses; give one per "
+                     f"synapse or one for all")

@@ -102,18 +102,13 @@ class PPUAccess:
         h = self._hemi(hemisphere)
         check_range("reads", reads, 1, 64)
         chip = self._chip
-        reset = chip._correlation["reset_mv"]
-        quadrant = h * 2 + np.arange(C.COLUMNS_PER_HEMISPHERE) // C.NEURONS_PER_QUADRANT
-        column = np.arange(C.COLUMNS_PER_HEMISPHERE)
-        out = []
-        for branch, acc in zip((readout.CAUSAL, readout.ACAUSAL),
-                               chip._engine.correlation(h, None if rows is None
-                                                        else np.asarray(rows))):
-            voltage = reset[quadrant] - acc.astype(np.float64)
-            out.append(readout.cadc_codes(voltage, h, branch, column, chip.config,
-                                          chip.mismatch, self._rng, quantise=not chip.ideal,
-                                          reads=int(reads)))
-        return out[0], out[1]
+        column_reset = chip._correlation["reset_mv"][
+            h * 2 + np.arange(C.COLUMNS_PER_HEMISPHERE) // C.NEURONS_PER_QUADRANT]
+        return tuple(readout.cadc_drop_codes(drop, column_reset, h, branch, chip.config,
+                                             chip.mismatch, self._rng,
+                                             quantise=not chip.ideal, reads=int(reads))
+                     for branch, drop in zip((readout.CAUSAL, readout.ACAUSAL),
+                                             chip._engine.correlation_view(h, rows)))
 
     def random(self, shape):
         """Uniform pseudo-random numbers in [0, 1) (the PPU's generator, seeded

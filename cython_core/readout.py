@@ -50,26 +50,41 @@ def cadc_codes(voltage, hemisphere, branch, column, config, mismatch, rng, quant
         voltage = voltage.astype(np.float64, copy=False)
     scale, shift = cadc_channel_transfer(hemisphere, branch, column, config, mismatch)
     shape = np.broadcast_shapes(voltage.shape, np.shape(scale), np.shape(shift))
+    if len(shape) == 2 and np.ndim(scale) <= 1 and np.ndim(shift) <= 1:
+        # a block of rows over columns: the transfer is per column
+        values = np.broadcast_to(voltage, shape)
+        scale, shift = (np.broadcast_to(a, shape[1:]) for a in (scale, shift))
+    else:
+        values = np.broadcast_to(voltage, shape).reshape(1, -1)
+        scale, shift = (np.broadcast_to(a, shape).reshape(-1) for a in (scale, shift))
+    return _convert(values, scale, shift, mismatch, rng, quantise, reads).reshape(shape)
+
+
+def cadc_drop_codes(drop, reset_mv, hemisphere, branch, config, mismatch, rng, quantise=True,
+                    reads=1):
+    """CADC codes of nodes that sit `drop` [rows, 256 columns] (mV) below their
+    column's `reset_mv` (the correlation sensors); as cadc_codes, without
+    forming the voltages: code = drop * -scale + (reset * scale + shift)."""
+    column = np.arange(C.COLUMNS_PER_HEMISPHERE)
+    scale, shift = cadc_channel_transfer(hemisphere, branch, column, config, mismatch)
+    return _convert(drop, -scale, reset_mv * scale + shift, mismatch, rng, quantise, reads)
+
+
+def _convert(values, scale, shift, mismatch, rng, quantise, reads):
+    """values [rows, columns] * scale + shift per column, with the CADC's noise,
+    rounding and range (see cadc_codes)."""
     averaged = reads > 1 and quantise and not mismatch.ideal
     if averaged:
         shift = shift - 0.5
         noise_sd = np.sqrt((M.CADC_NOISE_LSB ** 2 + 1.0 / 12.0) / reads)
     else:
         noise_sd = 0.0 if mismatch.ideal else M.CADC_NOISE_LSB
-    if len(shape) == 2 and np.ndim(scale) <= 1 and np.ndim(shift) <= 1:
-        # a block of rows over columns: the transfer is per column
-        values = np.broadcast_to(voltage, shape)
-        columns = lambda a: np.ascontiguousarray(np.broadcast_to(a, shape[1:]), np.float64)
-        scale, shift = columns(scale), columns(shift)
-    else:
-        values = np.broadcast_to(voltage, shape).reshape(1, -1)
-        flat = lambda a: np.ascontiguousarray(np.broadcast_to(a, shape), np.float64).reshape(-1)
-        scale, shift = flat(scale), flat(shift)
+    floor = bool(quantise and not averaged)
     out = np.empty(values.shape, np.float64)
-    channel_codes(values, scale, shift, float(noise_sd), noise_key(rng),
-                  bool(quantise and not averaged), float(C.CADC_CODE_MAX), out)
-    out = out.reshape(shape)
-    return out.astype(np.uint8) if quantise and not averaged else out
+    channel_codes(values, np.ascontiguousarray(scale, np.float64),
+                  np.ascontiguousarray(shift, np.float64), float(noise_sd), noise_key(rng),
+                  floor, float(C.CADC_CODE_MAX), out)
+    return out.astype(np.uint8) if floor else out
 
 
 def noise_key(rng):

@@ -86,7 +86,8 @@ def write_parts(weights, rows, columns, total, integer):
 @dataclass
 class PlasticGroup:
     """The plastic synapses of one STDP projection in one hemisphere; arrays over
-    its connections.  Weights and their bounds are in hardware weight LSB."""
+    its connections (the rule's parameters: or one value for all).  Weights and
+    their bounds are in hardware weight LSB."""
     index: np.ndarray          # connection indices in the projection
     hemisphere: int
     rows: np.ndarray           # [n, parts]: the parallel rows of each connection
@@ -111,9 +112,16 @@ def stdp_groups(projection, placement, unit, chip_us_per_ms):
         groups.append(PlasticGroup(
             index=index, hemisphere=int(h), rows=placement.rows[index],
             columns=placement.columns[index],
-            **{name: (values[index] / unit[index] if name.startswith("w_") else values[index])
+            **{name: _one_if_uniform(values[index] / unit[index] if name.startswith("w_")
+                                     else values[index])
                for name, values in rule.items()}))
     return groups
+
+
+def _one_if_uniform(values):
+    """The values, or the one value they all share (the program broadcasts it):
+    a full-chip projection's parameters are ~10 MB per update otherwise."""
+    return values[:1] if len(values) and np.all(values == values[0]) else values
 
 
 def is_stdp(projection):
