@@ -106,22 +106,21 @@ def stdp_groups(projection, placement, unit, chip_us_per_ms):
     """PlasticGroups (one per hemisphere) of an STDP projection; `unit`: the
     biological weight of one hardware LSB per connection."""
     rule = connection_rule(projection, chip_us_per_ms)
+    for name in ("w_min", "w_max"):
+        rule[name] = rule[name] / unit
+    # a full-chip projection's parameters are ~10 MB per update when spelled out
+    # per synapse: the program takes one value for all where they agree
+    shared = {name: values[:1] for name, values in rule.items()
+              if len(values) and np.all(values == values[0])}
     groups = []
     for h in np.unique(placement.hemisphere):
         index = np.flatnonzero(placement.hemisphere == h)
         groups.append(PlasticGroup(
             index=index, hemisphere=int(h), rows=placement.rows[index],
             columns=placement.columns[index],
-            **{name: _one_if_uniform(values[index] / unit[index] if name.startswith("w_")
-                                     else values[index])
+            **{name: shared[name] if name in shared else values[index]
                for name, values in rule.items()}))
     return groups
-
-
-def _one_if_uniform(values):
-    """The values, or the one value they all share (the program broadcasts it):
-    a full-chip projection's parameters are ~10 MB per update otherwise."""
-    return values[:1] if len(values) and np.all(values == values[0]) else values
 
 
 def is_stdp(projection):
@@ -185,9 +184,9 @@ class PairSTDPProgram:
         self.integer = integer_weights
         self.baseline = None       # sensor reset level per [hemisphere, branch, column]
         self._index = None         # per group: _indices(), once the baseline is known
-        self.rows = {h: np.unique(np.concatenate([g.rows.ravel() for g in groups
-                                                  if g.hemisphere == h]))
-                     for h in {g.hemisphere for g in groups}}
+        self.rows = {h: np.flatnonzero(np.bincount(
+            np.concatenate([g.rows.ravel() for g in groups if g.hemisphere == h]),
+            minlength=C.ROWS_PER_HEMISPHERE)) for h in {g.hemisphere for g in groups}}
 
     def program(self, t0, t1):
         """The PPUProgram for a run over [t0, t1] us."""
@@ -233,7 +232,9 @@ class PairSTDPProgram:
         """A group's flat indices into its hemisphere's row reads and weights, and
         its per-synapse reset levels and factors (pairs per CADC LSB)."""
         h = g.hemisphere
-        position = np.searchsorted(self.rows[h], g.rows)
+        place = np.full(C.ROWS_PER_HEMISPHERE, -1, np.int64)
+        place[self.rows[h]] = np.arange(len(self.rows[h]))
+        position = place[g.rows]                   # of each row among those read
         amplitude = self.amplitude[:, h * 2 + g.columns // C.NEURONS_PER_QUADRANT]
         contiguous = lambda a, dtype=float: np.ascontiguousarray(a, dtype)
         return {"read": contiguous(position * C.COLUMNS_PER_HEMISPHERE + g.columns[:, None],
