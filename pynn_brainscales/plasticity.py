@@ -113,7 +113,7 @@ def stdp_groups(projection, placement, unit, chip_us_per_ms):
     shared = {name: values[:1] for name, values in rule.items()
               if len(values) and np.all(values == values[0])}
     groups = []
-    for h in np.unique(placement.hemisphere):
+    for h in np.flatnonzero(np.bincount(placement.hemisphere, minlength=C.NUM_HEMISPHERES)):
         index = np.flatnonzero(placement.hemisphere == h)
         groups.append(PlasticGroup(
             index=index, hemisphere=int(h), rows=placement.rows[index],
@@ -203,8 +203,10 @@ class PairSTDPProgram:
         if self._index is None:         # the rows stay; the baseline is known now
             self._index = [self._indices(g) for g in self.groups]
         for h, rows in self.rows.items():
-            causal, acausal = ppu.read_correlation(h, rows, reads=READS_PER_UPDATE)
-            ppu.reset_correlation(h, rows)
+            every = len(rows) == C.ROWS_PER_HEMISPHERE      # all rows, in order
+            causal, acausal = ppu.read_correlation(h, None if every else rows,
+                                                   reads=READS_PER_UPDATE)
+            ppu.reset_correlation(h, None if every else rows)
             causal, acausal = (np.ascontiguousarray(x, float).ravel() for x in (causal, acausal))
             weights = np.ascontiguousarray(ppu.get_weights(h), dtype=float)
             for g, index in zip(self.groups, self._index):
@@ -215,7 +217,10 @@ class PairSTDPProgram:
                                      index["acausal_base"], index["causal_scale"],
                                      index["acausal_scale"], g.a_plus, g.a_minus, g.w_min,
                                      g.w_max, g.mu_plus, g.mu_minus, uniform, self.integer)
-            ppu.set_weights(h, weights[rows], rows=rows)
+            if every:
+                ppu.set_weights(h, weights)
+            else:
+                ppu.set_weights(h, weights[rows], rows=rows)
 
     def _read_baseline(self, ppu):
         """The sensors' reset level per channel: freshly reset rows, averaged over

@@ -116,7 +116,7 @@ def conductance_per_weight_lsb():
     return current_per_weight_lsb() * COBA_BIAS / M.COBA_NORM_NUMERATOR_MV
 
 
-def _weight_unit(post_kappa, conductance_based):
+def weight_unit(post_kappa, conductance_based):
     """Biological weight (uS for conductance-based, nA for current-based targets)
     of one hardware weight LSB, per target neuron."""
     return np.where(conductance_based, conductance_per_weight_lsb() / post_kappa,
@@ -125,11 +125,11 @@ def _weight_unit(post_kappa, conductance_based):
 
 def weight_to_hw(weights, post_kappa, conductance_based):
     """Hardware weights (float, in weight LSB) of biological weights (nA or uS)."""
-    return np.abs(np.asarray(weights, float)) / _weight_unit(post_kappa, conductance_based)
+    return np.abs(np.asarray(weights, float)) / weight_unit(post_kappa, conductance_based)
 
 
 def weight_from_hw(w_hw, post_kappa, conductance_based):
-    return np.asarray(w_hw, float) * _weight_unit(post_kappa, conductance_based)
+    return np.asarray(w_hw, float) * weight_unit(post_kappa, conductance_based)
 
 
 def check_reach(name, value, low, high, unit, cell):
