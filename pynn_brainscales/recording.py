@@ -32,6 +32,8 @@ class Recorder(recording.Recorder):
                 if v.name in self.analog_variables and ids]
 
     def take_spikes(self, times, slots):
+        """Keep a run's spikes of the recorded neurons as they came (one chunk);
+        they are sorted into trains when asked for."""
         ids = self._ids_of_variable("spikes")
         if not ids or self.population.is_source:
             return
@@ -40,15 +42,31 @@ class Recorder(recording.Recorder):
         recorded[simulator.slots_of(ids)] = np.arange(len(ids))
         index = recorded[np.asarray(slots, np.int64)]
         keep = index >= 0
-        index, times = index[keep], np.asarray(times, float)[keep]
-        order = np.argsort(index, kind="stable")           # keeps each train in time order
-        bounds = np.searchsorted(index[order], np.arange(len(ids) + 1))
-        for k in np.flatnonzero(np.diff(bounds)):
-            self._spikes[ids[k]].extend(times[order[bounds[k]:bounds[k + 1]]].tolist())
+        self._chunks.append((ids, index[keep], np.asarray(times, float)[keep]))
 
-    def take_source_spikes(self, id, times):
-        if id in self._ids_of_variable("spikes"):
-            self._spikes[id].extend(np.asarray(times).tolist())
+    def _trains(self):
+        """{id: [arrays of spike times]}, with the pending chunks sorted in."""
+        for ids, index, times in self._chunks:
+            order = np.argsort(index, kind="stable")       # keeps each train in time order
+            bounds = np.searchsorted(index[order], np.arange(len(ids) + 1))
+            for k in np.flatnonzero(np.diff(bounds)):
+                self._spikes[ids[k]].append(times[order[bounds[k]:bounds[k + 1]]])
+        self._chunks = []
+        return self._spikes
+
+    def take_source_spikes(self, times, cells):
+        """A run's spikes of this population's source cells (`cells`: their
+        indices in the population)."""
+        ids = self._ids_of_variable("spikes")
+        if not ids:
+            return
+        ids = list(ids)
+        position = np.full(self.population.size, -1, np.int64)   # cell -> index in ids
+        position[np.fromiter((int(i) for i in ids), np.int64, len(ids))
+                 - self.population.first_id] = np.arange(len(ids))
+        index = position[cells]
+        keep = index >= 0
+        self._chunks.append((ids, index[keep], np.asarray(times, float)[keep]))
 
     def take_signal(self, variable, id, values):
         chunks = self._signals[variable][id]
@@ -64,7 +82,9 @@ class Recorder(recording.Recorder):
 
     # --- the base Recorder's interface ---
     def _get_spiketimes(self, ids, clear=False):
-        out = {int(id): np.array(sorted(self._spikes.get(id, [])), float) for id in ids}
+        trains = self._trains()
+        out = {int(id): np.sort(np.concatenate(trains[id])) if trains.get(id) else np.zeros(0)
+               for id in ids}
         if clear:
             self._spikes = defaultdict(list)
         return out
@@ -82,11 +102,13 @@ class Recorder(recording.Recorder):
         return data[::step], None
 
     def _local_count(self, variable, filter_ids=None):
-        return {int(id): len(self._spikes.get(id, []))
+        trains = self._trains()
+        return {int(id): sum(len(chunk) for chunk in trains.get(id, []))
                 for id in self.filter_recorded(variable, filter_ids)}
 
     def _clear_simulator(self):
-        self._spikes = defaultdict(list)
+        self._spikes = defaultdict(list)       # id -> arrays of spike times
+        self._chunks = []                      # runs' spikes not yet split into trains
         self._signals = defaultdict(lambda: defaultdict(list))
 
     def _reset(self):

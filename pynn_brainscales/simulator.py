@@ -463,6 +463,7 @@ class State(common.control.BaseState):
         except mapping.RoutingError as err:
             raise errors.ConnectionError(str(err)) from err
         self._routes_of = {}
+        self._source_route_table = {}
         for (src, d), labs in self._labels.items():
             self._routes_of.setdefault(src, []).append((d, labs))
         neurons, labels, delays = [], [], []
@@ -623,18 +624,37 @@ class State(common.control.BaseState):
         for pop in self.populations:
             if not getattr(pop.celltype, "is_source", False):
                 continue
-            for index, spikes in pop.spikes_between(t0 / self.time_scale,
-                                                    t1 / self.time_scale).items():
-                pop.store_source_spikes(index, spikes)
-                for d, labs in self._routes_of.get(("source", pop.global_index(index)), []):
-                    for lab in labs:
-                        times.append((spikes + d) * self.time_scale)
-                        labels.append(np.full(len(spikes), lab))
+            spikes, cells = pop.spikes_between(t0 / self.time_scale, t1 / self.time_scale)
+            pop.store_source_spikes(spikes, cells)
+            # each route (cell, delay, label) carries all of its cell's spikes
+            route_cell, route_delay, route_label = self._source_routes(pop)
+            first = np.searchsorted(cells, np.arange(pop.size + 1))
+            counts = np.diff(first)[route_cell]
+            # index of every carried spike: each route's run of its cell's spikes
+            start = np.repeat(first[route_cell] - np.cumsum(counts) + counts, counts)
+            carried = start + np.arange(counts.sum())
+            times.append((spikes[carried] + np.repeat(route_delay, counts)) * self.time_scale)
+            labels.append(np.repeat(route_label, counts))
         t = np.concatenate(times)
         lab = np.concatenate(labels).astype(np.int64)
         now = t < t1
         self.backlog = (t[~now], lab[~now])
         return np.maximum(t[now], t0), lab[now]
+
+    def _source_routes(self, pop):
+        """The routes of a source population's cells: (cell index, delay, label)
+        arrays, one entry per label (kept until the next routing)."""
+        if pop in self._source_route_table:
+            return self._source_route_table[pop]
+        cell, delay, label = [], [], []
+        for index in range(pop.size):
+            for d, labs in self._routes_of.get(("source", pop.global_index(index)), []):
+                cell += [index] * len(labs)
+                delay += [d] * len(labs)
+                label += labs
+        table = (np.array(cell, np.int64), np.array(delay, float), np.array(label, np.int64))
+        self._source_route_table[pop] = table
+        return table
 
     def _offset_schedule(self, t0, t1):
         """Offset current of every placed neuron: its i_offset plus its current

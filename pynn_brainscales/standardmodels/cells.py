@@ -75,12 +75,21 @@ class SpikeSourcePoisson(_Source, cells.SpikeSourcePoisson):
     translations = _identity(cells.SpikeSourcePoisson)
 
     def generate(self, params, i, t0, t1, rng):
-        lo, hi = _window(params, i, t0, t1)
-        rate = float(params["rate"][i]) / 1000.0            # per ms
-        if hi <= lo or rate <= 0:
-            return np.zeros(0)
-        n = rng.poisson(rate * (hi - lo))
-        return np.sort(rng.uniform(lo, hi, n))
+        return self.generate_all({k: v[i:i + 1] for k, v in params.items()}, t0, t1, rng)[0]
+
+    @staticmethod
+    def generate_all(params, t0, t1, rng):
+        """generate() for every cell at once: a list of sorted spike-time arrays."""
+        start = np.asarray(params["start"], float)
+        lo = np.maximum(t0, start)
+        span = np.maximum(np.minimum(t1, start + np.asarray(params["duration"], float)) - lo, 0)
+        rate = np.maximum(np.asarray(params["rate"], float) / 1000.0, 0.0)     # per ms
+        counts = rng.poisson(rate * span)
+        times = np.repeat(lo, counts) + rng.uniform(0.0, 1.0, counts.sum()) * np.repeat(
+            span, counts)
+        cell = np.repeat(np.arange(len(counts)), counts)
+        times = times[np.lexsort((times, cell))]
+        return np.split(times, np.cumsum(counts)[:-1])
 
 
 class SpikeSourcePoissonRefractory(_Source, cells.SpikeSourcePoissonRefractory):
