@@ -225,6 +225,8 @@ class _Table:
         return self._integer_capmem or not field.analog
 
     def validate(self):
+        if self._all_valid():
+            return
         for name, field in self._fields.items():
             arr = getattr(self, name)
             if arr.shape != (self._count,):
@@ -232,6 +234,23 @@ class _Table:
                     f"{self._kind}.{name}: shape {arr.shape} must be ({self._count},)")
             check_range(f"{self._kind}.{name}", arr, field.low, field.high,
                         integer=self._integer(field))
+
+    def _all_valid(self):
+        """Whether every field is in its range at once (one stacked comparison);
+        on False, validate() looks field by field for the message."""
+        numeric = [(n, f) for n, f in self._fields.items() if not f.boolean]
+        arrays = [getattr(self, n) for n, _ in numeric]
+        if any(np.shape(a) != (self._count,) for a in arrays):
+            return False
+        if not arrays:
+            return True
+        stack = np.array(arrays, dtype=np.float64)
+        low = np.array([f.low for _, f in numeric], float)[:, None]
+        high = np.array([f.high for _, f in numeric], float)[:, None]
+        integer = np.array([self._integer(f) for _, f in numeric])
+        whole = stack[integer]
+        return bool(np.all((stack >= low) & (stack <= high))
+                    and np.all(whole == np.round(whole)))
 
     def copy_from(self, other):
         for name in self._fields:

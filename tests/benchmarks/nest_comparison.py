@@ -74,7 +74,8 @@ def worker(args):
 
 
 def measure(simulator, plastic, threads, neurons=512, rate=10.0, duration=1000.0):
-    env = dict(os.environ, OMP_NUM_THREADS=str(threads))
+    # NEST takes setup(threads=...); the emulator's engine its environment variable
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads), PYNN_BSS2_EMU_THREADS=str(threads))
     cmd = [sys.executable, SCRIPT, "--worker", simulator, "--threads", str(threads),
            "--neurons", str(neurons), "--rate", str(rate), "--duration", str(duration)]
     if plastic:
