@@ -9,6 +9,8 @@ here knows PyNN: the arrays are the chip's and the rule's.
 """
 from libc.math cimport floor, ceil, pow
 
+DEF COLUMNS = 256
+
 
 cdef inline double soft_bound(double distance, double mu) noexcept nogil:
     if mu == 0.0:
@@ -21,32 +23,34 @@ cdef inline double soft_bound(double distance, double mu) noexcept nogil:
 def pair_stdp_update(const double[::1] causal, const double[::1] acausal,
                      const long[:, ::1] read_index, const long[:, ::1] synapse_index,
                      double[::1] weights,
-                     const double[::1] causal_base, const double[::1] acausal_base,
+                     const double[:, ::1] reset_code, const double[:, ::1] pairs_per_code,
                      const double[::1] causal_scale, const double[::1] acausal_scale,
                      const double[::1] a_plus, const double[::1] a_minus,
                      const double[::1] w_min, const double[::1] w_max,
                      const double[::1] mu_plus, const double[::1] mu_minus,
                      const double[::1] uniform, bint integer):
-    """Update the weights of n synapses in place.  The per-synapse parameters
-    (bases, scales, a_plus ... mu_minus) hold one value per synapse or one for all.
+    """Update the weights of n synapses in place.
 
     causal, acausal: CADC codes of the rows read, flattened [rows * 256];
     read_index[i, k]: where synapse i's k-th parallel row sits in them;
-    synapse_index[i, k]: its place in the hemisphere's flattened weights.
-    Pair sums: (base - mean code over the parallel rows) * scale (1 / amplitude
-    per pair, times the delay correction).  Weight change:
+    synapse_index[i, k]: its place in the hemisphere's flattened weights [256
+    rows * 256 columns], which also gives its column.
+    reset_code, pairs_per_code: per [branch (causal, acausal), column], the
+    sensors' reset level (code) and the pairs one code of drop stands for.
+    Pair sums: (reset - mean code over the parallel rows) * pairs_per_code *
+    scale (the per-synapse delay correction).  Weight change:
     (w_max - w_min) (a+ (1 - x)^mu+ causal - a- x^mu- acausal), x the weight
     normalised to [w_min, w_max]; the result is clipped to the bounds and, with
     `integer`, rounded stochastically with `uniform` (one number per synapse)
     and spread over the parallel rows as integers differing by at most one.
+    The per-synapse parameters (scales, a_plus ... mu_minus) hold one value
+    per synapse or one for all.
     """
     cdef Py_ssize_t n = read_index.shape[0], parts = read_index.shape[1]
-    cdef Py_ssize_t i, k
+    cdef Py_ssize_t i, k, column
     cdef double c, a, w, span, x, new, low, high, base, rest, lo, hi
     cdef double inv_parts = 1.0 / parts
     # strides: 1 for a value per synapse, 0 for one value for all
-    cdef Py_ssize_t s_cb = _stride(causal_base, n, "causal_base")
-    cdef Py_ssize_t s_ab = _stride(acausal_base, n, "acausal_base")
     cdef Py_ssize_t s_cs = _stride(causal_scale, n, "causal_scale")
     cdef Py_ssize_t s_as = _stride(acausal_scale, n, "acausal_scale")
     cdef Py_ssize_t s_ap = _stride(a_plus, n, "a_plus")
@@ -57,6 +61,10 @@ def pair_stdp_update(const double[::1] causal, const double[::1] acausal,
     cdef Py_ssize_t s_mm = _stride(mu_minus, n, "mu_minus")
     if synapse_index.shape[0] != n or synapse_index.shape[1] != parts:
         raise ValueError("read_index and synapse_index differ in shape")
+    if (reset_code.shape[0] != 2 or reset_code.shape[1] != COLUMNS
+            or pairs_per_code.shape[0] != 2 or pairs_per_code.shape[1] != COLUMNS):
+        raise ValueError("reset_code and pairs_per_code: one value per [branch, column], "
+                             f"shape (2, {COLUMNS})")
     if integer and uniform.shape[0] != n:
         raise ValueError("stochastic rounding needs one uniform number per synapse")
     with nogil:
@@ -68,8 +76,11 @@ def pair_stdp_update(const double[::1] causal, const double[::1] acausal,
                 c += causal[read_index[i, k]]
                 a += acausal[read_index[i, k]]
                 w += weights[synapse_index[i, k]]
-            c = (causal_base[i * s_cb] - c * inv_parts) * causal_scale[i * s_cs]
-            a = (acausal_base[i * s_ab] - a * inv_parts) * acausal_scale[i * s_as]
+            column = synapse_index[i, 0] % COLUMNS
+            c = ((reset_code[0, column] - c * inv_parts) * pairs_per_code[0, column]
+                 * causal_scale[i * s_cs])
+            a = ((reset_code[1, column] - a * inv_parts) * pairs_per_code[1, column]
+                 * acausal_scale[i * s_as])
             lo = w_min[i * s_lo]
             hi = w_max[i * s_hi]
             span = hi - lo

@@ -213,10 +213,10 @@ class PairSTDPProgram:
                 if g.hemisphere == h:
                     uniform = ppu.random(len(g.index)) if self.integer else np.zeros(0)
                     pair_stdp_update(causal, acausal, index["read"], index["synapse"],
-                                     weights.ravel(), index["causal_base"],
-                                     index["acausal_base"], index["causal_scale"],
-                                     index["acausal_scale"], g.a_plus, g.a_minus, g.w_min,
-                                     g.w_max, g.mu_plus, g.mu_minus, uniform, self.integer)
+                                     weights.ravel(), *self._column_tables(h),
+                                     g.causal_scale, g.acausal_scale, g.a_plus, g.a_minus,
+                                     g.w_min, g.w_max, g.mu_plus, g.mu_minus, uniform,
+                                     self.integer)
             if every:
                 ppu.set_weights(h, weights)
             else:
@@ -234,19 +234,20 @@ class PairSTDPProgram:
             self.baseline[h, 1] = acausal.mean(axis=0)
 
     def _indices(self, g):
-        """A group's flat indices into its hemisphere's row reads and weights, and
-        its per-synapse reset levels and factors (pairs per CADC LSB)."""
+        """A group's flat indices into its hemisphere's row reads and weights."""
         h = g.hemisphere
         place = np.full(C.ROWS_PER_HEMISPHERE, -1, np.int64)
         place[self.rows[h]] = np.arange(len(self.rows[h]))
         position = place[g.rows]                   # of each row among those read
-        amplitude = self.amplitude[:, h * 2 + g.columns // C.NEURONS_PER_QUADRANT]
-        contiguous = lambda a, dtype=float: np.ascontiguousarray(a, dtype)
-        return {"read": contiguous(position * C.COLUMNS_PER_HEMISPHERE + g.columns[:, None],
-                                   np.int64),
-                "synapse": contiguous(g.rows * C.COLUMNS_PER_HEMISPHERE + g.columns[:, None],
-                                      np.int64),
-                "causal_base": contiguous(self.baseline[h, 0, g.columns]),
-                "acausal_base": contiguous(self.baseline[h, 1, g.columns]),
-                "causal_scale": contiguous(g.causal_scale / amplitude[0]),
-                "acausal_scale": contiguous(g.acausal_scale / amplitude[1])}
+        read = np.ascontiguousarray(position * C.COLUMNS_PER_HEMISPHERE + g.columns[:, None],
+                                    np.int64)
+        synapse = g.rows * C.COLUMNS_PER_HEMISPHERE + g.columns[:, None]
+        # reading every row in order, the two coincide
+        return {"read": read, "synapse": read if np.array_equal(read, synapse) else
+                np.ascontiguousarray(synapse, np.int64)}
+
+    def _column_tables(self, h):
+        """Reset code and pairs per code of each [branch, column] of hemisphere h."""
+        quadrant = h * 2 + np.arange(C.COLUMNS_PER_HEMISPHERE) // C.NEURONS_PER_QUADRANT
+        return (np.ascontiguousarray(self.baseline[h], float),
+                np.ascontiguousarray(1.0 / self.amplitude[:, quadrant], float))

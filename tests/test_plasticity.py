@@ -161,13 +161,16 @@ def test_stdp_update_kernel_against_its_formula(integer):
     weights[synapse] = rng.integers(0, 40, (n, parts))
     start = weights.copy()
     per = lambda value: np.full(n, value)
-    base, scale = rng.uniform(140, 143, n), per(1 / 1.5)
+    # reset codes and pairs per code per [branch, column]; delay factors per synapse
+    reset, per_code = rng.uniform(140, 143, (2, 256)), rng.uniform(0.5, 0.8, (2, 256))
+    delay = rng.uniform(0.9, 1.1, (2, n))
     uniform = rng.random(n)
-    pair_stdp_update(causal, acausal, read, synapse, weights, base, base, scale, scale,
-                     per(0.02), per(0.025), per(2.0), per(70.0), per(0.4), per(0.7),
+    pair_stdp_update(causal, acausal, read, synapse, weights, reset, per_code, delay[0],
+                     delay[1], per(0.02), per(0.025), per(2.0), np.array([70.0]), per(0.4), np.array([0.7]),
                      uniform if integer else np.zeros(0), integer)
-    c = (base - causal[read].mean(axis=1)) * scale
-    a = (base - acausal[read].mean(axis=1)) * scale
+    column = synapse[:, 0] % 256
+    c = (reset[0, column] - causal[read].mean(axis=1)) * per_code[0, column] * delay[0]
+    a = (reset[1, column] - acausal[read].mean(axis=1)) * per_code[1, column] * delay[1]
     w = start[synapse].sum(axis=1)
     x = np.clip((w - 2.0) / 68.0, 0, 1)
     expected = np.clip(w + 68.0 * (0.02 * (1 - x) ** 0.4 * c - 0.025 * x ** 0.7 * a), 2.0, 70.0)
