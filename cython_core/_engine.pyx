@@ -370,7 +370,8 @@ cdef class Engine:
             return self.causal[hemisphere].T, self.acausal[hemisphere]
         rows = np.asarray(rows)
         if rows.ndim == 1 and len(rows) and np.all(np.diff(rows) == 1):
-            sl = slice(int(rows[0]), int(rows[-1]) + 1)
+            # no negative index: this module compiles with wraparound=False
+            sl = slice(int(rows[0]), int(rows[0]) + len(rows))
             return self.causal[hemisphere][:, sl].T, self.acausal[hemisphere, sl]
         return self.correlation(hemisphere, rows)
 
