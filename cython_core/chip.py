@@ -266,13 +266,19 @@ class Chip:
             self._load_routing()
             self._load_stp()
             self._synapse_snapshot = tuple(a.copy() for a in current)
-        key = tuple(getattr(cfg.quadrants, n).tobytes() for n in cfg.quadrants.names())
+        # the per-synapse sensor parameters only where the sensors run (the
+        # reset level, which the CADC reads of idle sensors give, always)
+        sensing = bool(cfg.correlation_sensors_enable)
+        key = (sensing,) + tuple(getattr(cfg.quadrants, n).tobytes()
+                                 for n in cfg.quadrants.names())
         if key != self._correlation_key:
-            self._correlation = M.correlation_parameters(cfg, self.mismatch)
-            for name in ("amp_acausal", "inv_tau_acausal", "saturation"):
-                getattr(e, name)[...] = self._correlation[name]
-            for name in ("amp_causal", "inv_tau_causal"):   # column-major in the engine
-                getattr(e, name)[...] = np.transpose(self._correlation[name], (0, 2, 1))
+            self._correlation = M.correlation_parameters(cfg, self.mismatch,
+                                                         per_synapse=sensing)
+            if sensing:
+                for name in ("amp_acausal", "inv_tau_acausal", "saturation"):
+                    getattr(e, name)[...] = self._correlation[name]
+                for name in ("amp_causal", "inv_tau_causal"):   # column-major in the engine
+                    getattr(e, name)[...] = np.transpose(self._correlation[name], (0, 2, 1))
             self._correlation_key = key
         e.correlation_enable = bool(cfg.correlation_sensors_enable)
         nc = cfg.neurons

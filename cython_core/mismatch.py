@@ -290,11 +290,15 @@ def synapse_parameters(config, mismatch, hemisphere=slice(None)):
     return np.ascontiguousarray(step, dtype=np.float32)
 
 
-def correlation_parameters(config, mismatch):
+def correlation_parameters(config, mismatch, per_synapse=True):
     """Per-synapse amplitude (mV per pair), 1/tau (1/us) for causal and acausal
-    branches, per-neuron saturation level (mV) and per-quadrant reset voltage (mV)."""
-    quadrant = quadrant_of_neuron().reshape(C.NUM_HEMISPHERES, C.COLUMNS_PER_HEMISPHERE)
+    branches, per-neuron saturation level (mV) and per-quadrant reset voltage (mV);
+    without `per_synapse`, the reset voltage alone."""
     q = config.quadrants
+    reset = _potential(q.correlation_v_res_meas, mismatch.correlation_reset_offset)
+    if not per_synapse:
+        return {"reset_mv": reset}
+    quadrant = quadrant_of_neuron().reshape(C.NUM_HEMISPHERES, C.COLUMNS_PER_HEMISPHERE)
     amp = (CORRELATION_AMPLITUDE_PER_LSB_MV * q.correlation_i_bias_amplitude)[quadrant]
     tau = (CORRELATION_TAU_REF_US * (CORRELATION_TAU_REF_BIAS / np.maximum(
         q.correlation_i_bias_tau, 0.5)) ** CORRELATION_TAU_EXPONENT)[quadrant]
@@ -304,7 +308,6 @@ def correlation_parameters(config, mismatch):
             amp[:, None, :] * mismatch.correlation_gain[branch, "amplitude"], dtype=np.float32)
         out[f"inv_tau_{branch}"] = np.ascontiguousarray(
             1.0 / (tau[:, None, :] * mismatch.correlation_gain[branch, "tau"]), dtype=np.float32)
-    reset = _potential(q.correlation_v_res_meas, mismatch.correlation_reset_offset)
     out["reset_mv"] = reset
     out["saturation"] = np.ascontiguousarray(
         np.maximum(reset[quadrant_of_neuron()] - CORRELATION_FLOOR_MV, 1.0), dtype=np.float32)

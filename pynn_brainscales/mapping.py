@@ -44,20 +44,22 @@ def route(requests, config, integer_weights, capacity=None):
     order = sorted(requests, key=lambda k: -len(requests[k][0]))
     columns = [np.asarray(requests[key][0], dtype=np.int64) for key in order]
     weights = [np.asarray(requests[key][1], dtype=float) for key in order]
-    largest = np.array([max(w.max(), capacity.get(key, 0.0)) for key, w in zip(order, weights)])
+    column_start = np.zeros(len(order) + 1, np.int64)
+    np.cumsum([len(c) for c in columns], out=column_start[1:])
+    all_columns, all_weights = _concatenate(columns, np.int64), _concatenate(weights, float)
+    largest = np.maximum(
+        np.maximum.reduceat(all_weights, column_start[:-1]) if len(order) else np.zeros(0),
+        [capacity.get(key, 0.0) for key in order])
     parts = np.maximum(1, np.ceil(largest / C.WEIGHT_MAX - 1e-9)).astype(np.int64)
     hemisphere = np.array([key[3] for key in order], np.int64)
     receptor = [key[2] for key in order]
     row_mode = np.where(np.array(receptor) == "excitatory", C.ROW_EXCITATORY, C.ROW_INHIBITORY)
     own_driver = np.array([key[4] is not None for key in order], np.uint8)
-    column_start = np.zeros(len(order) + 1, np.int64)
-    np.cumsum([len(c) for c in columns], out=column_start[1:])
     part_row = np.zeros(int(parts.sum()), np.int64)
     part_address = np.zeros_like(part_row)
     failed = allocate_rows(hemisphere, row_mode.astype(np.int64), own_driver, parts,
-                           column_start, _concatenate(columns, np.int64),
-                           _concatenate(weights, float), bool(integer_weights), syn.weights,
-                           syn.labels, syn.row_modes, part_row, part_address)
+                           column_start, all_columns, all_weights, bool(integer_weights),
+                           syn.weights, syn.labels, syn.row_modes, part_row, part_address)
     if failed >= 0:
         h = hemisphere[failed]
         used = int(np.count_nonzero(syn.row_modes[h]))
