@@ -516,14 +516,18 @@ class State(common.control.BaseState):
         for values, radix in digits:
             code = code * radix + values
         _, first, group = distinct(code)
-        keys = []
-        for i in first:
-            dyn_key = None if dynamics[0] is None else tuple(
-                float(v) for v in dynamics[np.ravel(dyn_index)[i]])
-            owner = (number, int(count[i])) if prj.plastic else None
-            keys.append((source_key(pre_codes[source_index[i]]), float(delays[delay_index[i]]),
-                         prj.receptor_type, int(slots[i] // C.COLUMNS_PER_HEMISPHERE), dyn_key,
-                         owner))
+        # the attributes of each key, from one connection of it
+        sources = [source_key(c) for c in pre_codes[source_index[first]].tolist()]
+        key_delays = np.asarray(delays, float)[delay_index[first]].tolist()
+        hemispheres = (slots[first] // C.COLUMNS_PER_HEMISPHERE).tolist()
+        stp = ([None] * len(first) if dynamics[0] is None else
+               [tuple(row) for row in np.asarray(dynamics, float)[np.ravel(dyn_index)[first]]
+                .tolist()])
+        owners = ([(number, c) for c in count[first].tolist()] if prj.plastic
+                  else [None] * len(first))
+        receptor = prj.receptor_type
+        keys = [(source, delay, receptor, h, dyn, owner) for source, delay, h, dyn, owner
+                in zip(sources, key_delays, hemispheres, stp, owners)]
         return keys, np.ravel(group)
 
     def _sensor_time_constants(self):
