@@ -233,6 +233,11 @@ cdef int _grow(LoopOut* out) noexcept nogil:
     return 0
 
 
+def openmp_available():
+    """Whether this build can run the hemispheres in two threads."""
+    return bool(EMU_OPENMP)
+
+
 cdef class Engine:
     """State and kernels of one chip; all arrays are owned as numpy arrays."""
 
@@ -297,7 +302,7 @@ cdef class Engine:
     @property
     def openmp(self):
         """Whether this build can run the hemispheres in two threads."""
-        return bool(EMU_OPENMP)
+        return openmp_available()
 
     def __init__(self):
         self.physical = {}

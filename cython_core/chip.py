@@ -16,7 +16,7 @@ import numpy as np
 from . import constants as C
 from . import mismatch as M
 from . import readout
-from ._engine import Engine, Observable
+from ._engine import Engine, Observable, openmp_available
 from .config import ChipConfig, ConfigurationError, check_range
 
 OBSERVABLES = {"v": Observable.OBSERVE_V, "exc_synin": Observable.OBSERVE_EXC,
@@ -153,13 +153,22 @@ class PPUAccess:
         return int(hemisphere)
 
 
+def default_threads():
+    """2 where this process may run on two cores and the engine was built with
+    OpenMP, else 1."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (
+        os.cpu_count() or 1)
+    return 2 if cores >= 2 and openmp_available() else 1
+
+
 class Chip:
     """One BrainScaleS-2 chip.  Same `seed`, same fixed-pattern noise.
 
     `ideal=True` gives a flawless chip: no mismatch, no temporal noise and no
     weight quantisation (weights may be any value 0..63).
     `dt` is the integration step in us (hardware time).  `threads`: 1 or 2
-    (default: $PYNN_BSS2_EMU_THREADS or 1); results do not depend on it.
+    (default: $PYNN_BSS2_EMU_THREADS, else 2 where two cores are free to this
+    process, see default_threads); results do not depend on it.
     """
 
     def __init__(self, seed=0, ideal=False, dt=C.DEFAULT_TIMESTEP_US, threads=None):
@@ -170,11 +179,12 @@ class Chip:
         self.seed = self.mismatch.seed
         self.ideal = self.mismatch.ideal
         # threads=2 runs the hemispheres in two threads where nothing couples
-        # them (no neuron-to-neuron events).  Default 1 (PYNN_BSS2_EMU_THREADS
-        # sets it): on the 2-vCPU machine this was measured on, the second
-        # thread gained 0-15 % (tests/benchmarks/engine_full_chip.py --threads 2)
+        # them (no neuron-to-neuron events): 1.76x on a 16-core Xeon, ~10 % on a
+        # 2-vCPU VM (tests/benchmarks/engine_full_chip.py --threads 2).  Default:
+        # 2 where the process may use two cores and the engine has OpenMP;
+        # PYNN_BSS2_EMU_THREADS overrides it
         if threads is None:
-            threads = os.environ.get("PYNN_BSS2_EMU_THREADS", "1")
+            threads = os.environ.get("PYNN_BSS2_EMU_THREADS", str(default_threads()))
             try:
                 threads = int(threads)
             except ValueError:

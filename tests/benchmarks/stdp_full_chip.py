@@ -8,9 +8,10 @@ Prints build and run() times (medians), where run() spends its time (the
 engine's dynamics, the PPU's STDP program, the rest: input preparation,
 configuration, readout), the output rate and how the weights moved.
 
-    python tests/benchmarks/stdp_full_chip.py [--repeats N] [--ideal] [--static]
+    python tests/benchmarks/stdp_full_chip.py [--repeats N] [--ideal] [--static] [--threads 1|2]
 """
 import argparse
+import os
 import statistics
 import time
 
@@ -45,7 +46,10 @@ def main():
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--ideal", action="store_true")
     parser.add_argument("--static", action="store_true", help="StaticSynapse instead of STDP")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="engine threads (default 1: the one-core figures)")
     args = parser.parse_args()
+    os.environ["PYNN_BSS2_EMU_THREADS"] = str(args.threads)     # read by each new chip
     one(args.ideal, args.static, 0)       # warm-up: calibrates the chip once (cached)
     runs = [one(args.ideal, args.static, seed) for seed in range(args.repeats)]
     med = lambda values: statistics.median(values)
@@ -60,7 +64,7 @@ def main():
     before, after = runs[0][4], runs[0][5]
     kind = "static" if args.static else "STDP"
     print(f"{kind} full-chip network, {'ideal chip' if args.ideal else 'calibrated chip 0'}, "
-          f"median of {args.repeats}:")
+          f"{args.threads} thread(s), median of {args.repeats}:")
     print(f"  build (populations + projection of 131,072 synapses): {build * 1e3:8.1f} ms")
     print(f"  run(1000 ms):                                      {run * 1e3:8.1f} ms")
     print(f"    engine (neuron and synapse dynamics):            {engine * 1e3:8.1f} ms")
