@@ -30,9 +30,15 @@ class ID(int, common.IDMixin):
         common.IDMixin.__init__(self)
 
 
+def _whole_population(cells):
+    """Whether `cells` is a Population itself (consecutive ids), not a view (which
+    has a first_id too) or an assembly."""
+    return "first_id" in vars(cells) and "parent" not in vars(cells)
+
+
 def cell_ids(cells, indices):
     """Global ids (int64) of `cells` (a Population, view or assembly) at `indices`."""
-    if "first_id" in vars(cells):                  # a whole Population: consecutive ids
+    if _whole_population(cells):
         return cells.first_id + np.asarray(indices, np.int64)
     return _as_ints(cells.all_cells[np.asarray(indices, np.int64)])
 
@@ -73,6 +79,13 @@ def _per_population(ids, value, dtype=np.int64):
 def slots_of(ids):
     """Neuron circuit of each cell id."""
     return _per_population(ids, lambda pop, index: pop.slots[index])
+
+
+def _post_slots(prj):
+    """Neuron circuit of each connection's postsynaptic cell."""
+    if _whole_population(prj.post):            # index its circuits
+        return prj.post.slots[np.asarray(prj.connections_post, np.int64)]
+    return slots_of(cell_ids(prj.post, prj.connections_post))
 
 
 def source_codes(ids):
@@ -287,8 +300,7 @@ class State(common.control.BaseState):
 
     def _build(self):
         ideal = self.ideal
-        self._post_slots = {prj: slots_of(cell_ids(prj.post, prj.connections_post))
-                            for prj in self.projections}
+        self._post_slots = {prj: _post_slots(prj) for prj in self.projections}
         self._sensor_tau = self._sensor_time_constants()
         config = ChipConfig(integer_capmem=not ideal)
         self._kappa = np.full(C.NUM_NEURONS, T.HW_CAPACITANCE_PF)

@@ -337,3 +337,23 @@ def test_distinct_codes_agree_with_numpy_unique(spread):
     np.testing.assert_array_equal(place, inverse.ravel())
     np.testing.assert_array_equal(codes[index], values)      # one occurrence of each
     assert [len(a) for a in distinct(np.zeros(0, np.int64))] == [0, 0, 0]
+
+
+def test_projection_between_non_contiguous_views_reaches_the_right_cells():
+    """Views [0, 2] of sources and of neurons: each neuron gets its own source's
+    spike (a view has a first_id like a Population, but its ids are not
+    first_id + index)."""
+    sim.setup(ideal=True)
+    src = sim.Population(3, sim.SpikeSourceArray(spike_times=[[5.0], [10.0], [15.0]]))
+    cells = sim.Population(3, sim.IF_cond_exp())
+    sim.Projection(src[[0, 2]], cells[[0, 2]], sim.OneToOneConnector(),
+                   sim.StaticSynapse(weight=0.05, delay=0.1))
+    cells.record("gsyn_exc")
+    sim.run(30.0)
+    g = cells.get_data().segments[0].filter(name="gsyn_exc")[0]
+    peak = g.magnitude.max(axis=0)
+    assert peak[1] == 0.0 and peak[0] > 0.04 and peak[2] > 0.04
+    times = g.times.magnitude
+    # the conductance jumps one delay after its source's spike
+    np.testing.assert_allclose([times[np.argmax(g.magnitude[:, j])] for j in (0, 2)],
+                               [5.1, 15.1], atol=1e-9)
