@@ -67,6 +67,16 @@ def pair_stdp_update(const double[::1] causal, const double[::1] acausal,
                              f"shape (2, {COLUMNS})")
     if integer and uniform.shape[0] != n:
         raise ValueError("stochastic rounding needs one uniform number per synapse")
+    if (parts == 1 and s_cs + s_as + s_ap + s_am + s_lo + s_hi + s_mp + s_mm == 0
+            and mu_plus[0] == 0.0 and mu_minus[0] == 0.0):
+        # the common case (additive, one row per synapse, one rule): its loop
+        # without per-synapse branches or divisions
+        with nogil:
+            _additive_single_rows(causal, acausal, read_index, synapse_index, weights,
+                                  reset_code, pairs_per_code, causal_scale[0],
+                                  acausal_scale[0], a_plus[0], a_minus[0], w_min[0],
+                                  w_max[0], uniform, integer)
+        return
     with nogil:
         for i in range(n):
             c = 0.0
@@ -101,6 +111,34 @@ def pair_stdp_update(const double[::1] causal, const double[::1] acausal,
             else:
                 for k in range(parts):
                     weights[synapse_index[i, k]] = new * inv_parts
+
+
+cdef void _additive_single_rows(const double[::1] causal, const double[::1] acausal,
+                                const long[:, ::1] read_index,
+                                const long[:, ::1] synapse_index, double[::1] weights,
+                                const double[:, ::1] reset_code,
+                                const double[:, ::1] pairs_per_code,
+                                double causal_scale, double acausal_scale, double a_plus,
+                                double a_minus, double lo, double hi,
+                                const double[::1] uniform, bint integer) noexcept nogil:
+    """pair_stdp_update for one row per synapse and one additive rule."""
+    cdef Py_ssize_t n = read_index.shape[0], i, j, column
+    cdef double span = hi - lo
+    cdef double potentiation = span * a_plus * causal_scale
+    cdef double depression = span * a_minus * acausal_scale
+    cdef double low = ceil(lo - 1e-9), high = floor(hi + 1e-9)
+    cdef double new
+    for i in range(n):
+        j = read_index[i, 0]
+        column = synapse_index[i, 0] % COLUMNS
+        new = (weights[synapse_index[i, 0]]
+               + potentiation * (reset_code[0, column] - causal[j]) * pairs_per_code[0, column]
+               - depression * (reset_code[1, column] - acausal[j]) * pairs_per_code[1, column])
+        new = lo if new < lo else (hi if new > hi else new)
+        if integer:
+            new = floor(new + uniform[i])
+            new = low if new < low else (high if new > high else new)
+        weights[synapse_index[i, 0]] = new
 
 
 cdef Py_ssize_t _stride(const double[::1] values, Py_ssize_t n, str name) except -1:

@@ -183,3 +183,34 @@ def test_stdp_update_kernel_against_its_formula(integer):
     untouched = np.ones(weights.size, bool)
     untouched[synapse] = False
     assert np.all(weights[untouched] == 0)
+
+
+@pytest.mark.parametrize("integer", [False, True])
+def test_stdp_update_kernel_additive_one_row_path(integer):
+    """One row per synapse and one additive rule take the kernel's branch-free
+    loop: the same weights as the rule written out in numpy."""
+    from cython_core._plasticity import pair_stdp_update
+    rng = np.random.default_rng(6)
+    n = 500
+    causal, acausal = rng.uniform(100, 142, (2, 40 * 256))
+    read = rng.choice(40 * 256, (n, 1), replace=False)
+    synapse = rng.choice(256 * 256, (n, 1), replace=False)
+    weights = np.zeros(256 * 256)
+    weights[synapse] = rng.integers(0, 60, (n, 1))
+    start = weights.copy()
+    reset, per_code = rng.uniform(140, 143, (2, 256)), rng.uniform(0.5, 0.8, (2, 256))
+    one = lambda value: np.array([value])
+    uniform = rng.random(n)
+    pair_stdp_update(causal, acausal, read, synapse, weights, reset, per_code, one(0.97),
+                     one(1.03), one(0.02), one(0.025), one(1.0), one(61.0), one(0.0),
+                     one(0.0), uniform if integer else np.zeros(0), integer)
+    column = synapse[:, 0] % 256
+    c = (reset[0, column] - causal[read[:, 0]]) * per_code[0, column] * 0.97
+    a = (reset[1, column] - acausal[read[:, 0]]) * per_code[1, column] * 1.03
+    expected = np.clip(start[synapse[:, 0]] + 60.0 * (0.02 * c - 0.025 * a), 1.0, 61.0)
+    if integer:
+        expected = np.clip(np.floor(expected + uniform), 1.0, 61.0)
+    np.testing.assert_allclose(weights[synapse[:, 0]], expected, rtol=1e-12, atol=1e-9)
+    untouched = np.ones(weights.size, bool)
+    untouched[synapse[:, 0]] = False
+    assert np.all(weights[untouched] == 0)
