@@ -1,5 +1,6 @@
 """Calibration targets as data: scalars or one value per neuron, validated
 against what the calibration can reach [calix]."""
+import hashlib
 import json
 from dataclasses import asdict, dataclass, fields
 
@@ -80,6 +81,16 @@ class Targets:
 
     def per_neuron(self, name):
         return np.broadcast_to(np.asarray(getattr(self, name), float), (C.NUM_NEURONS,))
+
+    def digest(self):
+        """A short key of all the targets' values (cheaper than to_json for
+        in-memory lookups: the per-neuron arrays are hashed as bytes)."""
+        h = hashlib.blake2b(digest_size=16)
+        for f in fields(self):
+            value = np.asarray(getattr(self, f.name), float)
+            h.update(f"{f.name}{value.shape}".encode())
+            h.update(value.tobytes())
+        return h.digest()
 
     def to_json(self):
         return json.dumps({k: (v.tolist() if isinstance(v, np.ndarray) else v)

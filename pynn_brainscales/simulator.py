@@ -421,7 +421,7 @@ class State(common.control.BaseState):
         except calibration.InfeasibleTargetError as err:
             raise errors.InvalidParameterValueError(
                 f"{err} (the calibrated chip's reach)") from err
-        key = (targets.to_json(), coba, adex, correlation)
+        key = (targets.digest(), coba, adex, correlation)
         if key not in self.calibrations:
             self.calibrations[key] = calibration.cached(self.chip_seed, targets, coba=coba,
                                                         adex=adex, correlation=correlation)

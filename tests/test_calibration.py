@@ -281,3 +281,15 @@ def test_adex_calibration():
         assert np.median(after) == pytest.approx(target, rel=0.05), step.name
         # b: the jump is read on a 10-bit node, ~0.2 nA per code: noise-limited
         assert trimmed_std(after) < bound * trimmed_std(before), step.name
+
+
+def test_targets_digest_tells_targets_apart():
+    """The in-memory calibration key: equal targets give equal digests, a change
+    of one neuron's value a different one."""
+    from calibration import Targets
+    leak = np.full(512, 80.0)
+    assert Targets(leak=leak).digest() == Targets(leak=leak.copy()).digest()
+    other = leak.copy()
+    other[17] = 81.0
+    assert Targets(leak=leak).digest() != Targets(leak=other).digest()
+    assert Targets().digest() != Targets(tau_mem=12.0).digest()
