@@ -141,3 +141,41 @@ def _zeros_u64(Py_ssize_t n):
 def _zeros_long(Py_ssize_t n):
     import numpy
     return numpy.zeros(n, numpy.int64)
+
+
+def distinct_dense(const long[::1] codes, Py_ssize_t size):
+    """The distinct values of integer codes in 0..size-1, in increasing order;
+    the first index of each; each code's place among them.  Counting, not
+    sorting: O(len(codes) + size)."""
+    import numpy
+    cdef Py_ssize_t n = codes.shape[0], i, v, k = 0
+    cdef int r
+    for i in range(n):
+        if codes[i] < 0 or codes[i] >= size:
+            raise ValueError(f"code {codes[i]} at index {i} is outside 0..{size - 1}")
+    seen_array = numpy.zeros(size, numpy.uint8)
+    cdef unsigned char[::1] seen = seen_array
+    rank_array = numpy.empty(size, numpy.int32)
+    cdef int[::1] rank = rank_array
+    place_array = numpy.empty(n, numpy.int64)
+    cdef long[::1] place = place_array
+    with nogil:
+        for i in range(n):
+            seen[codes[i]] = 1
+        for v in range(size):
+            rank[v] = k
+            k += seen[v]
+    values_array = numpy.empty(k, numpy.int64)
+    index_array = numpy.full(k, -1, numpy.int64)
+    cdef long[::1] values = values_array
+    cdef long[::1] index = index_array
+    with nogil:
+        for v in range(size):
+            if seen[v]:
+                values[rank[v]] = v
+        for i in range(n):
+            r = rank[codes[i]]
+            place[i] = r
+            if index[r] < 0:
+                index[r] = i
+    return values_array, index_array, place_array

@@ -17,6 +17,7 @@ from calibration.result import NEURON_FIELDS
 from cython_core import Chip, ChipConfig, MadcRecording, constants as C
 from cython_core.config import FAST_REFRACTORY_SCALER, slowest_needed_scaler
 from cython_core import mismatch as M
+from cython_core._routing import distinct_dense
 
 from . import mapping, plasticity as P, translation as T
 
@@ -116,23 +117,17 @@ def attribute_of(ids, getter):
 
 
 def distinct(codes):
-    """np.unique(codes, return_index=True, return_inverse=True) of non-negative
-    integer codes: the distinct values in increasing order, one index of each
-    (any, not necessarily the first) and each code's place among them.  Dense
-    codes are counted instead of sorted."""
-    codes = np.asarray(codes, np.int64)
+    """np.unique(codes, return_index=True, return_inverse=True) of integer codes:
+    the distinct values in increasing order, the first index of each and each
+    code's place among them.  Dense non-negative codes are counted (compiled)
+    instead of sorted."""
+    codes = np.ascontiguousarray(codes, np.int64)
     n = len(codes)
     size = int(codes.max()) + 1 if n else 0
-    if size > 4 * n + 1024:
+    if size > 4 * n + 1024 or (n and codes.min() < 0):
         values, index, inverse = np.unique(codes, return_index=True, return_inverse=True)
         return values, index, np.ravel(inverse)
-    seen = np.zeros(size, bool)
-    seen[codes] = True
-    values = np.flatnonzero(seen)
-    place = np.cumsum(seen) - 1
-    one = np.empty(size, np.int64)
-    one[codes] = np.arange(n)
-    return values, one[values], place[codes]
+    return distinct_dense(codes, size)
 
 
 def _sum_by_column(parts):
