@@ -250,6 +250,7 @@ cdef class Engine:
     cdef public bint with_coba     # any neuron with a COBA input
     cdef public cnp.ndarray rng
     cdef public cnp.ndarray synapse_step, synapse_label, synapse_label_t
+    cdef public cnp.ndarray row_listens  # [2][256 rows][64 addresses]: any synapse with it
     cdef public cnp.ndarray amp_causal, inv_tau_causal, amp_acausal, inv_tau_acausal
     cdef public cnp.ndarray causal, acausal, t_last_pre, t_last_post, saturation
     cdef public cnp.ndarray route_start, route_hemisphere, route_row, route_mode
@@ -318,6 +319,8 @@ cdef class Engine:
         self.synapse_step = np.zeros(shape, np.float32)
         self.synapse_label = np.zeros(shape, np.uint8)
         self.synapse_label_t = np.zeros(shape, np.uint8)   # column-major copy
+        self.row_listens = np.zeros((2, 256, 64), np.uint8)
+        self.row_listens[:, :, 0] = 1                      # all labels 0
         self.amp_causal = np.zeros(shape, np.float32)
         self.inv_tau_causal = np.ones(shape, np.float32)
         self.amp_acausal = np.zeros(shape, np.float32)
@@ -361,6 +364,9 @@ cdef class Engine:
         """Load synapse labels [2, rows, columns] (both layouts)."""
         self.synapse_label[...] = labels
         self.synapse_label_t[...] = np.transpose(labels, (0, 2, 1))
+        self.row_listens[...] = 0
+        h, r = np.indices((2, 256))
+        self.row_listens[h[..., None], r[..., None], self.synapse_label] = 1
 
     def reset_correlation(self, int hemisphere, rows=None):
         """Reset the correlation accumulators of the given rows (default all)."""
@@ -433,6 +439,7 @@ cdef class Engine:
         cdef double* x = <double*>cnp.PyArray_DATA(self.stp_x)
         cdef double* u = <double*>cnp.PyArray_DATA(self.stp_u)
         cdef double* t_last = <double*>cnp.PyArray_DATA(self.stp_t_last)
+        cdef unsigned char* listens = <unsigned char*>cnp.PyArray_DATA(self.row_listens)
         for j in range(start[row_select], start[row_select + 1]):
             h = hem[j]
             if only >= 0 and h != only:
@@ -450,6 +457,12 @@ cdef class Engine:
                 u[k] = U[k] + u[k] * (1.0 - U[k]) * decay_u
                 t_last[k] = t_event
                 efficacy = <float>(x[k] * u[k])
+            if not listens[k * 64 + address]:
+                # no synapse of the row has this address: nothing to deliver or
+                # to correlate, but the row's last pre spike at it is kept
+                if self.correlation_enable:
+                    self.syn.t_last_pre[k * 64 + address] = t_event
+                continue
             if mode[j] == ROW_EXCITATORY:
                 deliver_row(&self.syn, h, r, address, to_end, self.S + S_ACC_Q_E * NEURON_STRIDE,
                             self.S + S_ACC_QD_E * NEURON_STRIDE, efficacy)

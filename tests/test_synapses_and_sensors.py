@@ -324,3 +324,25 @@ def test_short_term_plasticity_follows_tsodyks_markram(ideal_chip, U, tau_rec, t
     steps = np.array(steps)
     # relative efficacies; the first-order arrival term costs < 1e-3 here
     np.testing.assert_allclose(steps / steps[0], expected / expected[0], rtol=2e-3)
+
+
+def test_a_row_remembers_pre_spikes_at_an_address_none_of_its_synapses_has():
+    """An event whose address no synapse of its row has reaches no synapse, yet
+    the row keeps its time: a synapse relabelled to that address before the post
+    spike pairs with it exactly as one that had the address all along."""
+    probe = _sensor_chip()
+    t_post = probe.run(ONSET + 30.0, offset_current_schedule=([ONSET], [0], [600])).spikes_of(0)[0]
+    t_pre, split = t_post - 5.0, t_post - 4.0
+    causal = []
+    for listening_from_start in (True, False):
+        chip = _sensor_chip()
+        if listening_from_start:
+            chip.config.synapses.labels[0, 0, 0] = 5
+        chip.run(split, spikes=([t_pre], [5]), offset_current_schedule=([ONSET], [0], [600]))
+        assert chip.analog_state()["acausal"][0, 0, 0] < 1e-30     # no post spike yet
+        chip.config.synapses.labels[0, 0, 0] = 5
+        res = chip.run(ONSET + 30.0 - split, offset_current_schedule=([split], [0], [600]))
+        assert len(res.spike_times) == 1
+        causal.append(chip.analog_state()["causal"][0, 0, 0])
+    assert causal[0] > 0.0
+    assert causal[1] == causal[0]
