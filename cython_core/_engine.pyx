@@ -327,7 +327,7 @@ cdef class Engine:
         self.inv_tau_acausal = np.ones(shape, np.float32)
         self.causal = np.zeros(shape, np.float32)
         self.acausal = np.zeros(shape, np.float32)
-        self.t_last_pre = np.full((2, 256, 64), NEVER, np.float64)
+        self.t_last_pre = np.full((2, 64, 256), NEVER, np.float64)   # [h][address][row]
         self.t_last_post = aligned_zeros(NEURONS, np.float64)
         self.t_last_post[...] = NEVER
         self.saturation = aligned_zeros(NEURONS, np.float32)
@@ -461,7 +461,7 @@ cdef class Engine:
                 # no synapse of the row has this address: nothing to deliver or
                 # to correlate, but the row's last pre spike at it is kept
                 if self.correlation_enable:
-                    self.syn.t_last_pre[k * 64 + address] = t_event
+                    self.syn.t_last_pre[(h * 64 + address) * 256 + r] = t_event
                 continue
             if mode[j] == ROW_EXCITATORY:
                 deliver_row(&self.syn, h, r, address, to_end, self.S + S_ACC_Q_E * NEURON_STRIDE,

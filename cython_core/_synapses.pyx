@@ -65,7 +65,7 @@ cdef void correlate_pre(SynapseArrays* syn, int hemisphere, int row, int address
         increment = amp[c] * decay(<float>(t - t_last_post[c]), inv_tau[c]) * (
             1.0 - acausal[c] / saturation[c])
         acausal[c] += increment if label[c] == addr else 0.0
-    syn.t_last_pre[(<Py_ssize_t>hemisphere * ROWS + row) * ADDRESSES + address] = t
+    syn.t_last_pre[(<Py_ssize_t>hemisphere * ADDRESSES + address) * ROWS + row] = t
 
 
 cdef void correlate_post(SynapseArrays* syn, int neuron, double t) noexcept nogil:
@@ -75,11 +75,11 @@ cdef void correlate_post(SynapseArrays* syn, int neuron, double t) noexcept nogi
     cdef crfloat amp = syn.amp_causal + base
     cdef crfloat inv_tau = syn.inv_tau_causal + base
     cdef rfloat causal = syn.causal + base
-    cdef const double* t_last_pre = syn.t_last_pre + <Py_ssize_t>hemisphere * ROWS * ADDRESSES
+    cdef const double* t_last_pre = syn.t_last_pre + <Py_ssize_t>hemisphere * ADDRESSES * ROWS
     cdef float sat = syn.saturation[neuron]
     cdef int r
     for r in range(ROWS):
-        causal[r] += amp[r] * decay(<float>(t - t_last_pre[r * ADDRESSES + label[r]]),
+        causal[r] += amp[r] * decay(<float>(t - t_last_pre[label[r] * ROWS + r]),
                                     inv_tau[r]) * (
             1.0 - causal[r] / sat)
     syn.t_last_post[neuron] = t

@@ -80,7 +80,8 @@ cdef struct SynapseArrays:
     float* amp_acausal
     float* inv_tau_acausal
     float* acausal
-    double* t_last_pre   # [2][256 rows][64 addresses]: a synapse's last pre
-                         # spike is that of its row and label, us
+    double* t_last_pre   # [2][64 addresses][256 rows]: a synapse's last pre
+                         # spike is that of its row and label, us (address-major:
+                         # a post spike's reads stay within its rows' few addresses)
     double* t_last_post  # per neuron, us
     float* saturation    # per neuron column, mV
