@@ -179,3 +179,23 @@ def distinct_dense(const long[::1] codes, Py_ssize_t size):
             if index[r] < 0:
                 index[r] = i
     return values_array, index_array, place_array
+
+
+def has_repeats(const long[::1] codes, Py_ssize_t size):
+    """Whether any value occurs twice among integer codes in 0..size-1 (one
+    pass over a byte mask, stopping at the first repeat)."""
+    import numpy
+    cdef Py_ssize_t n = codes.shape[0], i
+    cdef bint repeated = False
+    for i in range(n):
+        if codes[i] < 0 or codes[i] >= size:
+            raise ValueError(f"code {codes[i]} at index {i} is outside 0..{size - 1}")
+    seen_array = numpy.zeros(size, numpy.uint8)
+    cdef unsigned char[::1] seen = seen_array
+    with nogil:
+        for i in range(n):
+            if seen[codes[i]]:
+                repeated = True
+                break
+            seen[codes[i]] = 1
+    return bool(repeated)

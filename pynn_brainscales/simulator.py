@@ -17,7 +17,7 @@ from calibration.result import NEURON_FIELDS
 from cython_core import Chip, ChipConfig, MadcRecording, constants as C
 from cython_core.config import FAST_REFRACTORY_SCALER, slowest_needed_scaler
 from cython_core import mismatch as M
-from cython_core._routing import distinct_dense
+from cython_core._routing import distinct_dense, has_repeats
 
 from . import mapping, plasticity as P, translation as T
 
@@ -510,7 +510,11 @@ class State(common.control.BaseState):
         if prj.plastic:
             pair = (np.asarray(prj.connections_pre, np.int64) * (prj.post.size + 1)
                     + prj.connections_post) * len(delays) + delay_index
-            if len(distinct(pair)[0]) < n:     # repeated connections (multapses)
+            pair = np.ascontiguousarray(pair, np.int64)
+            size = int(pair.max()) + 1
+            repeated = (has_repeats(pair, size) if size <= 4 * n + 1024      # a byte mask
+                        else len(np.unique(pair)) < n)
+            if repeated:                                   # repeated connections (multapses)
                 order = np.argsort(pair, kind="stable")
                 first_of_run = np.r_[True, pair[order][1:] != pair[order][:-1]]
                 run_start = np.maximum.accumulate(np.where(first_of_run, np.arange(n), 0))

@@ -214,3 +214,19 @@ def test_stdp_update_kernel_additive_one_row_path(integer):
     untouched = np.ones(weights.size, bool)
     untouched[synapse[:, 0]] = False
     assert np.all(weights[untouched] == 0)
+
+
+def test_repeated_plastic_connections_get_rows_of_their_own():
+    """A (pre, post) pair connected twice by an STDP projection: two synapses on
+    two rows, each with its own sensor and weight."""
+    sim.setup(timestep=0.1, ideal=True)
+    pre = sim.Population(2, sim.SpikeSourcePoisson(rate=20.0))
+    post = sim.Population(2, sim.IF_cond_exp())
+    prj = sim.Projection(pre, post, sim.FromListConnector([(0, 0), (0, 0), (1, 1)]), stdp())
+    sim.run(50.0)
+    placement = sim.simulator.state._placements[prj]
+    assert placement.columns.tolist() == [0, 0, 1]
+    rows = placement.rows[:, 0]
+    assert rows[0] != rows[1]
+    assert len(prj.get("weight", format="list")) == 3
+    sim.end()
