@@ -107,11 +107,10 @@ def stdp_groups(projection, placement, unit, chip_us_per_ms):
     biological weight of one hardware LSB per connection."""
     rule = connection_rule(projection, chip_us_per_ms)
     for name in ("w_min", "w_max"):
-        rule[name] = rule[name] / unit
+        rule[name] = _one_if_shared(rule[name] / unit)
     # a full-chip projection's parameters are ~10 MB per update when spelled out
     # per synapse: the program takes one value for all where they agree
-    shared = {name: values[:1] for name, values in rule.items()
-              if len(values) and np.all(values == values[0])}
+    shared = {name: values for name, values in rule.items() if len(values) == 1}
     groups = []
     for h in np.flatnonzero(np.bincount(placement.hemisphere, minlength=C.NUM_HEMISPHERES)):
         index = np.flatnonzero(placement.hemisphere == h)
@@ -134,21 +133,21 @@ def sensor_tau(projection, chip_us_per_ms):
 
 
 def connection_rule(projection, chip_us_per_ms):
-    """Per-connection rule parameters of an STDP projection: the arrays
-    PlasticGroup takes (biological units)."""
+    """Rule parameters of an STDP projection's connections (biological units):
+    the arrays PlasticGroup takes, each with one value per connection or, where
+    all connections share it, one value."""
     synapse = projection.synapse_type
     fixed = {**synapse.timing_dependence.extra_parameters,
              **synapse.weight_dependence.extra_parameters}
-    n = len(projection)
 
     def values(name):
         if name in projection.extra_names:
-            return np.asarray(getattr(projection, f"connections_{name}"), float)
-        return np.full(n, float(fixed[name]))
+            return _one_if_shared(np.asarray(getattr(projection, f"connections_{name}"), float))
+        return np.array([float(fixed[name])])
 
-    tau_plus = sensor_tau(projection, chip_us_per_ms)
+    tau_plus = _one_if_shared(sensor_tau(projection, chip_us_per_ms))
     tau_minus = values("tau_minus") * chip_us_per_ms
-    delay = np.asarray(projection.connections_delay, float) * chip_us_per_ms
+    delay = _one_if_shared(np.asarray(projection.connections_delay, float)) * chip_us_per_ms
     fraction = values("dendritic_delay_fraction")
     return {
         "a_plus": values("A_plus"), "a_minus": values("A_minus"),
@@ -156,6 +155,11 @@ def connection_rule(projection, chip_us_per_ms):
         "mu_plus": values("mu_plus"), "mu_minus": values("mu_minus"),
         "causal_scale": np.exp(-2.0 * fraction * delay / tau_plus),
         "acausal_scale": np.exp(2.0 * fraction * delay / tau_minus)}
+
+
+def _one_if_shared(values):
+    """The values, or the one value all of them share."""
+    return values[:1] if len(values) and np.all(values == values[0]) else values
 
 
 def ideal_sensor_biases(tau_us, amplitude_lsb, config=None):
