@@ -72,15 +72,17 @@ def route(requests, config, integer_weights, capacity=None):
     driver = part_row // C.ROWS_PER_DRIVER
     syn.driver_enable[part_hemisphere, driver] = True
     syn.driver_row_select[part_hemisphere, driver] = row_select(part_hemisphere, driver)
-    part_label = (row_select(part_hemisphere, driver) << 6) | part_address
+    # Python lists once, sliced per request (numpy slices cost more than they carry)
+    part_label = ((row_select(part_hemisphere, driver) << 6) | part_address).tolist()
+    part_rows = part_row.tolist()
     labels = defaultdict(list)
     placed = {}
-    first = np.r_[0, np.cumsum(parts)]
+    first = np.r_[0, np.cumsum(parts)].tolist()
     for i, key in enumerate(order):
         source, delay, _, h, stp, _ = key
-        rows = part_row[first[i]:first[i + 1]].tolist()
-        labels[source, delay] += part_label[first[i]:first[i + 1]].tolist()
-        placed[key] = [(int(h), r) for r in rows]
+        rows = part_rows[first[i]:first[i + 1]]
+        labels[source, delay] += part_label[first[i]:first[i + 1]]
+        placed[key] = [(h, r) for r in rows]
         if stp is not None:
             syn.stp_enable[h, rows] = True
             syn.stp_U[h, rows], syn.stp_tau_rec[h, rows], syn.stp_tau_facil[h, rows] = stp
