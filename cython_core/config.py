@@ -26,6 +26,10 @@ def _show(value):
 def check_range(field, value, low, high, integer=True, high_exclusive=False):
     """Raise ConfigurationError naming `field` when `value` leaves [low, high]
     (or [low, high) with `high_exclusive`)."""
+    if type(value) in (int, float) and (low <= value < high if high_exclusive
+                                         else low <= value <= high):
+        if not integer or float(value).is_integer():
+            return                                  # a plain scalar in range: no numpy
     arr = np.asarray(value)
     if arr.dtype == bool:
         return
