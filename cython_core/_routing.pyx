@@ -11,6 +11,9 @@ no address given out), because STP acts on every event the driver passes.
 Occupied columns are kept as bits, 64 to a word, so that the free-row test of
 a request costs four word operations per row.  Which request comes first, and
 what the labels and keys mean, is the caller's business.
+
+Also here, for preparing requests: grouping of dense integer codes by counting
+(distinct_dense) and a test for repeated codes (has_repeats).
 """
 from libc.math cimport floor
 from libc.stdint cimport uint64_t
