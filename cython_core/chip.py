@@ -179,7 +179,7 @@ class Chip:
         self.seed = self.mismatch.seed
         self.ideal = self.mismatch.ideal
         # threads=2 runs the hemispheres in two threads where nothing couples
-        # them (no neuron-to-neuron events): 1.76x on a 16-core Xeon, ~10 % on a
+        # them (no neuron-to-neuron events): 1.4-1.8x on a 16-core Xeon, ~12 % on a
         # 2-vCPU VM (tests/benchmarks/engine_full_chip.py --threads 2).  Default:
         # 2 where the process may use two cores and the engine has OpenMP;
         # PYNN_BSS2_EMU_THREADS overrides it
