@@ -612,9 +612,8 @@ class State(common.control.BaseState):
         weights = prj.connections_weight if weights is None else weights
         # the unit per neuron circuit (512), then per connection
         unit = T.weight_unit(self._kappa, self._conductance)[slots]
-        if inverse:
-            return np.asarray(weights, float) * unit
-        return np.abs(np.asarray(weights, float)) / unit
+        convert = T.weight_from_hw if inverse else T.weight_to_hw
+        return convert(weights, None, None, unit=unit)
 
     def _ppu_programs(self, t0, t1):
         return [self._stdp[0].program(t0, t1)] if self._stdp else []

@@ -123,13 +123,16 @@ def weight_unit(post_kappa, conductance_based):
                     current_per_weight_lsb() / (post_kappa * VOLTAGE_GAIN))
 
 
-def weight_to_hw(weights, post_kappa, conductance_based):
-    """Hardware weights (float, in weight LSB) of biological weights (nA or uS)."""
-    return np.abs(np.asarray(weights, float)) / weight_unit(post_kappa, conductance_based)
+def weight_to_hw(weights, post_kappa, conductance_based, unit=None):
+    """Hardware weights (float, in weight LSB) of biological weights (nA or uS);
+    `unit`: weight_unit() of the targets where the caller has it already."""
+    unit = weight_unit(post_kappa, conductance_based) if unit is None else unit
+    return np.abs(np.asarray(weights, float)) / unit
 
 
-def weight_from_hw(w_hw, post_kappa, conductance_based):
-    return np.asarray(w_hw, float) * weight_unit(post_kappa, conductance_based)
+def weight_from_hw(w_hw, post_kappa, conductance_based, unit=None):
+    unit = weight_unit(post_kappa, conductance_based) if unit is None else unit
+    return np.asarray(w_hw, float) * unit
 
 
 def check_reach(name, value, low, high, unit, cell):
