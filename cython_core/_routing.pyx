@@ -146,6 +146,14 @@ def _zeros_long(Py_ssize_t n):
     return numpy.zeros(n, numpy.int64)
 
 
+cdef int _check_codes(const long[::1] codes, Py_ssize_t size) except -1:
+    cdef Py_ssize_t i
+    for i in range(codes.shape[0]):
+        if codes[i] < 0 or codes[i] >= size:
+            raise ValueError(f"code {codes[i]} at index {i} is outside 0..{size - 1}")
+    return 0
+
+
 def distinct_dense(const long[::1] codes, Py_ssize_t size):
     """The distinct values of integer codes in 0..size-1, in increasing order;
     the first index of each; each code's place among them.  Counting, not
@@ -153,9 +161,7 @@ def distinct_dense(const long[::1] codes, Py_ssize_t size):
     import numpy
     cdef Py_ssize_t n = codes.shape[0], i, v, k = 0
     cdef int r
-    for i in range(n):
-        if codes[i] < 0 or codes[i] >= size:
-            raise ValueError(f"code {codes[i]} at index {i} is outside 0..{size - 1}")
+    _check_codes(codes, size)
     seen_array = numpy.zeros(size, numpy.uint8)
     cdef unsigned char[::1] seen = seen_array
     rank_array = numpy.empty(size, numpy.int32)
@@ -190,9 +196,7 @@ def has_repeats(const long[::1] codes, Py_ssize_t size):
     import numpy
     cdef Py_ssize_t n = codes.shape[0], i
     cdef bint repeated = False
-    for i in range(n):
-        if codes[i] < 0 or codes[i] >= size:
-            raise ValueError(f"code {codes[i]} at index {i} is outside 0..{size - 1}")
+    _check_codes(codes, size)
     seen_array = numpy.zeros(size, numpy.uint8)
     cdef unsigned char[::1] seen = seen_array
     with nogil:

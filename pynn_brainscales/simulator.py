@@ -122,12 +122,26 @@ def distinct(codes):
     code's place among them.  Dense non-negative codes are counted (compiled)
     instead of sorted."""
     codes = np.ascontiguousarray(codes, np.int64)
-    n = len(codes)
-    size = int(codes.max()) + 1 if n else 0
-    if size > 4 * n + 1024 or (n and codes.min() < 0):
+    size = _dense_size(codes)
+    if size is None:
         values, index, inverse = np.unique(codes, return_index=True, return_inverse=True)
         return values, index, np.ravel(inverse)
     return distinct_dense(codes, size)
+
+
+def _has_repeats(codes):
+    """Whether any integer code occurs twice (dense codes: a byte mask)."""
+    codes = np.ascontiguousarray(codes, np.int64)
+    size = _dense_size(codes)
+    return len(np.unique(codes)) < len(codes) if size is None else has_repeats(codes, size)
+
+
+def _dense_size(codes):
+    """max + 1 of non-negative codes where a table of that size is cheap (at most
+    4 entries per code, plus 1024), else None."""
+    n = len(codes)
+    size = int(codes.max()) + 1 if n else 0
+    return None if size > 4 * n + 1024 or (n and codes.min() < 0) else size
 
 
 def _sum_by_column(parts):
@@ -510,11 +524,7 @@ class State(common.control.BaseState):
         if prj.plastic:
             pair = (np.asarray(prj.connections_pre, np.int64) * (prj.post.size + 1)
                     + prj.connections_post) * len(delays) + delay_index
-            pair = np.ascontiguousarray(pair, np.int64)
-            size = int(pair.max()) + 1
-            repeated = (has_repeats(pair, size) if size <= 4 * n + 1024      # a byte mask
-                        else len(np.unique(pair)) < n)
-            if repeated:                                   # repeated connections (multapses)
+            if _has_repeats(pair):                         # repeated connections (multapses)
                 order = np.argsort(pair, kind="stable")
                 first_of_run = np.r_[True, pair[order][1:] != pair[order][:-1]]
                 run_start = np.maximum.accumulate(np.where(first_of_run, np.arange(n), 0))
