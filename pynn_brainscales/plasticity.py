@@ -188,6 +188,7 @@ class PairSTDPProgram:
         self.integer = integer_weights
         self.baseline = None       # sensor reset level per [hemisphere, branch, column]
         self._index = None         # per group: _indices(), once the baseline is known
+        self._tables = None        # per hemisphere: _column_tables(), likewise
         self.rows = {h: np.flatnonzero(np.bincount(
             np.concatenate([g.rows.ravel() for g in groups if g.hemisphere == h]),
             minlength=C.ROWS_PER_HEMISPHERE)) for h in {g.hemisphere for g in groups}}
@@ -206,6 +207,7 @@ class PairSTDPProgram:
             return
         if self._index is None:         # the rows stay; the baseline is known now
             self._index = [self._indices(g) for g in self.groups]
+            self._tables = {h: self._column_tables(h) for h in self.rows}
         for h, rows in self.rows.items():
             every = len(rows) == C.ROWS_PER_HEMISPHERE      # all rows, in order
             causal, acausal = ppu.read_correlation(h, None if every else rows,
@@ -217,7 +219,7 @@ class PairSTDPProgram:
                 if g.hemisphere == h:
                     uniform = ppu.random(len(g.index)) if self.integer else np.zeros(0)
                     pair_stdp_update(causal, acausal, index["read"], index["synapse"],
-                                     weights.ravel(), *self._column_tables(h),
+                                     weights.ravel(), *self._tables[h],
                                      g.causal_scale, g.acausal_scale, g.a_plus, g.a_minus,
                                      g.w_min, g.w_max, g.mu_plus, g.mu_minus, uniform,
                                      self.integer)
