@@ -40,7 +40,11 @@ class Recorder(recording.Recorder):
         ids = list(ids)
         recorded = np.full(C.NUM_NEURONS, -1, np.int64)     # circuit -> index in ids
         recorded[simulator.slots_of(ids)] = np.arange(len(ids))
-        index = recorded[np.asarray(slots, np.int64)]
+        self._keep(ids, recorded[np.asarray(slots, np.int64)], times)
+
+    def _keep(self, ids, index, times):
+        """A chunk of spikes: `index` in `ids` of each spike's cell, -1 for cells
+        not recorded (dropped)."""
         keep = index >= 0
         self._chunks.append((ids, index[keep], np.asarray(times, float)[keep]))
 
@@ -62,11 +66,8 @@ class Recorder(recording.Recorder):
             return
         ids = list(ids)
         position = np.full(self.population.size, -1, np.int64)   # cell -> index in ids
-        position[np.fromiter((int(i) for i in ids), np.int64, len(ids))
-                 - self.population.first_id] = np.arange(len(ids))
-        index = position[cells]
-        keep = index >= 0
-        self._chunks.append((ids, index[keep], np.asarray(times, float)[keep]))
+        position[simulator.as_ints(ids) - self.population.first_id] = np.arange(len(ids))
+        self._keep(ids, position[cells], times)
 
     def take_signal(self, variable, id, values):
         chunks = self._signals[variable][id]

@@ -41,10 +41,11 @@ def cell_ids(cells, indices):
     """Global ids (int64) of `cells` (a Population, view or assembly) at `indices`."""
     if _whole_population(cells):
         return cells.first_id + np.asarray(indices, np.int64)
-    return _as_ints(cells.all_cells[np.asarray(indices, np.int64)])
+    return as_ints(cells.all_cells[np.asarray(indices, np.int64)])
 
 
-def _as_ints(ids):
+def as_ints(ids):
+    """Cell ids (IDs, ints, arrays) as an int64 array."""
     # int() first: numpy would probe each ID for array attributes, which PyNN's
     # IDMixin answers with a parameter lookup of the whole population
     if isinstance(ids, np.ndarray) and ids.dtype.kind in "iu":
@@ -56,7 +57,7 @@ def _as_ints(ids):
 def _by_population(ids):
     """Global ids as integers, and the index in state.populations of each one's
     population (populations hold consecutive ids, in order of creation)."""
-    ids = _as_ints(ids)
+    ids = as_ints(ids)
     firsts = np.array([p.first_id for p in state.populations], np.int64)
     return ids, np.searchsorted(firsts, ids, side="right") - 1
 
