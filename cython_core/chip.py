@@ -190,6 +190,7 @@ class Chip:
             except ValueError:
                 raise ConfigurationError(f"PYNN_BSS2_EMU_THREADS: value {threads!r} is not "
                                          f"an integer; allowed range is 1..2") from None
+            check_range("PYNN_BSS2_EMU_THREADS", threads, 1, C.NUM_HEMISPHERES)
         self.threads = threads
         self.dt = float(dt)
         self.config = ChipConfig(integer_capmem=not self.ideal)

@@ -132,3 +132,6 @@ def test_thread_count_is_checked(monkeypatch):
     monkeypatch.setenv("PYNN_BSS2_EMU_THREADS", "two")
     with pytest.raises(ConfigurationError, match=r"PYNN_BSS2_EMU_THREADS: value 'two'.*1\.\.2"):
         Chip()
+    monkeypatch.setenv("PYNN_BSS2_EMU_THREADS", "3")
+    with pytest.raises(ConfigurationError, match=r"PYNN_BSS2_EMU_THREADS: value 3 .* 1\.\.2"):
+        Chip()
