@@ -1,6 +1,8 @@
 """Correlation sensors: amplitude and time constant per quadrant.
 
-Every neuron fires regularly (offset current); a regular train of pre events
+Every neuron fires regularly (leak potential and offset current at their
+maximum, so that it fires whatever its calibrated targets, its rate set by its
+digital refractory period); a regular train of pre events
 reaches every synapse (weight 0: the neurons do not feel it).  Three runs:
 slow firing with dense and with sparse pre events (the causal pairs, each post
 with the last pre, come at short and at long delays), and fast firing with
@@ -17,13 +19,18 @@ are read by a PPU program through the CADC (baseline minus reading).
 import numpy as np
 
 from cython_core import PPUProgram, constants as C
+from cython_core.config import refractory_setting
 from cython_core.mismatch import quadrant_of_neuron
 
 from .base import Step
 
 DURATION = 300.0
-# (leak CapMem, offset current CapMem): fast (~6 us) and slow (~17 us) firing
-FIRING = {"fast": (C.CAPMEM_MAX, C.CAPMEM_MAX), "slow": (None, 600)}
+# refractory periods (us) under the strongest drive, spread over each quadrant's
+# neurons so that the pairs sample many intervals: fast (~5 us period) and slow
+# (~17 us) firing; the few us from reset to threshold depend on tau_m
+FIRING = {"fast": (1.0, 3.0), "slow": (10.0, 18.0)}
+# the slow refractory clock during the runs: 0.128 us ticks, up to 32.6 us
+RUN_SLOW_SCALER = 4
 # run name: (firing, pre period in us)
 RUNS = {"slow dense": ("slow", 2.3), "slow sparse": ("slow", 23.7), "fast sparse": ("fast", 23.7)}
 # per branch (causal, acausal): the two runs whose ratio fixes tau
@@ -43,18 +50,30 @@ def wire_all_synapses(config):
     syn.weights[...] = 0
 
 
-def drive_neurons(config, leak, offset):
-    """Regular firing on the offset current; adaptation and the exponential term
-    (calibrated before, for AdEx) off, so that the firing rates are the ones
-    the runs are designed for."""
+def spread_over_quadrants(low, high):
+    """`low`..`high` spread over the neurons of every quadrant (interleaved)."""
+    position = (np.arange(C.NUM_NEURONS) * 37) % C.NEURONS_PER_QUADRANT
+    return low + (high - low) * position / (C.NEURONS_PER_QUADRANT - 1)
+
+
+def drive_neurons(config, refractory_us):
+    """Regular firing: leak potential far above threshold and the largest offset
+    current, so that a neuron fires soon after its refractory period whatever
+    potentials it was calibrated to (a calibrated leak and a fixed current
+    leave neurons with a low leak target silent); adaptation and the
+    exponential term (calibrated before, for AdEx) off.  The refractory period
+    is a digital count, free of mismatch."""
     n = config.neurons
     n.adaptation_enable = False
     n.exponential_enable = False
     n.threshold_enable = True
     n.constant_current_enable = True
-    n.constant_current_i_offset = offset
-    if leak is not None:
-        n.leak_v_leak = leak
+    n.constant_current_i_offset = C.CAPMEM_MAX
+    n.leak_v_leak = C.CAPMEM_MAX
+    config.refractory_clock_scaler[1] = RUN_SLOW_SCALER
+    counts, clock = refractory_setting(refractory_us, RUN_SLOW_SCALER)
+    n.refractory_period_refractory_time = counts
+    n.refractory_period_input_clock = clock
 
 
 def pair_sums(post_times, post_neurons, pre_times, tau_grid=TAU_GRID):
@@ -81,7 +100,7 @@ def correlation_run(chip, firing, pre_period, reads=4, duration=DURATION):
     every `pre_period` us: returns (drops [2 branches, 2 hemispheres, 256 rows, 256 columns] in
     CADC LSB, pair sums [2, 512, taus])."""
     saved = chip.config.copy()
-    drive_neurons(chip.config, *FIRING[firing])
+    drive_neurons(chip.config, spread_over_quadrants(*FIRING[firing]))
     chip.reset_state()
     chip.run(20.0)                     # neurons start firing; sensors are reset below
     baseline = np.zeros((2, C.NUM_HEMISPHERES, C.ROWS_PER_HEMISPHERE, C.COLUMNS_PER_HEMISPHERE))
@@ -162,9 +181,15 @@ def fit_per_quadrant(runs):
             drop0, drop1 = d0[b, h][:, cols].sum(), d1[b, h][:, cols].sum()
             sum0 = s0[b, q_of_neuron == q].sum(axis=0) * C.ROWS_PER_HEMISPHERE
             sum1 = s1[b, q_of_neuron == q].sum(axis=0) * C.ROWS_PER_HEMISPHERE
-            grid = sum0 / sum1
+            # the shortest trial taus can leave no pair above float underflow in
+            # either run: 0/0, which has no place on the interpolation grid
+            defined = sum1 > 0
+            if not np.any(defined):
+                taus[b, q] = amps[b, q] = np.nan
+                continue
+            grid = sum0[defined] / sum1[defined]
             order = np.argsort(grid)
-            taus[b, q] = np.interp(drop0 / drop1, grid[order], TAU_GRID[order])
+            taus[b, q] = np.interp(drop0 / drop1, grid[order], TAU_GRID[defined][order])
             amps[b, q] = drop0 / np.interp(taus[b, q], TAU_GRID, sum0)
     return amps, taus
 
