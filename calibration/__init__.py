@@ -23,7 +23,7 @@ def cached(chip_seed=0, targets=None, progress=False, coba=False, correlation=Fa
     path = cache_path(chip_seed, targets, coba=coba, correlation=correlation, adex=adex)
     if path.exists():
         try:
-            return load(path, chip_seed=chip_seed)
+            return load(path, chip_seed=chip_seed, targets=targets)
         except CalibrationFileError:
             pass            # stale or damaged cache entry: recalibrate below
     result = calibrate(chip_seed, targets, progress=progress, coba=coba, correlation=correlation,

@@ -201,6 +201,9 @@ def test_result_file_round_trip_and_refusals(calibrated, tmp_path):
 
     with pytest.raises(CalibrationFileError, match="calibration of chip 0, not of chip 7"):
         load(path, chip_seed=7)
+    assert load(path, targets=result.targets).targets is result.targets
+    with pytest.raises(CalibrationFileError, match="for other targets"):
+        load(path, targets=Targets(leak=90))
     corrupt = tmp_path / "corrupt.npz"
     corrupt.write_bytes(path.read_bytes()[:200])
     with pytest.raises(CalibrationFileError, match="not a readable calibration file"):
