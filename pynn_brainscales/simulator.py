@@ -431,7 +431,7 @@ class State(common.control.BaseState):
         except calibration.InfeasibleTargetError as err:
             raise errors.InvalidParameterValueError(
                 f"{err} (the calibrated chip's reach)") from err
-        key = (targets.digest(), coba, adex, correlation)
+        key = (self.chip_seed, targets.digest(), coba, adex, correlation)
         if key not in self.calibrations:
             self.calibrations[key] = calibration.cached(self.chip_seed, targets, coba=coba,
                                                         adex=adex, correlation=correlation)

@@ -140,29 +140,42 @@ def test_hardware_limits_raise_clear_errors():
 
 
 def test_weights_on_the_six_bit_grid_of_a_real_chip(tmp_path, monkeypatch):
+    """Two chips in one process, each calibrated for itself (a calibration kept
+    in memory for one chip must not serve another with equal targets): settled
+    resting potentials and PSP amplitudes that scale with the realised weights."""
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
-    sim.setup(timestep=0.1, chip=3)
-    src = sim.Population(1, sim.SpikeSourceArray(spike_times=[5.0, 25.0]))
-    p = sim.Population(4, sim.IF_curr_exp())
-    prj = sim.Projection(src, p, sim.FromListConnector(
-        [(0, j, w, 1.0) for j, w in enumerate([0.5, 0.8234, 1.9, 1.2])]), sim.StaticSynapse())
-    w = prj.get("weight", format="array")[0]
-    lsb = w[0] / round(w[0] / 0.01302)          # one weight LSB ~ 0.013 nA (cm = 1 nF)
-    np.testing.assert_allclose(w / lsb, np.round(w / lsb), atol=1e-9)
-    assert w[2] == pytest.approx(1.9, abs=lsb)   # above 63 LSB: parallel rows
-    assert w[1] != 0.8234
-    p.record(["v", "spikes"])
-    sim.run(50.0)                                # calibrates chip 3 for these cells (cached)
-    v = p.get_data().segments[0].filter(name="v")[0].magnitude
-    # calibrated: every neuron rests near -65 mV (CADC-level accuracy, temporal noise)
-    rest = np.median(v[:40], axis=0)
-    assert np.all(np.abs(rest + 65.0) < 1.0)
-    # PSP peaks scale with the weights: calibrated gm, tau and DAC leave the
-    # synapses' own 5 % mismatch and ~0.05 mV of membrane noise
-    peak = v[50:200].max(axis=0) - rest
-    per_weight = peak / w
-    assert np.all(np.abs(per_weight / np.median(per_weight) - 1) < 0.25), per_weight
-    sim.end()
+    # PSP shape of IF_curr_exp's defaults (tau_m 20, tau_syn 5 ms), 1 ms delay
+    t = np.arange(1000) * 0.1 - 1.0
+    template = np.where(t > 0, np.exp(-np.maximum(t, 0) / 20.0) - np.exp(-np.maximum(t, 0) / 5.0),
+                        0.0)
+    for chip in (3, 4):
+        sim.setup(timestep=0.1, chip=chip)
+        src = sim.Population(1, sim.SpikeSourceArray(spike_times=[100.0, 200.0]))
+        p = sim.Population(4, sim.IF_curr_exp())
+        prj = sim.Projection(src, p, sim.FromListConnector(
+            [(0, j, w, 1.0) for j, w in enumerate([0.5, 0.8234, 1.9, 1.2])]), sim.StaticSynapse())
+        w = prj.get("weight", format="array")[0]
+        lsb = w[0] / round(w[0] / 0.01302)          # one weight LSB ~ 0.013 nA (cm = 1 nF)
+        np.testing.assert_allclose(w / lsb, np.round(w / lsb), atol=1e-9)
+        assert w[2] == pytest.approx(1.9, abs=lsb)   # above 63 LSB: parallel rows
+        assert w[1] != 0.8234
+        p.record(["v", "spikes"])
+        sim.run(300.0)                               # calibrates the chip for these cells (cached)
+        v = p.get_data().segments[0].filter(name="v")[0].magnitude
+        # calibrated rest at -65 mV, once settled (v starts at its initial -65 mV
+        # and relaxes with tau_m): the leak calibration's residual (~0.3 mV) plus
+        # the chip's MADC offset, which the recording's code-to-mV conversion
+        # does not know (sd 5 codes, ~0.5 mV), 3 sigma.  Another chip's
+        # calibration leaves offsets of several mV.
+        rest = np.median(v[900:1000], axis=0)
+        assert np.all(np.abs(rest + 65.0) < 2.0), (chip, rest)
+        # PSP amplitude, fitted to the PSP shape (the peak sample is biased up by
+        # the readout noise, most for the smallest PSP), against the weights:
+        # calibrated gm, tau and DAC leave the synapses' own 5 % mismatch
+        psp = sum(v[s:s + 1000] - np.median(v[s - 100:s], axis=0) for s in (1000, 2000)) / 2
+        per_weight = (template @ psp / (template @ template)) / w
+        assert np.all(np.abs(per_weight / np.median(per_weight) - 1) < 0.25), per_weight
+        sim.end()
 
 
 SCRIPT = textwrap.dedent("""

@@ -139,7 +139,7 @@ class NativeState(core.State):
             targets = calibration.Targets(synapse_dac_bias=dac.pop(), **target)
         except calibration.InfeasibleTargetError as err:
             raise errors.InvalidParameterValueError(str(err)) from err
-        key = (targets.digest(), coba)
+        key = (self.chip_seed, targets.digest(), coba)
         if key not in self.calibrations:
             self.calibrations[key] = calibration.cached(self.chip_seed, targets, coba=coba)
         for pop in pops:
