@@ -49,6 +49,19 @@ def spike_counts(chip, duration, settle=10.0):
     return np.bincount(res.spike_neurons, minlength=C.NUM_NEURONS)
 
 
+def first_spikes(chip, offset_current_schedule, duration, settle=30.0):
+    """Each neuron's first spike (us after `settle`; inf: none) in `duration` us
+    under `offset_current_schedule` (times relative to the same start)."""
+    chip.reset_state()
+    run_settling(chip, settle)
+    t0 = chip.time
+    st, sn, sv = offset_current_schedule
+    res = chip.run(duration, offset_current_schedule=(np.asarray(st) + t0, sn, sv))
+    first = np.full(C.NUM_NEURONS, np.inf)
+    np.minimum.at(first, res.spike_neurons, res.spike_times - t0)
+    return first
+
+
 def madc_trace(chip, duration, observable="v", interval=0.1, spikes=None,
                offset_current_schedule=None, settle=30.0):
     """MADC traces of all neurons after `settle` us; times relative to the start

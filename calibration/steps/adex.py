@@ -33,18 +33,28 @@ class _Adaptation(NeuronFieldStep):
 
 
 class AdaptationTau(_Adaptation):
-    """tau_w: a short current pulse makes each neuron spike; the spike-triggered
+    """tau_w: a current pulse makes each neuron spike once; the spike-triggered
     adaptation current (a = 0, so no feedback through the membrane) then decays
-    with tau_w alone.  More bias, shorter tau_w."""
+    with tau_w alone.  More bias, shorter tau_w.
+
+    How long a neuron takes to reach threshold depends on its calibrated leak,
+    threshold and tau_m targets (tens of us for a leak far below threshold), so
+    a probe run finds each neuron's first spike under the strongest offset
+    current, and each neuron's pulse then ends just after it: one jump each.
+    """
     name = "adaptation tau"
     unit = "us"
     field = "adaptation_i_bias_tau"
     inverted = True
-    PULSE = (2.0, 14.0)          # us: a few spikes at the strongest offset current
+    PULSE_START = 2.0            # us
+    PROBE = 200.0                # us of the strongest current: every neuron spikes
+    # the pulse ends this long after the first spike, well before a second one
+    # (reset to threshold again takes ~10 us and more)
+    AFTER_SPIKE = 1.0
 
     def __init__(self, chip, target_us):
         super().__init__(chip)
-        self.duration = round(min(5.0 * float(np.max(target_us)) + 20.0, 3000.0), 1)
+        self.target_us = np.asarray(target_us, float)
         self.interval = max(0.1, round(float(np.min(target_us)) / 200.0, 1))
 
     def prepare(self):
@@ -53,18 +63,28 @@ class AdaptationTau(_Adaptation):
         n.adaptation_i_bias_a = 0
         n.adaptation_i_bias_b = 400       # a jump of ~200 mV on the node
         n.threshold_enable = True
+        first = measure.first_spikes(self.chip, self._pulse(self.PULSE_START + self.PROBE),
+                                     self.PULSE_START + self.PROBE + 1.0)
+        self.pulse_end = np.where(np.isfinite(first), first + self.AFTER_SPIKE,
+                                  self.PULSE_START + self.PROBE)
+        self.duration = round(min(float(self.pulse_end.max()) + 5.0 * float(self.target_us.max())
+                                  + 20.0, 3000.0), 1)
+
+    def _pulse(self, end):
+        """Offset current schedule: the strongest current from PULSE_START to `end`
+        (one value, or one per neuron)."""
+        neurons = np.arange(C.NUM_NEURONS)
+        return (np.r_[np.full(C.NUM_NEURONS, self.PULSE_START),
+                      np.broadcast_to(end, (C.NUM_NEURONS,))],
+                np.r_[neurons, neurons],
+                np.r_[np.full(C.NUM_NEURONS, C.CAPMEM_MAX), np.zeros(C.NUM_NEURONS)])
 
     def measure(self):
-        on, off = self.PULSE
-        neurons = np.arange(C.NUM_NEURONS)
-        t, w = measure.madc_trace(
-            self.chip, self.duration, "adaptation", interval=self.interval,
-            offset_current_schedule=(np.r_[np.full(C.NUM_NEURONS, on), np.full(C.NUM_NEURONS, off)],
-                                     np.r_[neurons, neurons],
-                                     np.r_[np.full(C.NUM_NEURONS, C.CAPMEM_MAX), np.zeros(C.NUM_NEURONS)]))
+        t, w = measure.madc_trace(self.chip, self.duration, "adaptation", interval=self.interval,
+                                  offset_current_schedule=self._pulse(self.pulse_end))
         self.chip.config.neurons.constant_current_i_offset = 0
-        baseline = w[t < on].mean(axis=0)
-        return fit_exponential_decay(t, w, baseline, start=off + 1.0, floor=0.1)
+        baseline = w[t < self.PULSE_START].mean(axis=0)
+        return fit_exponential_decay(t, w, baseline, start=self.pulse_end + 1.0, floor=0.1)
 
 
 class AdaptationA(_Adaptation):

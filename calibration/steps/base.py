@@ -64,16 +64,16 @@ class NeuronFieldStep(Step):
 def fit_exponential_decay(t, y, baseline, start, floor=0.15):
     """Time constant of y(t) = baseline + A exp(-(t - start)/tau) per column.
 
-    Log-linear least squares over the samples from `start` until the excursion
-    first falls below `floor` of the column's largest one: later samples are
-    mostly readout noise and would flatten the fit.  y: [samples, columns].
+    Log-linear least squares over the samples from `start` (one time, or one
+    per column) until the excursion first falls below `floor` of the column's
+    largest one: later samples are mostly readout noise and would flatten the
+    fit.  y: [samples, columns].
     """
     excursion = np.abs(y - baseline)
-    after = t >= start
-    peak = excursion[after].max(axis=0)
+    after = t[:, None] >= np.asarray(start, float)
+    peak = np.where(after, excursion, 0.0).max(axis=0)
     above = (excursion > floor * peak) & (excursion > 0)
-    use = np.cumprod(above[after], axis=0).astype(bool)
-    use = np.concatenate([np.zeros((np.count_nonzero(~after), y.shape[1]), bool), use])
+    use = after & np.cumprod(above | ~after, axis=0).astype(bool)
     # readout noise is additive: the log of a sample has variance ~ (sd / y)^2,
     # so samples are weighted by y^2
     w = np.where(use, excursion ** 2, 0.0)
