@@ -217,3 +217,29 @@ def test_exponential_term_matches_closed_form_current(ideal_chip):
     rhs = p["i_t"][2] * np.exp((v - p["v_t"][2]) * p["inv_d_t"][2])
     assert lhs == pytest.approx(rhs, rel=1e-3)
     assert v > p["e_leak"][2] + 3.0
+
+
+def test_release_inside_the_step_of_a_runaway_starts_from_reset(ideal_chip):
+    """A membrane 7-8 delta_T above V_T runs away within one step; with a
+    refractory period shorter than the step the neuron is released inside it
+    and integrates on from its reset.  The exponential term linearised near the
+    threshold has its asymptote far outside the rails and must not carry over
+    (it put the membrane at -1e29 mV, then the adaptation current followed)."""
+    chip = ideal_chip
+    n = chip.config.neurons
+    n.threshold_enable[0] = True
+    n.exponential_enable[0] = True
+    n.exponential_i_bias[0] = 200
+    n.exponential_v_exp[0] = 600               # V_T 400 mV, delta_T 20 mV
+    n.threshold_v_threshold[0] = 273           # 559.5 mV
+    n.refractory_period_refractory_time[0] = 5  # 40 ns: shorter than a step
+    p = chip.physical_parameters()
+    assert p["t_ref"][0] < chip.dt
+    for v0 in (540.0, 555.0, 559.0):
+        v = p["e_leak"].copy()
+        v[0] = v0
+        chip.reset_state(v=v)
+        res = chip.run(chip.dt)
+        assert len(res.spikes_of(0)) == 1
+        # released for less than a step: at most g_L (E_L - reset) dt / C ~ 0.4 mV
+        assert 0.0 <= chip.analog_state()["v"][0] - p["e_reset"][0] < 1.0
