@@ -1,8 +1,12 @@
 """The calibration sequence [calix order] and its verification.
 
 CADC -> tau_syn exc/inh -> synapse DAC bias per quadrant -> threshold ->
-gm and reference shift exc/inh -> leak -> tau_m -> reset -> leak again;
-the refractory period is digital and set exactly.
+gm and reference shift exc/inh -> leak -> tau_m -> reset -> leak again
+[-> COBA strength and reversal potential exc/inh] [-> adaptation, exponential
+term] [-> correlation sensors]; the refractory period is digital and set
+exactly.  The synapse DAC and COBA strengths are matched to the design's (the
+same measurement on a circuit without mismatch), so that weights mean the
+same on every chip.
 """
 import sys
 import time
@@ -20,8 +24,8 @@ from .steps.adex import (AdaptationA, AdaptationB, AdaptationReference, Adaptati
 from .steps.correlation import CorrelationAmplitude, CorrelationRate
 from .steps.neuron import (LeakPotential, MembraneTimeConstant, ResetPotential, Threshold,
                            offset_current_gain, refractory_setting)
-from .steps.synapse import (RECEPTORS, ReferenceShift, ReversalPotential, SynapseDacBias,
-                            SynapseGm, SynTimeConstant, enable_inputs)
+from .steps.synapse import (RECEPTORS, CobaStrength, ReferenceShift, ReversalPotential,
+                            SynapseDacBias, SynapseGm, SynTimeConstant, enable_inputs)
 from .targets import Targets
 
 
@@ -109,7 +113,7 @@ def calibrate(chip_seed=0, targets=None, progress=True, seed=0, correlation=Fals
     """
     targets = targets or Targets()
     chip = Chip(seed=chip_seed)
-    bar = Progress(14 + 2 * correlation + 2 * coba + 5 * adex, enabled=progress)
+    bar = Progress(14 + 2 * correlation + 4 * coba + 5 * adex, enabled=progress)
     residuals = {}
     failed = np.zeros(C.NUM_NEURONS, bool)
     noisy = lambda initial: NoisyBinarySearch(initial=initial, seed=seed)
@@ -137,12 +141,9 @@ def calibrate(chip_seed=0, targets=None, progress=True, seed=0, correlation=Fals
 
     bar.step("synapse DAC bias")
     dac = SynapseDacBias(chip)
-    saved = chip.config.copy()
-    dac.prepare()
-    dac.configure(np.full(C.NUM_QUADRANTS, int(targets.synapse_dac_bias)))
-    weakest = float(np.min(dac.measure()))
-    chip.config = saved
-    _search(chip, dac, BinarySearch(initial=int(targets.synapse_dac_bias)), weakest, residuals)
+    design = dac.design_strength(int(targets.synapse_dac_bias),
+                                 np.rint(targets.per_neuron("i_synin_gm_exc")))
+    _search(chip, dac, BinarySearch(initial=int(targets.synapse_dac_bias)), design, residuals)
 
     bar.step("threshold")
     out = _search(chip, Threshold(chip, targets.per_neuron("threshold"), BinarySearch()),
@@ -179,6 +180,12 @@ def calibrate(chip_seed=0, targets=None, progress=True, seed=0, correlation=Fals
     current_gain = offset_current_gain(chip, targets.per_neuron("tau_mem"))
     if coba:
         for receptor in RECEPTORS:
+            bar.step(f"COBA strength {receptor[:3]}")
+            step = CobaStrength(chip, receptor)
+            design = step.design_strength(
+                np.rint(targets.per_neuron(f"i_synin_gm_{receptor[:3]}")),
+                int(targets.synapse_dac_bias))
+            failed |= _search(chip, step, noisy(None), design, residuals).failed
             bar.step(f"reversal potential {receptor[:3]}")
             step = ReversalPotential(chip, receptor)
             failed |= _search(chip, step, noisy(None), targets.per_neuron(f"e_rev_{receptor[:3]}"),

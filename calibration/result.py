@@ -32,6 +32,7 @@ NEURON_FIELDS = (
     "refractory_period_refractory_time", "refractory_period_input_clock",
     "excitatory_input_enable_coba_mode", "inhibitory_input_enable_coba_mode",
     "excitatory_input_v_rev_coba", "inhibitory_input_v_rev_coba",
+    "excitatory_input_i_bias_coba", "inhibitory_input_i_bias_coba",
     "adaptation_enable", "adaptation_i_bias_a", "adaptation_i_bias_b", "adaptation_i_bias_tau",
     "adaptation_invert_a", "adaptation_invert_b", "adaptation_v_ref",
     "exponential_enable", "exponential_v_exp", "exponential_i_bias",

@@ -388,7 +388,7 @@ class State(common.control.BaseState):
         target = {k: np.array(defaults.per_neuron(k)) for k in (
             "leak", "reset", "threshold", "tau_mem", "tau_syn_exc", "tau_syn_inh",
             "refractory", "e_rev_exc", "e_rev_inh", "adaptation_tau", "adaptation_a",
-            "adaptation_b", "exponential_v_t")}
+            "adaptation_b", "exponential_v_t", "i_synin_gm_exc", "i_synin_gm_inh")}
         adex_slots = []
         for pop in self._neuron_populations():
             p = pop.hardware_parameters()
@@ -402,6 +402,9 @@ class State(common.control.BaseState):
             target["tau_syn_exc"][s] = p["tau_syn_E"]
             target["tau_syn_inh"][s] = p["tau_syn_I"]
             target["refractory"][s] = np.maximum(p["tau_refrac"], 0.04)
+            for receptor in ("excitatory", "inhibitory"):     # the translation's gm biases
+                target[f"i_synin_gm_{receptor[:3]}"][s] = getattr(
+                    n, f"{receptor}_input_i_bias_gm")[s]
             if "e_rev_E" in p:
                 target["e_rev_exc"][s] = T.cadc_lsb(T.v_to_hw(p["e_rev_E"], off))
                 target["e_rev_inh"][s] = T.cadc_lsb(T.v_to_hw(p["e_rev_I"], off))

@@ -2,7 +2,7 @@
 transconductance (gm) and reference shift per neuron."""
 import numpy as np
 
-from cython_core import constants as C
+from cython_core import Chip, constants as C
 from cython_core.mismatch import quadrant_of_neuron
 
 from .. import measure
@@ -73,8 +73,11 @@ def psc_slope(chip, receptor, trials=2, gap=40.0, signed=False):
 
 
 class SynapseDacBias(Step):
-    """Per-quadrant synapse DAC bias, matched to the weakest quadrant at the
-    target bias: afterwards all quadrants deliver the same median strength."""
+    """Per-quadrant synapse DAC bias: every quadrant's median synaptic strength
+    matched to the design's at the target bias, so that weights mean the same
+    current on every chip (calix matches the weakest quadrant instead, which
+    leaves a chip-dependent scale: 13 % weaker on chip 0).  The design's
+    strength is the same measurement on a circuit without mismatch."""
     name = "synapse DAC bias"
     unit = "mV/us"
     field = "synapse_dac_bias"
@@ -91,6 +94,19 @@ class SynapseDacBias(Step):
         slopes = psc_slope(self.chip, "excitatory")
         q = quadrant_of_neuron()
         return np.array([np.median(slopes[q == k]) for k in range(C.NUM_QUADRANTS)])
+
+    def design_strength(self, bias, gm_bias):
+        """Median strength of a mismatch-free chip in this chip's configuration
+        with DAC `bias` in every quadrant and the excitatory gm at `gm_bias`
+        (the measurement's window is short against tau_syn and tau_m, so their
+        settings barely enter)."""
+        design = Chip(seed=self.chip.seed, ideal=True)
+        design.config = self.chip.config.copy()
+        design.config.neurons.excitatory_input_i_bias_gm = gm_bias
+        step = SynapseDacBias(design)
+        step.prepare()
+        step.configure(np.full(C.NUM_QUADRANTS, bias))
+        return float(np.median(step.measure()))
 
 
 class SynapseGm(ReceptorFieldStep):
@@ -131,16 +147,11 @@ class ReferenceShift(ReceptorFieldStep):
         return measure.cadc_membrane(self.chip, reads=40) - self.rest_without
 
 
-class ReversalPotential(ReceptorFieldStep):
-    """COBA reversal potential (CADC LSB): the synaptic current vanishes there.
-    The burst response (signed membrane slope) is measured at two resting
-    potentials read through the CADC, and the zero crossing extrapolated
-    linearly, so the reversal may lie outside the CADC's range.  A higher
-    reversal setting makes the current at a given potential more positive."""
-    unit = "LSB"
-    quantity = "reversal potential"
-    field_suffix = "input_v_rev_coba"
-
+class _CobaResponse(ReceptorFieldStep):
+    """The burst response (signed membrane slope) in COBA mode at two resting
+    potentials read through the CADC: it falls linearly with the potential,
+    crossing zero at the reversal potential, with a slope set by the
+    conductance."""
     # two operating points of the membrane, set through the leak potential
     LEAK_POINTS = (400, 800)
 
@@ -151,7 +162,8 @@ class ReversalPotential(ReceptorFieldStep):
         n.threshold_enable = False
         getattr(n, f"{self.receptor}_input_enable_coba_mode")[...] = True
 
-    def measure(self):
+    def responses(self):
+        """(resting potentials [2, 512] in CADC LSB, burst slopes [2, 512] in mV/us)."""
         n = self.chip.config.neurons
         operating = n.leak_v_leak.copy()
         rests, slopes = [], []
@@ -160,6 +172,51 @@ class ReversalPotential(ReceptorFieldStep):
             rests.append(measure.cadc_membrane(self.chip, reads=20))
             slopes.append(psc_slope(self.chip, self.receptor, trials=6, signed=True))
         n.leak_v_leak = operating
+        return rests, slopes
+
+
+class ReversalPotential(_CobaResponse):
+    """COBA reversal potential (CADC LSB): the synaptic current vanishes there;
+    the zero crossing is extrapolated linearly, so the reversal may lie outside
+    the CADC's range.  A higher reversal setting makes the current at a given
+    potential more positive."""
+    unit = "LSB"
+    quantity = "reversal potential"
+    field_suffix = "input_v_rev_coba"
+
+    def measure(self):
+        rests, slopes = self.responses()
         with np.errstate(divide="ignore", invalid="ignore"):
             crossing = rests[0] + slopes[0] * (rests[1] - rests[0]) / (slopes[0] - slopes[1])
         return np.where(np.isfinite(crossing), crossing, 0.0)
+
+
+class CobaStrength(_CobaResponse):
+    """COBA conductance scale (the COBA bias, per neuron, 10 % mismatch): how
+    much the burst response falls per CADC LSB of membrane potential, matched
+    to the design's at the default bias.  More bias, a larger conductance."""
+    unit = "mV/us/LSB"
+    quantity = "COBA strength"
+    field_suffix = "input_i_bias_coba"
+
+    def measure(self):
+        rests, slopes = self.responses()
+        span = rests[1] - rests[0]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            fall = (slopes[0] - slopes[1]) / span
+        return np.where(np.isfinite(fall), fall, 0.0)
+
+    def design_strength(self, gm_bias, dac_bias):
+        """Median of the same measurement on a chip without mismatch, in this
+        chip's configuration with the target gm and synapse DAC biases and the
+        default COBA bias."""
+        from cython_core.config import NEURON_FIELDS as DEFAULTS
+        design = Chip(seed=self.chip.seed, ideal=True)
+        design.config = self.chip.config.copy()
+        n = design.config.neurons
+        getattr(n, f"{self.receptor}_input_i_bias_gm")[...] = gm_bias
+        getattr(n, self.field)[...] = DEFAULTS[self.field].default
+        design.config.quadrants.synapse_dac_bias = dac_bias
+        step = CobaStrength(design, self.receptor)
+        step.prepare()
+        return float(np.median(step.measure()))
