@@ -1,6 +1,6 @@
 """The calibration sequence [calix order] and its verification.
 
-CADC -> tau_syn exc/inh -> synapse DAC bias per quadrant -> threshold ->
+CADC -> MADC transfer -> tau_syn exc/inh -> synapse DAC bias per quadrant -> threshold ->
 gm and reference shift exc/inh -> leak -> tau_m -> reset -> leak again
 [-> COBA strength and reversal potential exc/inh] [-> adaptation, exponential
 term] [-> correlation sensors]; the refractory period is digital and set
@@ -18,7 +18,9 @@ from cython_core import Chip, constants as C
 from .algorithms import BinarySearch, LinearPrediction, NoisyBinarySearch
 from .result import NEURON_FIELDS, QUADRANT_FIELDS, CalibrationResult
 from .steps.base import trimmed_std
+from . import measure
 from .steps.cadc import CadcRampOffset, CadcRampSlope, calibrate_channel_offsets
+from .steps.madc import calibrate_madc
 from .steps.adex import (AdaptationA, AdaptationB, AdaptationReference, AdaptationTau,
                          ExponentialThreshold)
 from .steps.correlation import CorrelationAmplitude, CorrelationRate
@@ -113,7 +115,7 @@ def calibrate(chip_seed=0, targets=None, progress=True, seed=0, correlation=Fals
     """
     targets = targets or Targets()
     chip = Chip(seed=chip_seed)
-    bar = Progress(14 + 2 * correlation + 4 * coba + 5 * adex, enabled=progress)
+    bar = Progress(15 + 2 * correlation + 4 * coba + 5 * adex, enabled=progress)
     residuals = {}
     failed = np.zeros(C.NUM_NEURONS, bool)
     noisy = lambda initial: NoisyBinarySearch(initial=initial, seed=seed)
@@ -130,6 +132,10 @@ def calibrate(chip_seed=0, targets=None, progress=True, seed=0, correlation=Fals
     residual = calibrate_channel_offsets(chip)
     residuals["CADC channels"] = {"unit": "LSB", "trimmed_sd": trimmed_std(residual),
                                   "failed": 0}
+    bar.step("MADC transfer")
+    madc_transfer, residual = calibrate_madc(chip)
+    measure.use_madc_transfer(chip, madc_transfer)
+    residuals["MADC transfer"] = {"unit": "mV", "trimmed_sd": residual, "failed": 0}
 
     for receptor in RECEPTORS:
         short = receptor[:3]
@@ -214,6 +220,7 @@ def calibrate(chip_seed=0, targets=None, progress=True, seed=0, correlation=Fals
         cadc_channel_offsets=cfg.cadc_channel_offsets.copy(),
         refractory_clock_scaler=cfg.refractory_clock_scaler.copy(),
         success=~failed, residuals=residuals, offset_current_gain=current_gain,
+        madc_transfer=np.array(madc_transfer),
         correlation_amplitude=correlation_measured[0], correlation_tau=correlation_measured[1])
 
 

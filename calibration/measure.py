@@ -5,6 +5,8 @@ emulator's hidden state or mismatch: only `Chip.run` and its readout.
 Every measurement starts from a freshly initialised chip state
 (`reset_state`) and lets the circuits settle before reading.
 """
+import weakref
+
 import numpy as np
 
 from cython_core import CadcRecording, MadcRecording, PPUProgram, constants as C
@@ -13,9 +15,29 @@ from cython_core import mismatch as M
 ALL_NEURONS = np.arange(C.NUM_NEURONS)
 
 
-def madc_to_mv(codes):
-    """Nominal conversion of MADC codes to mV (design values, not per chip)."""
-    return np.asarray(codes, float) / M.MADC_GAIN_CODES_PER_MV + M.MADC_OFFSET_MV
+# MADC transfers measured on chip instances (calibration.steps.madc): codes per
+# mV and mV at code 0; chips without one are read with the design's
+NOMINAL_MADC_TRANSFER = (M.MADC_GAIN_CODES_PER_MV, M.MADC_OFFSET_MV)
+_madc_transfers = weakref.WeakKeyDictionary()
+
+
+def use_madc_transfer(chip, transfer):
+    """Read `chip`'s MADC with `transfer` (codes per mV, mV at code 0) from now on."""
+    _madc_transfers[chip] = tuple(float(x) for x in transfer)
+
+
+def madc_to_mv(codes, chip=None):
+    """MADC codes in mV: with the transfer measured on `chip`, else the design's."""
+    codes_per_mv, zero_mv = _madc_transfers.get(chip, NOMINAL_MADC_TRANSFER)
+    return np.asarray(codes, float) / codes_per_mv + zero_mv
+
+
+def madc_mean_codes(chip, observable, duration=20.0, interval=0.1, settle=50.0):
+    """Mean MADC code of every neuron's `observable` over `duration` us."""
+    chip.reset_state()
+    run_settling(chip, settle)
+    res = chip.run(duration, madc=MadcRecording(ALL_NEURONS, observable, interval))
+    return res.madc_codes.astype(float).mean(axis=0)
 
 
 def run_settling(chip, duration):
@@ -76,7 +98,7 @@ def madc_trace(chip, duration, observable="v", interval=0.1, spikes=None,
         offset_current_schedule = (np.asarray(st) + t0, sn, sv)
     res = chip.run(duration, spikes=spikes, madc=MadcRecording(ALL_NEURONS, observable, interval),
                    offset_current_schedule=offset_current_schedule)
-    return res.madc_times - t0, madc_to_mv(res.madc_codes)
+    return res.madc_times - t0, madc_to_mv(res.madc_codes, chip)
 
 
 def correlation_reset_reads(chip, reads=8):

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from cython_core import constants as C
+from cython_core import mismatch as M
 
 from .targets import Targets
 
@@ -65,6 +66,9 @@ class CalibrationResult:
         default_factory=lambda: np.full((2, C.NUM_QUADRANTS), np.nan))
     correlation_tau: np.ndarray = field(
         default_factory=lambda: np.full((2, C.NUM_QUADRANTS), np.nan))
+    # the MADC's measured transfer: codes per mV, mV at code 0 (default: the design's)
+    madc_transfer: np.ndarray = field(
+        default_factory=lambda: np.array([M.MADC_GAIN_CODES_PER_MV, M.MADC_OFFSET_MV]))
     created: float = field(default_factory=time.time)
     software_version: str = SOFTWARE_VERSION
 
@@ -101,7 +105,8 @@ class CalibrationResult:
             "success": np.asarray(self.success, bool),
             "offset_current_gain": np.asarray(self.offset_current_gain, float),
             "correlation_amplitude": np.asarray(self.correlation_amplitude, float),
-            "correlation_tau": np.asarray(self.correlation_tau, float)}
+            "correlation_tau": np.asarray(self.correlation_tau, float),
+            "madc_transfer": np.asarray(self.madc_transfer, float)}
         record = np.zeros((), [(k, v.dtype, v.shape) for k, v in columns.items()])
         for name, values in columns.items():
             record[name] = values
@@ -146,6 +151,7 @@ def load(path, chip_seed=None, targets=None):
                 offset_current_gain=arrays["offset_current_gain"],
                 correlation_amplitude=arrays["correlation_amplitude"],
                 correlation_tau=arrays["correlation_tau"],
+                madc_transfer=arrays["madc_transfer"],
                 created=meta.get("created", 0.0),
                 software_version=meta.get("software_version", "unknown"))
     except CalibrationFileError:

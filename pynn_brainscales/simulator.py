@@ -316,6 +316,7 @@ class State(common.control.BaseState):
         self._kappa = np.full(C.NUM_NEURONS, T.HW_CAPACITANCE_PF)
         self._offset = np.zeros(C.NUM_NEURONS)
         self._current_gain = np.ones(C.NUM_NEURONS)
+        self._madc_transfer = (M.MADC_GAIN_CODES_PER_MV, M.MADC_OFFSET_MV)
         self._conductance = np.zeros(C.NUM_NEURONS, bool)
         fields = {}
         longest = max([float(np.max(p.hardware_parameters()["tau_refrac"]))
@@ -440,6 +441,7 @@ class State(common.control.BaseState):
                                                         adex=adex, correlation=correlation)
         result = self.calibrations[key]
         self._current_gain = np.asarray(result.offset_current_gain, float)
+        self._madc_transfer = tuple(float(x) for x in result.madc_transfer)
         self._sensor_amplitude = np.asarray(result.correlation_amplitude, float)
         used = np.zeros(C.NUM_NEURONS, bool)
         used[: self.free_slot] = True
@@ -744,8 +746,9 @@ class State(common.control.BaseState):
             recorder.take_spikes(result.spike_times / self.time_scale, result.spike_neurons)
         if not columns:
             return
+        codes_per_mv, zero_mv = self._madc_transfer
         mv = (result.madc_mv if result.madc_mv is not None else
-              result.madc_codes / M.MADC_GAIN_CODES_PER_MV + M.MADC_OFFSET_MV)
+              result.madc_codes / codes_per_mv + zero_mv)
         for j, (recorder, variable, id) in enumerate(columns):
             recorder.take_signal(variable, id, self.to_bio(variable, mv[:, j], slots_of([id])[0]))
 

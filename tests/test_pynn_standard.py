@@ -163,10 +163,10 @@ def test_weights_on_the_six_bit_grid_of_a_real_chip(tmp_path, monkeypatch):
         sim.run(300.0)                               # calibrates the chip for these cells (cached)
         v = p.get_data().segments[0].filter(name="v")[0].magnitude
         # calibrated rest at -65 mV, once settled (v starts at its initial -65 mV
-        # and relaxes with tau_m): the leak calibration's residual (~0.3 mV) plus
-        # the chip's MADC offset, which the recording's code-to-mV conversion
-        # does not know (sd 5 codes, ~0.5 mV), 3 sigma.  Another chip's
-        # calibration leaves offsets of several mV.
+        # and relaxes with tau_m): the leak calibration's residual (~0.3 mV), the
+        # CADC's absolute reference per quadrant (a CapMem cell, sd 5 mV on chip,
+        # ~0.5 mV here) and the MADC's calibrated transfer (~0.2 mV), 3 sigma.
+        # Another chip's calibration leaves offsets of several mV.
         rest = np.median(v[900:1000], axis=0)
         assert np.all(np.abs(rest + 65.0) < 2.0), (chip, rest)
         # PSP amplitude, fitted to the PSP shape (the peak sample is biased up by

@@ -134,7 +134,7 @@ class AdaptationB(_Adaptation):
         chip.reset_state()
         from cython_core import MadcRecording
         res = chip.run(40.0, madc=MadcRecording(np.arange(C.NUM_NEURONS), "adaptation", 0.034))
-        w = adaptation_current(res.madc_codes / M.MADC_GAIN_CODES_PER_MV + M.MADC_OFFSET_MV)
+        w = adaptation_current(measure.madc_to_mv(res.madc_codes, chip))
         jumps = np.zeros(C.NUM_NEURONS)
         for n in range(C.NUM_NEURONS):
             spikes = res.spike_times[res.spike_neurons == n]

@@ -1,0 +1,42 @@
+"""MADC transfer: the membrane potentials of all neurons at two operating points,
+read through the (calibrated) CADC and through the MADC; one straight line
+through the 1024 pairs gives the MADC's gain and offset (one converter per chip,
+sd 2 % and 5 codes from the design).  Recorded traces are then converted with
+this line instead of the design's, and the calibration's own MADC measurements
+(synaptic strengths, adaptation jumps) lose the converter's gain error.
+"""
+import numpy as np
+
+from cython_core import mismatch as M
+
+from .. import measure
+
+# leak potentials (CapMem) of the two operating points: inside the CADC's reliable
+# range (30..210 LSB) and the MADC's (0..1023 codes) on any chip
+LEAK_POINTS = (450, 950)
+
+
+def cadc_code_to_mv(codes):
+    """Potential (mV) of mean CADC codes on the design transfer curve, which the
+    CADC calibration establishes (its flooring included)."""
+    return np.asarray(codes, float) / (M.CADC_SLOPE_PER_LSB * 300) + M.CADC_RAMP_OFFSET_PER_LSB_MV * 120
+
+
+def calibrate_madc(chip):
+    """Fit and return the MADC transfer (codes per mV, mV at code 0) and the fit's
+    residual sd (mV); the chip's configuration is left as it was."""
+    saved = chip.config.copy()
+    n = chip.config.neurons
+    n.threshold_enable = False
+    n.excitatory_input_enable = False
+    n.inhibitory_input_enable = False
+    volts, codes = [], []
+    for leak in LEAK_POINTS:
+        n.leak_v_leak = leak
+        volts.append(cadc_code_to_mv(measure.cadc_membrane(chip, reads=40)))
+        codes.append(measure.madc_mean_codes(chip, "v"))
+    chip.config = saved
+    volts, codes = np.concatenate(volts), np.concatenate(codes)
+    slope, intercept = np.polyfit(volts, codes, 1)
+    residual = codes - (slope * volts + intercept)
+    return (slope, -intercept / slope), float(np.std(residual) / slope)
