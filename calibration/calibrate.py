@@ -97,7 +97,7 @@ def _calibrate_adex(chip, targets, bar, noisy, residuals, failed):
     bar.step("exponential threshold")
     step = ExponentialThreshold(chip, targets.per_neuron("exponential_v_t"),
                                 targets.per_neuron("tau_mem"), BinarySearch())
-    failed |= _search(chip, step, noisy(None), 0.5, residuals).failed
+    failed |= _search(chip, step, noisy(None), 0.0, residuals).failed
     chip.config.neurons.exponential_enable = True
     chip.config.neurons.exponential_i_bias = step.prefactor_bias()
 

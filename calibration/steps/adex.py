@@ -175,15 +175,28 @@ class AdaptationReference(_Adaptation):
 
 
 class ExponentialThreshold(NeuronFieldStep):
-    """The exponential term's threshold V_T (CADC LSB): with its prefactor at
-    g_L * delta_T, a membrane resting at E_L runs away exactly when E_L exceeds
-    V_T - delta_T.  The leak is calibrated to the target minus delta_T, then
-    v_exp is searched on whether the neuron runs away (spikes at a comparator
-    set well above).  Higher v_exp, less runaway."""
+    """The exponential term's threshold V_T (CADC LSB).  With its prefactor at
+    g_L * delta_T, a membrane whose leak potential lies a * delta_T below V_T
+    (a > 1) rests where x + a = exp(x), x = (V - V_T) / delta_T: the term raises
+    the rest by (x + a) * delta_T.  The leak is calibrated to the target minus
+    a * delta_T, the rise is measured (the rest with the term on minus off, both
+    through the CADC) and v_exp searched until the rise is the one predicted
+    for the target from the measured leak; the result is the measured rise
+    minus the predicted one (LSB).  Higher v_exp, less rise.
+
+    (Searching on whether a membrane at V_T - delta_T runs away within a time
+    window is biased both ways: noise lets it escape early, the slow passage
+    near the saddle-node late -- +4 mV on chip 0 with a 100 us window, -8 mV
+    with 20 us.)"""
     name = "exponential threshold"
-    unit = "runaway"
+    unit = "LSB"
     field = "exponential_v_exp"
     inverted = True
+    # a: the leak this many delta_T below V_T rests 0.4 delta_T higher with the
+    # term on, 0.69 LSB less per LSB of V_T; the unstable fixed point lies 1.6
+    # delta_T above it, far beyond the membrane's noise
+    BELOW = 1.3
+    READS = 60
 
     # delta_T in CADC LSB on the design curve
     SLOPE_LSB = M.EXPONENTIAL_SLOPE_MV * M.CADC_SLOPE_PER_LSB * 300
@@ -202,15 +215,31 @@ class ExponentialThreshold(NeuronFieldStep):
                                / M.EXPONENTIAL_CURRENT_PER_LSB_NA), 0, C.CAPMEM_MAX)
 
     def prepare(self):
+        n = self.chip.config.neurons
+        # adaptation off before the leak is placed: its current at rest would
+        # move the rest the leak was searched for
+        n.adaptation_enable = False
+        n.exponential_enable = False
         leak = LeakPotential(self.chip)
         leak.prepare()
-        self.algorithm.run(leak, self.target - self.SLOPE_LSB, C.NUM_NEURONS)
-        n = self.chip.config.neurons
-        n.adaptation_enable = False
+        self.algorithm.run(leak, self.target - self.BELOW * self.SLOPE_LSB, C.NUM_NEURONS)
+        rest = measure.cadc_membrane(self.chip, reads=self.READS)
+        below = np.maximum((self.target - rest) / self.SLOPE_LSB, 1.05)
+        self.rest_without = rest
+        self.predicted_rise = rest_rise(below) * self.SLOPE_LSB
         n.exponential_enable = True
         n.exponential_i_bias = self.prefactor_bias()
-        n.threshold_enable = True
-        n.threshold_v_threshold = np.clip(n.threshold_v_threshold + 100, 0, C.CAPMEM_MAX)
 
     def measure(self):
-        return (measure.spike_counts(self.chip, 100.0, settle=0.0) > 0).astype(float)
+        rise = measure.cadc_membrane(self.chip, reads=self.READS) - self.rest_without
+        return rise - self.predicted_rise
+
+
+def rest_rise(below):
+    """(x + a) for the stable root of x + a = exp(x), a > 1 (x < 0): the rest's
+    rise, in delta_T, of a membrane whose leak lies a delta_T below V_T."""
+    a = np.asarray(below, float)
+    x = -a
+    for _ in range(30):            # Newton on exp(x) - x - a, convex: monotone from -a
+        x = x - (np.exp(x) - x - a) / (np.exp(x) - 1.0)
+    return x + a
