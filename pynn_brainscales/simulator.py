@@ -318,18 +318,13 @@ class State(common.control.BaseState):
         self._current_gain = np.ones(C.NUM_NEURONS)
         self._madc_transfer = (M.MADC_GAIN_CODES_PER_MV, M.MADC_OFFSET_MV)
         self._conductance = np.zeros(C.NUM_NEURONS, bool)
-        fields = {}
         longest = max([float(np.max(p.hardware_parameters()["tau_refrac"]))
                        for p in self._neuron_populations()
                        if p.size and "tau_refrac" in p.hardware_parameters()] + [0.0])
         slow_scaler = slowest_needed_scaler(longest)
         for pop in self._neuron_populations():
             for key, values in self._population_config(pop, slow_scaler).items():
-                fields.setdefault(key, {})[tuple(pop.slots)] = values
-        for key, per_pop in fields.items():
-            arr = getattr(config.neurons, key)
-            for slots, values in per_pop.items():
-                arr[list(slots)] = values
+                getattr(config.neurons, key)[pop.slots] = values
         config.refractory_clock_scaler[:] = [FAST_REFRACTORY_SCALER, slow_scaler]
         if not ideal and self.free_slot:
             self._apply_calibration(config)
