@@ -1,7 +1,7 @@
 """The calibration sequence [calix order] and its verification.
 
-CADC -> MADC transfer -> tau_syn exc/inh -> synapse DAC bias per quadrant -> threshold ->
-gm and reference shift exc/inh -> leak -> tau_m -> reset -> leak again
+CADC -> MADC transfer -> tau_syn exc/inh -> synapse DAC bias per quadrant ->
+threshold -> gm and reference shift exc/inh -> leak -> tau_m -> reset -> leak again
 [-> COBA strength and reversal potential exc/inh] [-> adaptation, exponential
 term] [-> correlation sensors]; the refractory period is digital and set
 exactly.  The synapse DAC and COBA strengths are matched to the design's (the
@@ -15,10 +15,10 @@ import numpy as np
 
 from cython_core import Chip, constants as C
 
+from . import measure
 from .algorithms import BinarySearch, LinearPrediction, NoisyBinarySearch
 from .result import NEURON_FIELDS, QUADRANT_FIELDS, CalibrationResult
 from .steps.base import trimmed_std
-from . import measure
 from .steps.cadc import CadcRampOffset, CadcRampSlope, calibrate_channel_offsets
 from .steps.madc import calibrate_madc
 from .steps.adex import (AdaptationA, AdaptationB, AdaptationReference, AdaptationTau,

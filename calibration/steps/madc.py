@@ -19,7 +19,8 @@ LEAK_POINTS = (450, 950)
 def cadc_code_to_mv(codes):
     """Potential (mV) of mean CADC codes on the design transfer curve, which the
     CADC calibration establishes (its flooring included)."""
-    return np.asarray(codes, float) / (M.CADC_SLOPE_PER_LSB * 300) + M.CADC_RAMP_OFFSET_PER_LSB_MV * 120
+    lsb_per_mv = M.CADC_SLOPE_PER_LSB * 300
+    return np.asarray(codes, float) / lsb_per_mv + M.CADC_RAMP_OFFSET_PER_LSB_MV * 120
 
 
 def calibrate_madc(chip):

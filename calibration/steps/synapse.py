@@ -3,6 +3,7 @@ transconductance (gm) and reference shift per neuron."""
 import numpy as np
 
 from cython_core import Chip, constants as C
+from cython_core.config import NEURON_FIELDS
 from cython_core.mismatch import quadrant_of_neuron
 
 from .. import measure
@@ -59,6 +60,14 @@ class SynTimeConstant(ReceptorFieldStep):
         return fit_exponential_decay(t, u, baseline, start=t_event + 2 * self.chip.dt)
 
 
+def design_twin(chip):
+    """A chip without mismatch in a copy of `chip`'s configuration: what the
+    design gives for the same settings (the reference of the strength steps)."""
+    twin = Chip(seed=chip.seed, ideal=True)
+    twin.config = chip.config.copy()
+    return twin
+
+
 def psc_slope(chip, receptor, trials=2, gap=40.0, signed=False):
     """Initial membrane slope (mV/us) after a burst through the stimulus rows:
     the synaptic current over the membrane capacitance.  Averaged over trials;
@@ -100,8 +109,7 @@ class SynapseDacBias(Step):
         with DAC `bias` in every quadrant and the excitatory gm at `gm_bias`
         (the measurement's window is short against tau_syn and tau_m, so their
         settings barely enter)."""
-        design = Chip(seed=self.chip.seed, ideal=True)
-        design.config = self.chip.config.copy()
+        design = design_twin(self.chip)
         design.config.neurons.excitatory_input_i_bias_gm = gm_bias
         step = SynapseDacBias(design)
         step.prepare()
@@ -210,12 +218,10 @@ class CobaStrength(_CobaResponse):
         """Median of the same measurement on a chip without mismatch, in this
         chip's configuration with the target gm and synapse DAC biases and the
         default COBA bias."""
-        from cython_core.config import NEURON_FIELDS as DEFAULTS
-        design = Chip(seed=self.chip.seed, ideal=True)
-        design.config = self.chip.config.copy()
+        design = design_twin(self.chip)
         n = design.config.neurons
         getattr(n, f"{self.receptor}_input_i_bias_gm")[...] = gm_bias
-        getattr(n, self.field)[...] = DEFAULTS[self.field].default
+        getattr(n, self.field)[...] = NEURON_FIELDS[self.field].default
         design.config.quadrants.synapse_dac_bias = dac_bias
         step = CobaStrength(design, self.receptor)
         step.prepare()
