@@ -185,9 +185,9 @@ class ExponentialThreshold(NeuronFieldStep):
     minus the predicted one (LSB).  Higher v_exp, less rise.
 
     (Searching on whether a membrane at V_T - delta_T runs away within a time
-    window is biased both ways: noise lets it escape early, the slow passage
-    near the saddle-node late -- +4 mV on chip 0 with a 100 us window, -8 mV
-    with 20 us.)"""
+    window depends on the window: noise lets it escape early, the slow passage
+    near the saddle-node late; on chip 0 the result moved by 12 mV between
+    windows of 100 and 20 us.)"""
     name = "exponential threshold"
     unit = "LSB"
     field = "exponential_v_exp"
