@@ -376,3 +376,25 @@ def test_madc_transfer_is_measured(calibrated, seed):
     at_500 = lambda g, z: (500.0 - z) * g
     assert abs(at_500(codes_per_mv, zero_mv) - at_500(true_codes_per_mv, true_zero_mv)) \
         < 7.5 * true_codes_per_mv
+
+
+def test_correlation_fit_is_unbiased_without_mismatch():
+    """The sensors' per-quadrant fit on a chip without mismatch, its biases set
+    from the design for tau 20 us and 1.5 LSB per pair: the accumulators'
+    saturation is undone (uncorrected, tau came out 8-10 % long) and the first
+    pre event's pair with the last spike before the run is counted (missed,
+    the acausal amplitude came out 8 % high).  Left: float and step effects,
+    ~2 %."""
+    from calibration.steps import correlation as corr
+    from pynn_brainscales.plasticity import ideal_sensor_biases
+    chip = Chip(seed=0, ideal=True)
+    tau_bias, amplitude_bias = ideal_sensor_biases(np.full(C.NUM_QUADRANTS, 20.0),
+                                                   np.full(C.NUM_QUADRANTS, 1.5), chip.config)
+    chip.config.quadrants.correlation_i_bias_tau = tau_bias
+    chip.config.quadrants.correlation_i_bias_amplitude = amplitude_bias
+    corr.wire_all_synapses(chip.config)
+    chip.config.correlation_sensors_enable = True
+    amplitudes, taus = corr.fit_per_quadrant(corr.measure_runs(chip))
+    print("taus", taus, "amplitudes", amplitudes)
+    np.testing.assert_allclose(taus, 20.0, rtol=0.03)
+    np.testing.assert_allclose(amplitudes, 1.5, rtol=0.03)
