@@ -149,10 +149,15 @@ class LinearSearch:
 
 class LinearPrediction:
     """One shot: measure at two settings, predict each instance's setting by a
-    straight line through them, write it back and measure once more."""
+    straight line through them, write it back and measure once more.  With
+    `refinements`, that many secant steps follow, each through the two latest
+    settings: for a result that is merely close to linear in the setting
+    (the correlation rate grows as bias^1.3, and the line through probes at
+    250 and 750 lands 10 % off a rate it has to extrapolate to)."""
 
-    def __init__(self, probe_low, probe_high):
+    def __init__(self, probe_low, probe_high, refinements=0):
         self.probes = (probe_low, probe_high)
+        self.refinements = refinements
 
     def run(self, step, target, n):
         low, high = _bounds(step)
@@ -162,10 +167,19 @@ class LinearPrediction:
         r0 = np.asarray(step.measure(), float)
         step.configure(s1)
         r1 = np.asarray(step.measure(), float)
-        slope = (r1 - r0) / (s1 - s0)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            predicted = np.where(slope != 0, s0 + (target - r0) / slope, s0)
-        settings = np.clip(np.rint(np.nan_to_num(predicted, nan=s0[0])), low, high).astype(np.int64)
-        step.configure(settings)
-        results = np.asarray(step.measure(), float)
-        return _finish(step, settings, results, 3)
+        for _ in range(1 + self.refinements):
+            slope = (r1 - r0) / (s1 - s0)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                predicted = np.where(slope != 0, s0 + (target - r0) / slope, s0)
+            settings = np.clip(np.rint(np.nan_to_num(predicted, nan=s0[0])), low,
+                               high).astype(np.int64)
+            step.configure(settings)
+            results = np.asarray(step.measure(), float)
+            # the next secant: through the prediction and the probe nearer to it
+            # (where the two coincide, the line of the last pair stays)
+            keep_first = np.abs(settings - s0) <= np.abs(settings - s1)
+            moved = settings != np.where(keep_first, s0, s1)
+            s0, r0, s1, r1 = (np.where(keep_first, s0, s1), np.where(keep_first, r0, r1),
+                              np.where(moved, settings, np.where(keep_first, s1, s0)),
+                              np.where(moved, results, np.where(keep_first, r1, r0)))
+        return _finish(step, settings, results, 3 + self.refinements)

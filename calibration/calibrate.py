@@ -200,9 +200,10 @@ def calibrate(chip_seed=0, targets=None, progress=True, seed=0, correlation=Fals
     if adex:
         _calibrate_adex(chip, targets, bar, noisy, residuals, failed)
     if correlation:
-        # both are close to linear in their bias: one-shot predictions [calix: per quadrant]
+        # per quadrant [calix]: the amplitude is proportional to its bias, one shot
+        # lands on it; the rate grows as bias^1.3, two secant steps follow
         bar.step("correlation tau")
-        _search(chip, CorrelationRate(chip), LinearPrediction(250, 750),
+        _search(chip, CorrelationRate(chip), LinearPrediction(250, 750, refinements=2),
                 1.0 / targets.correlation_tau, residuals)
         bar.step("correlation amplitude")
         _search(chip, CorrelationAmplitude(chip), LinearPrediction(100, 400),

@@ -135,18 +135,26 @@ def test_synaptic_strength_is_the_designs(calibrated, seed):
 
 def test_correlation_sensor_calibration():
     """Correlation amplitude and tau at the 30/50/70 % percentiles within a
-    factor 2 of the target [calix], for a non-default target too, and per
-    quadrant as measured after calibration within 30 %.  The neurons' leak
-    target lies 70 LSB below threshold: the sensors' runs must make them fire
-    whatever their targets (a leak at its target plus a fixed offset current
-    left most of them silent, and the sensors unmeasured)."""
+    factor 2 of the target [calix], for a non-default target (20 us, as STDP
+    with PyNN's default tau_plus asks for), and per quadrant as measured after
+    calibration: the rate of both branches together within 5 % (one bias
+    serves both branches, which differ by their own mismatch, ~10 %; a single
+    linear prediction through the probes at 250 and 750 landed 11 % off), the
+    amplitude within 30 %.  The neurons' leak target lies 70 LSB below
+    threshold: the sensors' runs must make them fire whatever their targets (a
+    leak at its target plus a fixed offset current left most of them silent,
+    and the sensors unmeasured)."""
     from calibration.verify import verify_correlation
-    targets = Targets(correlation_amplitude=0.8, correlation_tau=8.0, leak=55.0, threshold=125.0)
+    targets = Targets(correlation_amplitude=0.8, correlation_tau=20.0, leak=55.0,
+                      threshold=125.0)
     result = calibration.calibrate(2, targets, progress=False, correlation=True)
-    np.testing.assert_allclose(result.correlation_tau, 8.0, rtol=0.3)
+    print("tau per branch and quadrant", result.correlation_tau)
+    np.testing.assert_allclose(1.0 / (1.0 / result.correlation_tau).mean(axis=0), 20.0,
+                               rtol=0.05)
+    np.testing.assert_allclose(result.correlation_tau, 20.0, rtol=0.3)
     np.testing.assert_allclose(result.correlation_amplitude, 0.8, rtol=0.3)
     for (branch, what), values in verify_correlation(result).items():
-        target = 0.8 if what == "amplitude" else 8.0
+        target = 0.8 if what == "amplitude" else 20.0
         print(branch, what, values, target)
         assert np.all((values > target / 2) & (values < target * 2)), (branch, what)
         assert values[1] == pytest.approx(target, rel=0.3), (branch, what)

@@ -234,7 +234,7 @@ class _CorrelationStep(Step):
 
 class CorrelationRate(_CorrelationStep):
     """Quadrant decay rate 1/tau (1/us), mean of both branches: rises with the
-    bias, close to linearly, so a one-shot linear prediction lands near it."""
+    bias, close to linearly (as bias^1.3): a linear prediction and secant steps."""
     name = "correlation 1/tau"
     unit = "1/us"
     field = "correlation_i_bias_tau"
