@@ -23,6 +23,9 @@ from .targets import Targets
 
 FORMAT_VERSION = 5
 SOFTWARE_VERSION = "0.1.0"
+# the calibration procedure's revision: part of the cache key, so that a changed
+# procedure recalibrates instead of reusing what the old one found
+PROCEDURE_REVISION = 2
 
 NEURON_FIELDS = (
     "leak_v_leak", "leak_i_bias", "leak_enable_division", "leak_enable_multiplication",
@@ -179,4 +182,5 @@ def cache_path(chip_seed, targets, coba=False, correlation=False, adex=False):
     text = (f"{targets.digest().hex()}|coba={bool(coba)}|correlation={bool(correlation)}"
             f"|adex={bool(adex)}")
     key = hashlib.sha256(text.encode()).hexdigest()[:16]
-    return cache_dir() / f"chip{chip_seed}-v{FORMAT_VERSION}-{key}.npz"
+    return (cache_dir()
+            / f"chip{chip_seed}-v{FORMAT_VERSION}-r{PROCEDURE_REVISION}-{key}.npz")
