@@ -198,6 +198,7 @@ class Chip:
         self._runs = 0
         self._correlation = None
         self._correlation_key = None
+        self._validated_key = None
         self._synapse_snapshot = None
         # wall time of the last run() in the engine and in PPU programs (seconds)
         self.last_run_profile = {}
@@ -262,9 +263,18 @@ class Chip:
     # --- configuration -> engine ---
     def _apply_config(self):
         cfg = self.config
-        cfg.validate(integer_weights=not self.ideal, synapses=False)
         e = self._engine
-        e.set_params(M.neuron_parameters(cfg, self.mismatch, self.dt))
+        # validation and the neuron parameters only when what they read changed (a
+        # run applies the configuration twice, at reset_state and at run)
+        tables = (cfg.neurons, cfg.quadrants, cfg.generators)
+        key = tuple(getattr(t, name).tobytes() for t in tables for name in t.names()) + tuple(
+            np.asarray(a).tobytes() for a in (
+                cfg.cadc_channel_offsets, cfg.refractory_clock_scaler, cfg.loopback_neurons,
+                cfg.loopback_labels, cfg.loopback_delays))
+        if key != self._validated_key:
+            cfg.validate(integer_weights=not self.ideal, synapses=False)
+            e.set_params(M.neuron_parameters(cfg, self.mismatch, self.dt))
+            self._validated_key = key
         # the synapse arrays are large: reload them only when they changed
         syn = cfg.synapses
         current = (syn.weights, syn.labels, syn.row_modes, syn.driver_enable,
