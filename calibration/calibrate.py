@@ -161,11 +161,7 @@ def calibrate(chip_seed=0, targets=None, progress=True, seed=0, correlation=Fals
         bar.step(f"gm {short}")
         gm = SynapseGm(chip, receptor)
         gm_target = np.rint(targets.per_neuron(f"i_synin_gm_{short}")).astype(np.int64)
-        saved = chip.config.copy()
-        gm.prepare()
-        gm.configure(gm_target)
-        strength = float(np.median(gm.measure()))
-        chip.config = saved
+        strength = gm.design_strength(gm_target, int(targets.synapse_dac_bias))
         failed |= _search(chip, gm, noisy(gm_target), strength, residuals).failed
         bar.step(f"reference shift {short}")
         failed |= _search(chip, ReferenceShift(chip, receptor), noisy(None), 0.0,

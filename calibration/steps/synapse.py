@@ -118,8 +118,11 @@ class SynapseDacBias(Step):
 
 
 class SynapseGm(ReceptorFieldStep):
-    """Per-neuron gm bias so that every neuron's synaptic current matches the
-    median neuron's at the target bias."""
+    """Per-neuron gm bias so that every neuron's synaptic current is the design's
+    at the target gm and synapse DAC biases.  (Matched to the chip's median
+    neuron instead, as calix does, inhibition came out 5-10 % strong: the DAC
+    is matched on the excitatory input, and the inhibitory gm's mismatch has a
+    per-quadrant part of its own.)"""
     unit = "mV/us"
     quantity = "gm"
     field_suffix = "input_i_bias_gm"
@@ -130,6 +133,15 @@ class SynapseGm(ReceptorFieldStep):
 
     def measure(self):
         return psc_slope(self.chip, self.receptor)
+
+    def design_strength(self, gm_bias, dac_bias):
+        """Median strength of the mismatch-free twin at the given biases."""
+        design = design_twin(self.chip)
+        getattr(design.config.neurons, self.field)[...] = gm_bias
+        design.config.quadrants.synapse_dac_bias = dac_bias
+        step = SynapseGm(design, self.receptor)
+        step.prepare()
+        return float(np.median(step.measure()))
 
 
 class ReferenceShift(ReceptorFieldStep):
@@ -170,14 +182,16 @@ class _CobaResponse(ReceptorFieldStep):
         n.threshold_enable = False
         getattr(n, f"{self.receptor}_input_enable_coba_mode")[...] = True
 
-    def responses(self):
-        """(resting potentials [2, 512] in CADC LSB, burst slopes [2, 512] in mV/us)."""
+    def responses(self, through_madc=False):
+        """(resting potentials [2, 512] in CADC LSB, or in mV through the MADC,
+        burst slopes [2, 512] in mV/us)."""
         n = self.chip.config.neurons
         operating = n.leak_v_leak.copy()
         rests, slopes = [], []
         for leak in self.LEAK_POINTS:
             n.leak_v_leak = leak
-            rests.append(measure.cadc_membrane(self.chip, reads=20))
+            rests.append(measure.madc_to_mv(measure.madc_mean_codes(self.chip, "v"), self.chip)
+                         if through_madc else measure.cadc_membrane(self.chip, reads=20))
             slopes.append(psc_slope(self.chip, self.receptor, trials=6, signed=True))
         n.leak_v_leak = operating
         return rests, slopes
@@ -201,14 +215,16 @@ class ReversalPotential(_CobaResponse):
 
 class CobaStrength(_CobaResponse):
     """COBA conductance scale (the COBA bias, per neuron, 10 % mismatch): how
-    much the burst response falls per CADC LSB of membrane potential, matched
-    to the design's at the default bias.  More bias, a larger conductance."""
-    unit = "mV/us/LSB"
+    much the burst response falls per mV of membrane potential, matched to the
+    design's at the default bias.  More bias, a larger conductance.  Both read
+    through the MADC, one converter calibrated against all quadrants' CADC
+    (through the CADC, each quadrant's gain error, ~3 %, stayed in the result)."""
+    unit = "1/us"
     quantity = "COBA strength"
     field_suffix = "input_i_bias_coba"
 
     def measure(self):
-        rests, slopes = self.responses()
+        rests, slopes = self.responses(through_madc=True)
         span = rests[1] - rests[0]
         with np.errstate(divide="ignore", invalid="ignore"):
             fall = (slopes[0] - slopes[1]) / span
