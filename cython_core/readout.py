@@ -99,9 +99,18 @@ def cadc_membrane_codes(voltage, neurons, config, mismatch, rng):
 
 
 def madc_codes(voltage, mismatch, rng):
-    """10-bit MADC codes of node voltages (mV)."""
-    raw = ((np.asarray(voltage, dtype=np.float64) - M.MADC_OFFSET_MV) * M.MADC_GAIN_CODES_PER_MV
-           * mismatch.madc_gain + mismatch.madc_offset)
-    if not mismatch.ideal:
-        raw = raw + rng.normal(0.0, M.MADC_NOISE_CODES, raw.shape)
-    return np.clip(np.rint(raw), 0, C.MADC_CODE_MAX).astype(np.uint16)
+    """10-bit MADC codes of node voltages (mV): the converter's line, its
+    Gaussian noise (the compiled generator: a trace of 512 neurons at 34 ns
+    holds millions of samples, ~10x faster than numpy's) and rounding."""
+    voltage = np.asarray(voltage)
+    if voltage.dtype != np.float32:
+        voltage = voltage.astype(np.float64, copy=False)
+    table = voltage.reshape(-1, voltage.shape[-1]) if voltage.ndim else voltage.reshape(1, 1)
+    gain = M.MADC_GAIN_CODES_PER_MV * mismatch.madc_gain
+    columns = table.shape[1]
+    out = np.empty(table.shape, np.float64)
+    channel_codes(table, np.full(columns, gain), np.full(columns, mismatch.madc_offset
+                                                           - M.MADC_OFFSET_MV * gain),
+                  0.0 if mismatch.ideal else M.MADC_NOISE_CODES, noise_key(rng), False,
+                  float(C.MADC_CODE_MAX), out)
+    return np.rint(out).astype(np.uint16).reshape(voltage.shape)
