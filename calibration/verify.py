@@ -85,6 +85,11 @@ def compare(result, chip=None):
     entry is the CADC channels (before: without channel offsets)."""
     chip = chip or Chip(seed=result.chip_seed)
     result.apply(chip.config)
+    # calix's parameters belong to the passive neuron they were calibrated on: an
+    # AdEx calibration's adaptation and exponential term would enter the tau_m
+    # and potential measurements (tau_m's spread came out larger than before)
+    chip.config.neurons.adaptation_enable = False
+    chip.config.neurons.exponential_enable = False
     calibrated = chip.config.copy()
     out = []
     for name, step in _steps(chip, result.targets):
