@@ -13,6 +13,23 @@ from ._readout import channel_codes
 CAUSAL, ACAUSAL = 0, 1
 
 
+# the CADC's design transfer line at the default ramp settings (offset 120,
+# slope 300): 0.15..1.05 V -> 20..220 LSB.  Calibration targets and reads of
+# potentials in LSB refer to it; the CADC calibration puts every chip on it.
+CADC_DESIGN_START_MV = M.CADC_RAMP_OFFSET_PER_LSB_MV * 120
+CADC_DESIGN_LSB_PER_MV = M.CADC_SLOPE_PER_LSB * 300
+
+
+def cadc_design_code(mv):
+    """CADC code (LSB, unrounded) of a potential (mV) on the design line."""
+    return (np.asarray(mv, float) - CADC_DESIGN_START_MV) * CADC_DESIGN_LSB_PER_MV
+
+
+def cadc_design_mv(code):
+    """Potential (mV) of a CADC code (LSB) on the design line."""
+    return CADC_DESIGN_START_MV + np.asarray(code, float) / CADC_DESIGN_LSB_PER_MV
+
+
 def cadc_transfer(config, mismatch):
     """Ramp start (mV) and slope (LSB/mV) per quadrant."""
     q = config.quadrants

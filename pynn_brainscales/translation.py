@@ -23,6 +23,7 @@ from pyNN.errors import InvalidParameterValueError
 from cython_core import constants as C
 from cython_core.config import refractory_reach, refractory_setting
 from cython_core import mismatch as M
+from cython_core import readout
 
 VOLTAGE_GAIN = 10.0
 HW_CAPACITANCE_PF = M.MEMBRANE_CAPACITANCE_FULL_PF
@@ -43,8 +44,7 @@ def v_from_hw(v_hw, offset):
 # Where each kind of potential can be put (hardware mV): on an ideal chip the
 # reach of its CapMem cell, on a real chip also what the calibration can reach
 # (leak/reset 50..160, threshold 50..220, reversal 10..220 CADC LSB).
-def _cadc_mv(lsb):
-    return M.CADC_RAMP_OFFSET_PER_LSB_MV * 120 + lsb / (M.CADC_SLOPE_PER_LSB * 300)
+_cadc_mv = readout.cadc_design_mv
 
 
 REACH_MV = {
@@ -93,11 +93,9 @@ def kappa(cm):
     return HW_CAPACITANCE_PF / np.asarray(cm, float)
 
 
-def cadc_lsb(v_hw):
-    """CADC code of a hardware potential on the design transfer curve (calibration
-    targets are in CADC LSB)."""
-    start = M.CADC_RAMP_OFFSET_PER_LSB_MV * 120
-    return (np.asarray(v_hw, float) - start) * (M.CADC_SLOPE_PER_LSB * 300)
+# CADC code of a hardware potential on the design transfer curve (calibration
+# targets are in CADC LSB)
+cadc_lsb = readout.cadc_design_code
 
 
 def synapse_step_mv():

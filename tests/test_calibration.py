@@ -352,12 +352,12 @@ def test_adex_calibration():
     # (the CADC's absolute reference error cancels), from the chip's hidden
     # parameters (a test may look): the design's delta_T is assumed, the chip's
     # spreads by 10 %, so single neurons scatter by ~5 mV
-    from calibration.steps.madc import cadc_code_to_mv
+    from cython_core.readout import cadc_design_mv
     p = chip.physical_parameters()
     d_t = 1.0 / p["inv_d_t"]
     v_t = p["v_t"] - d_t * np.log(p["i_t"] / (p["g_leak"] * d_t))
-    error = (v_t - p["e_leak"]) - (cadc_code_to_mv(targets.per_neuron("exponential_v_t"))
-                                   - cadc_code_to_mv(targets.per_neuron("leak")))
+    error = (v_t - p["e_leak"]) - (cadc_design_mv(targets.per_neuron("exponential_v_t"))
+                                   - cadc_design_mv(targets.per_neuron("leak")))
     print("V_T - E_L against the target's: median", np.median(error[ok]), "mV")
     assert abs(np.median(error[ok])) < 3.0
 

@@ -9,6 +9,7 @@ import numpy as np
 
 from cython_core import constants as C
 from cython_core import mismatch as M
+from cython_core.readout import CADC_DESIGN_LSB_PER_MV
 
 from .. import measure
 from .base import NeuronFieldStep, fit_exponential_decay
@@ -199,7 +200,7 @@ class ExponentialThreshold(NeuronFieldStep):
     READS = 60
 
     # delta_T in CADC LSB on the design curve
-    SLOPE_LSB = M.EXPONENTIAL_SLOPE_MV * M.CADC_SLOPE_PER_LSB * 300
+    SLOPE_LSB = M.EXPONENTIAL_SLOPE_MV * CADC_DESIGN_LSB_PER_MV
 
     def __init__(self, chip, target_lsb, tau_m_us, algorithm):
         super().__init__(chip)

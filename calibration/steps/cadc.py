@@ -10,6 +10,7 @@ import numpy as np
 
 from cython_core import constants as C
 from cython_core import mismatch as M
+from cython_core.readout import cadc_design_code
 
 from .. import measure
 from .base import Step
@@ -23,8 +24,7 @@ CHANNEL_QUADRANT = (np.arange(C.NUM_HEMISPHERES)[:, None, None] * 2
 def design_code(capmem):
     """CADC code of a v_res_meas CapMem value on the design transfer curves:
     0.15..1.05 V -> 20..220 LSB."""
-    volts = M.POTENTIAL_OFFSET_MV + M.POTENTIAL_SLOPE_MV * capmem
-    return (volts - M.CADC_RAMP_OFFSET_PER_LSB_MV * 120) * M.CADC_SLOPE_PER_LSB * 300
+    return cadc_design_code(M.POTENTIAL_OFFSET_MV + M.POTENTIAL_SLOPE_MV * capmem)
 
 
 def quadrant_medians(reads):

@@ -22,6 +22,7 @@ from cython_core import PPUProgram, constants as C
 from cython_core import mismatch as M
 from cython_core.config import refractory_setting
 from cython_core.mismatch import quadrant_of_neuron
+from cython_core.readout import cadc_design_code
 
 from .base import Step
 
@@ -140,8 +141,7 @@ def correlation_run(chip, firing, pre_period, reads=4, duration=DURATION):
 
 
 # CADC code of the level the accumulators saturate towards (design curve)
-FLOOR_CODE = ((M.CORRELATION_FLOOR_MV - M.CADC_RAMP_OFFSET_PER_LSB_MV * 120)
-              * M.CADC_SLOPE_PER_LSB * 300)
+FLOOR_CODE = cadc_design_code(M.CORRELATION_FLOOR_MV)
 
 
 def linear_drops(reset_codes, codes):

@@ -7,20 +7,13 @@ this line instead of the design's, and the calibration's own MADC measurements
 """
 import numpy as np
 
-from cython_core import mismatch as M
+from cython_core.readout import cadc_design_mv
 
 from .. import measure
 
 # leak potentials (CapMem) of the two operating points: inside the CADC's reliable
 # range (30..210 LSB) and the MADC's (0..1023 codes) on any chip
 LEAK_POINTS = (450, 950)
-
-
-def cadc_code_to_mv(codes):
-    """Potential (mV) of mean CADC codes on the design transfer curve, which the
-    CADC calibration establishes (its flooring included)."""
-    lsb_per_mv = M.CADC_SLOPE_PER_LSB * 300
-    return np.asarray(codes, float) / lsb_per_mv + M.CADC_RAMP_OFFSET_PER_LSB_MV * 120
 
 
 def calibrate_madc(chip):
@@ -34,7 +27,9 @@ def calibrate_madc(chip):
     volts, codes = [], []
     for leak in LEAK_POINTS:
         n.leak_v_leak = leak
-        volts.append(cadc_code_to_mv(measure.cadc_membrane(chip, reads=40)))
+        # mean codes on the design line, which the CADC calibration establishes
+        # (its flooring included)
+        volts.append(cadc_design_mv(measure.cadc_membrane(chip, reads=40)))
         codes.append(measure.madc_mean_codes(chip, "v"))
     chip.config = saved
     volts, codes = np.concatenate(volts), np.concatenate(codes)

@@ -6,6 +6,7 @@ from cython_core import constants as C
 from cython_core.config import FAST_REFRACTORY_SCALER
 from cython_core.config import refractory_setting as config_refractory_setting
 from cython_core import mismatch as M
+from cython_core.readout import CADC_DESIGN_LSB_PER_MV
 
 from .. import measure
 from .base import NeuronFieldStep, fit_exponential_decay
@@ -148,6 +149,6 @@ def offset_current_gain(chip, tau_m_us, capmem=200):
         n.constant_current_i_offset = value
         rests.append(measure.cadc_membrane(chip, settle=8.0 * float(np.max(tau_m_us)), reads=40))
     n.threshold_enable, n.constant_current_enable, n.constant_current_i_offset = saved
-    shift_mv = (rests[1] - rests[0]) / (M.CADC_SLOPE_PER_LSB * 300)
+    shift_mv = (rests[1] - rests[0]) / CADC_DESIGN_LSB_PER_MV
     current = M.MEMBRANE_CAPACITANCE_FULL_PF / np.asarray(tau_m_us, float) * shift_mv
     return current / (M.OFFSET_CURRENT_PER_LSB_NA * capmem)
