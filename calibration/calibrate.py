@@ -147,8 +147,8 @@ def calibrate(chip_seed=0, targets=None, progress=True, seed=0, correlation=Fals
 
     bar.step("synapse DAC bias")
     dac = SynapseDacBias(chip)
-    design = dac.design_strength(int(targets.synapse_dac_bias),
-                                 np.rint(targets.per_neuron("i_synin_gm_exc")))
+    design = dac.design_strength(np.rint(targets.per_neuron("i_synin_gm_exc")),
+                                 int(targets.synapse_dac_bias))
     _search(chip, dac, BinarySearch(initial=int(targets.synapse_dac_bias)), design, residuals)
 
     bar.step("threshold")

@@ -1,5 +1,7 @@
 """Synaptic input steps: time constant, synapse DAC bias per quadrant,
 transconductance (gm) and reference shift per neuron."""
+import copy
+
 import numpy as np
 
 from cython_core import Chip, constants as C
@@ -60,12 +62,31 @@ class SynTimeConstant(ReceptorFieldStep):
         return fit_exponential_decay(t, u, baseline, start=t_event + 2 * self.chip.dt)
 
 
-def design_twin(chip):
-    """A chip without mismatch in a copy of `chip`'s configuration: what the
-    design gives for the same settings (the reference of the strength steps)."""
-    twin = Chip(seed=chip.seed, ideal=True)
-    twin.config = chip.config.copy()
-    return twin
+class _DesignReferenced:
+    """A strength step whose target is the design's: the same measurement on a
+    chip without mismatch, in a copy of this chip's configuration."""
+    receptor = "excitatory"
+
+    def _design_defaults(self):
+        """Fields the twin takes at their defaults (the one being calibrated)."""
+        return ()
+
+    def design_strength(self, gm_bias, dac_bias):
+        """Median of this step's measurement on the mismatch-free twin, with the
+        receptor's gm at `gm_bias` and every quadrant's synapse DAC at `dac_bias`
+        (the measurement's window is short against tau_syn and tau_m, so their
+        settings barely enter)."""
+        twin = Chip(seed=self.chip.seed, ideal=True)
+        twin.config = self.chip.config.copy()
+        n = twin.config.neurons
+        getattr(n, f"{self.receptor}_input_i_bias_gm")[...] = gm_bias
+        for field in self._design_defaults():
+            getattr(n, field)[...] = NEURON_FIELDS[field].default
+        twin.config.quadrants.synapse_dac_bias = dac_bias
+        on_twin = copy.copy(self)
+        on_twin.chip = twin
+        on_twin.prepare()
+        return float(np.median(on_twin.measure()))
 
 
 def psc_slope(chip, receptor, trials=2, gap=40.0, signed=False):
@@ -81,7 +102,7 @@ def psc_slope(chip, receptor, trials=2, gap=40.0, signed=False):
     return mean if signed else np.abs(mean)
 
 
-class SynapseDacBias(Step):
+class SynapseDacBias(_DesignReferenced, Step):
     """Per-quadrant synapse DAC bias: every quadrant's median synaptic strength
     matched to the design's at the target bias, so that weights mean the same
     current on every chip (calix matches the weakest quadrant instead, which
@@ -104,20 +125,8 @@ class SynapseDacBias(Step):
         q = quadrant_of_neuron()
         return np.array([np.median(slopes[q == k]) for k in range(C.NUM_QUADRANTS)])
 
-    def design_strength(self, bias, gm_bias):
-        """Median strength of a mismatch-free chip in this chip's configuration
-        with DAC `bias` in every quadrant and the excitatory gm at `gm_bias`
-        (the measurement's window is short against tau_syn and tau_m, so their
-        settings barely enter)."""
-        design = design_twin(self.chip)
-        design.config.neurons.excitatory_input_i_bias_gm = gm_bias
-        step = SynapseDacBias(design)
-        step.prepare()
-        step.configure(np.full(C.NUM_QUADRANTS, bias))
-        return float(np.median(step.measure()))
 
-
-class SynapseGm(ReceptorFieldStep):
+class SynapseGm(_DesignReferenced, ReceptorFieldStep):
     """Per-neuron gm bias so that every neuron's synaptic current is the design's
     at the target gm and synapse DAC biases.  (Matched to the chip's median
     neuron instead, as calix does, inhibition came out 5-10 % strong: the DAC
@@ -133,15 +142,6 @@ class SynapseGm(ReceptorFieldStep):
 
     def measure(self):
         return psc_slope(self.chip, self.receptor)
-
-    def design_strength(self, gm_bias, dac_bias):
-        """Median strength of the mismatch-free twin at the given biases."""
-        design = design_twin(self.chip)
-        getattr(design.config.neurons, self.field)[...] = gm_bias
-        design.config.quadrants.synapse_dac_bias = dac_bias
-        step = SynapseGm(design, self.receptor)
-        step.prepare()
-        return float(np.median(step.measure()))
 
 
 class ReferenceShift(ReceptorFieldStep):
@@ -213,7 +213,7 @@ class ReversalPotential(_CobaResponse):
         return np.where(np.isfinite(crossing), crossing, 0.0)
 
 
-class CobaStrength(_CobaResponse):
+class CobaStrength(_DesignReferenced, _CobaResponse):
     """COBA conductance scale (the COBA bias, per neuron, 10 % mismatch): how
     much the burst response falls per mV of membrane potential, matched to the
     design's at the default bias.  More bias, a larger conductance.  Both read
@@ -230,15 +230,5 @@ class CobaStrength(_CobaResponse):
             fall = (slopes[0] - slopes[1]) / span
         return np.where(np.isfinite(fall), fall, 0.0)
 
-    def design_strength(self, gm_bias, dac_bias):
-        """Median of the same measurement on a chip without mismatch, in this
-        chip's configuration with the target gm and synapse DAC biases and the
-        default COBA bias."""
-        design = design_twin(self.chip)
-        n = design.config.neurons
-        getattr(n, f"{self.receptor}_input_i_bias_gm")[...] = gm_bias
-        getattr(n, self.field)[...] = NEURON_FIELDS[self.field].default
-        design.config.quadrants.synapse_dac_bias = dac_bias
-        step = CobaStrength(design, self.receptor)
-        step.prepare()
-        return float(np.median(step.measure()))
+    def _design_defaults(self):
+        return (self.field,)                  # the design's COBA bias
