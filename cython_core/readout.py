@@ -62,9 +62,7 @@ def cadc_codes(voltage, hemisphere, branch, column, config, mismatch, rng, quant
     value - 0.5 plus Gaussian noise of variance (sd^2 + 1/12) / reads: drawn as
     such, at the cost of one read.
     """
-    voltage = np.asarray(voltage)
-    if voltage.dtype != np.float32:
-        voltage = voltage.astype(np.float64, copy=False)
+    voltage = _real(voltage)
     scale, shift = cadc_channel_transfer(hemisphere, branch, column, config, mismatch)
     shape = np.broadcast_shapes(voltage.shape, np.shape(scale), np.shape(shift))
     if len(shape) == 2 and np.ndim(scale) <= 1 and np.ndim(shift) <= 1:
@@ -104,6 +102,13 @@ def _convert(values, scale, shift, mismatch, rng, quantise, reads):
     return out.astype(np.uint8) if floor else out
 
 
+def _real(values):
+    """`values` as float32 (kept as they are: the engine's buffers) or float64,
+    the two types the compiled converter takes."""
+    values = np.asarray(values)
+    return values if values.dtype == np.float32 else values.astype(np.float64, copy=False)
+
+
 def noise_key(rng):
     """A key for the compiled Gaussian generator, drawn from a seeded numpy generator."""
     return int(rng.integers(0, 2 ** 63))
@@ -119,9 +124,7 @@ def madc_codes(voltage, mismatch, rng):
     """10-bit MADC codes of node voltages (mV): the converter's line, its
     Gaussian noise (the compiled generator: a trace of 512 neurons at 34 ns
     holds millions of samples, ~10x faster than numpy's) and rounding."""
-    voltage = np.asarray(voltage)
-    if voltage.dtype != np.float32:
-        voltage = voltage.astype(np.float64, copy=False)
+    voltage = _real(voltage)
     table = voltage.reshape(-1, voltage.shape[-1]) if voltage.ndim else voltage.reshape(1, 1)
     gain = M.MADC_GAIN_CODES_PER_MV * mismatch.madc_gain
     columns = table.shape[1]
