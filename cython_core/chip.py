@@ -266,9 +266,10 @@ class Chip:
         e = self._engine
         # validation and the neuron parameters only when what they read changed (a
         # run applies the configuration twice, at reset_state and at run)
-        tables = (cfg.neurons, cfg.quadrants, cfg.generators)
-        key = tuple(getattr(t, name).tobytes() for t in tables for name in t.names()) + tuple(
-            np.asarray(a).tobytes() for a in (
+        quadrant_bytes = tuple(getattr(cfg.quadrants, n).tobytes() for n in cfg.quadrants.names())
+        key = quadrant_bytes + tuple(
+            getattr(t, name).tobytes() for t in (cfg.neurons, cfg.generators)
+            for name in t.names()) + tuple(np.asarray(a).tobytes() for a in (
                 cfg.cadc_channel_offsets, cfg.refractory_clock_scaler, cfg.loopback_neurons,
                 cfg.loopback_labels, cfg.loopback_delays))
         if key != self._validated_key:
@@ -290,8 +291,7 @@ class Chip:
         # the per-synapse sensor parameters only where the sensors run (the
         # reset level, which the CADC reads of idle sensors give, always)
         sensing = bool(cfg.correlation_sensors_enable)
-        key = (sensing,) + tuple(getattr(cfg.quadrants, n).tobytes()
-                                 for n in cfg.quadrants.names())
+        key = (sensing,) + quadrant_bytes
         if key != self._correlation_key:
             self._correlation = M.correlation_parameters(cfg, self.mismatch,
                                                          per_synapse=sensing)
