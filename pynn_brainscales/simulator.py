@@ -30,6 +30,15 @@ class ID(int, common.IDMixin):
         int.__init__(n)
         common.IDMixin.__init__(self)
 
+    def __getattr__(self, name):
+        # numpy probes operands for __array_priority__, __array_ufunc__, ...
+        # (e.g. in ids - population.first_id, which PyNN sets to an ID), and
+        # IDMixin answers each probe by evaluating all parameters of the cell's
+        # population; no parameter name is a dunder
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return common.IDMixin.__getattr__(self, name)
+
 
 def _whole_population(cells):
     """Whether `cells` is a Population itself (consecutive ids), not a view (which

@@ -370,3 +370,22 @@ def test_projection_between_non_contiguous_views_reaches_the_right_cells():
     # the conductance jumps one delay after its source's spike
     np.testing.assert_allclose([times[np.argmax(g.magnitude[:, j])] for j in (0, 2)],
                                [5.1, 15.1], atol=1e-9)
+
+
+def test_numpy_arithmetic_on_cell_ids_does_not_evaluate_parameters(ideal, monkeypatch):
+    """PyNN sets Population.first_id to an ID; numpy probes such an operand for
+    array dunders, which PyNN's IDMixin answers with a parameter lookup of the
+    whole population (it made recording 512 traces ~10x slower than the run).
+    Parameter access through an ID keeps working."""
+    from pynn_brainscales.populations import Population
+    cells = sim.Population(4, sim.IF_cond_exp(tau_m=12.0))
+    lookups = []
+    original = Population._get_parameters
+    monkeypatch.setattr(Population, "_get_parameters",
+                        lambda self, *names: lookups.append(names) or original(self, *names))
+    np.arange(4) - cells.first_id
+    cells.id_to_index(cells.all_cells)
+    assert not hasattr(cells[0], "__array_interface__")
+    assert lookups == []
+    assert cells[1].tau_m == pytest.approx(12.0)
+    assert len(lookups) == 1
