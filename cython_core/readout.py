@@ -123,14 +123,27 @@ def cadc_membrane_codes(voltage, neurons, config, mismatch, rng):
 def madc_codes(voltage, mismatch, rng):
     """10-bit MADC codes of node voltages (mV): the converter's line, its
     Gaussian noise (the compiled generator: a trace of 512 neurons at 34 ns
-    holds millions of samples, ~10x faster than numpy's) and rounding."""
+    holds millions of samples, ~10x faster than numpy's) and rounding to the
+    nearest code.  Converted in blocks of rows: temporaries of a whole trace
+    would be beyond the allocator's reuse, each paid in fresh pages."""
     voltage = _real(voltage)
     table = voltage.reshape(-1, voltage.shape[-1]) if voltage.ndim else voltage.reshape(1, 1)
     gain = M.MADC_GAIN_CODES_PER_MV * mismatch.madc_gain
-    columns = table.shape[1]
-    out = np.empty(table.shape, np.float64)
-    channel_codes(table, np.full(columns, gain), np.full(columns, mismatch.madc_offset
-                                                           - M.MADC_OFFSET_MV * gain),
-                  0.0 if mismatch.ideal else M.MADC_NOISE_CODES, noise_key(rng), False,
-                  float(C.MADC_CODE_MAX), out)
-    return np.rint(out).astype(np.uint16).reshape(voltage.shape)
+    rows, columns = table.shape
+    scale = np.full(columns, gain)
+    # + 0.5 and rounding down: to the nearest code
+    shift = np.full(columns, mismatch.madc_offset - M.MADC_OFFSET_MV * gain + 0.5)
+    noise_sd = 0.0 if mismatch.ideal else M.MADC_NOISE_CODES
+    codes = np.empty(table.shape, np.uint16)
+    step = max(1, MADC_BLOCK_VALUES // max(columns, 1))
+    buffer = np.empty((min(step, rows), columns), np.float64)
+    for start in range(0, rows, step):
+        part = buffer[:min(step, rows - start)]
+        channel_codes(table[start:start + step], scale, shift, noise_sd, noise_key(rng), True,
+                      float(C.MADC_CODE_MAX), part)
+        codes[start:start + step] = part
+    return codes.reshape(voltage.shape)
+
+
+# values per block of madc_codes (2 MiB of float64)
+MADC_BLOCK_VALUES = 1 << 18

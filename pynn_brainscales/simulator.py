@@ -733,13 +733,16 @@ class State(common.control.BaseState):
 
     # --- readout ---
     def _madc_plan(self):
+        """The MADC recording of every analog request, and its columns: one
+        (recorder, variable, cell id, circuit) per recorded trace."""
         neurons, observables, columns = [], [], []
         for recorder in self.recorders:
             for variable, ids in recorder.analog_requests():
-                for id in ids:
-                    columns.append((recorder, variable, id))
-                    neurons.append(slots_of([id])[0])
-                    observables.append(OBSERVABLE[variable])
+                ids = list(ids)
+                slots = slots_of(ids)
+                columns += [(recorder, variable, id, slot) for id, slot in zip(ids, slots)]
+                neurons += list(slots)
+                observables += [OBSERVABLE[variable]] * len(ids)
         if not neurons:
             return None, []
         return (MadcRecording(np.array(neurons), observables, interval=self.dt * self.time_scale),
@@ -751,12 +754,31 @@ class State(common.control.BaseState):
         if not columns:
             return
         codes_per_mv, zero_mv = self._madc_transfer
-        mv = (result.madc_mv if result.madc_mv is not None else
-              result.madc_codes / codes_per_mv + zero_mv)
-        for j, (recorder, variable, id) in enumerate(columns):
-            recorder.take_signal(variable, id, self.to_bio(variable, mv[:, j], slots_of([id])[0]))
+        variables = np.array([variable for _, variable, _, _ in columns])
+        slots = np.array([slot for _, _, _, slot in columns], np.int64)
+        for variable in np.unique(variables):
+            which = np.flatnonzero(variables == variable)
+            # a block of traces at a time, each a contiguous row: a whole-chip
+            # trace (millions of samples) in one piece would make temporaries
+            # beyond the allocator's reuse, each paid in fresh pages
+            for start in range(0, len(which), TRACES_PER_BLOCK):
+                block = which[start:start + TRACES_PER_BLOCK]
+                # consecutive columns (the usual case) as a slice: numpy's
+                # gather along the second axis is several times slower
+                columns_of = (slice(block[0], block[-1] + 1) if block[-1] - block[0] == len(block) - 1
+                              else block)
+                if result.madc_mv is not None:
+                    mv = np.asarray(result.madc_mv[:, columns_of].T, float)
+                else:
+                    mv = result.madc_codes[:, columns_of].T / codes_per_mv + zero_mv
+                traces = self.to_bio(variable, mv, slots[block][:, None])
+                for trace, j in zip(traces, block):
+                    recorder, _, id, _ = columns[j]
+                    recorder.take_signal(variable, id, trace)
 
     def to_bio(self, variable, node_mv, slot):
+        """Node voltages (hardware mV) of the circuits `slot` (broadcast against
+        them) in the variable's biological unit."""
         kappa = self._kappa[slot]
         if variable == "v":
             return T.v_from_hw(node_mv, self._offset[slot])
@@ -769,6 +791,9 @@ class State(common.control.BaseState):
             return w_hw / (kappa * T.VOLTAGE_GAIN)
         raise errors.RecordingError(variable, None)
 
+
+# MADC traces converted together (see _deliver_results)
+TRACES_PER_BLOCK = 32
 
 OBSERVABLE = {"v": "v", "gsyn_exc": "exc_synin", "gsyn_inh": "inh_synin", "w": "adaptation"}
 
