@@ -8,11 +8,12 @@ A- 0.012, additive, w_max 0.01).  Spikes recorded.
 Each measurement runs in a fresh process (`--worker`), pynn_brainscales and
 pyNN.nest alternating; the medians of build time (populations and projection),
 run() time, peak memory of the process and output rate are printed with the
-ratio NEST / emulator.  `--sweep` adds the emulator's scaling: run() time against
+ratio NEST / emulator, and the time of `get_data()` afterwards.  `--record-v`
+also records the membrane of all 512 neurons (10,001 samples each).  `--sweep` adds the emulator's scaling: run() time against
 simulated duration, number of neurons and input rate (tables, and a figure
 nest_comparison_scaling.png).
 
-    python tests/benchmarks/nest_comparison.py [--repeats 3] [--threads 1] [--sweep]
+    python tests/benchmarks/nest_comparison.py [--repeats 3] [--threads 1] [--record-v] [--sweep]
 
 The emulator runs calibrated chip 0 (calibrated once before the timings, from
 then on cached); NEST 3.10 runs with one thread unless --threads says otherwise
@@ -29,7 +30,7 @@ import time
 SCRIPT = os.path.abspath(__file__)
 
 
-def build_network(sim, plastic, neurons=512, rate=10.0, seed=1):
+def build_network(sim, plastic, neurons=512, rate=10.0, seed=1, record_v=False):
     """The issue's network on `sim`: (sources, neurons, projection)."""
     pre = sim.Population(256, sim.SpikeSourcePoisson(rate=rate))
     post = sim.Population(neurons, sim.EIF_cond_exp_isfa_ista())
@@ -44,19 +45,23 @@ def build_network(sim, plastic, neurons=512, rate=10.0, seed=1):
     else:
         synapse = sim.StaticSynapse(weight=weights, delay=1.0)
     projection = sim.Projection(pre, post, sim.AllToAllConnector(), synapse)
-    post.record("spikes")
+    post.record(["spikes", "v"] if record_v else "spikes")
     return pre, post, projection
 
 
-def network(sim, plastic, neurons, rate, duration):
-    """Build and run the network; returns (build s, run s, output rate Hz)."""
+def network(sim, plastic, neurons, rate, duration, record_v=False):
+    """Build and run the network; returns (build s, run s, output rate Hz,
+    get_data s)."""
     t0 = time.perf_counter()
-    _, post, _ = build_network(sim, plastic, neurons, rate)
+    _, post, _ = build_network(sim, plastic, neurons, rate, record_v=record_v)
     build = time.perf_counter() - t0
     t0 = time.perf_counter()
     sim.run(duration)
     run = time.perf_counter() - t0
-    return build, run, post.mean_spike_count() / (duration / 1000.0)
+    t0 = time.perf_counter()
+    post.get_data()
+    data = time.perf_counter() - t0
+    return build, run, post.mean_spike_count() / (duration / 1000.0), data
 
 
 def worker(args):
@@ -67,43 +72,51 @@ def worker(args):
     else:
         import pynn_brainscales as sim
         sim.setup(timestep=0.1, min_delay=1.0, chip=0)
-    build, run, rate = network(sim, args.plastic, args.neurons, args.rate, args.duration)
+    build, run, rate, data = network(sim, args.plastic, args.neurons, args.rate, args.duration,
+                                     args.record_v)
     sim.end()
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
-    print(json.dumps({"build": build, "run": run, "rate": rate, "peak_mb": peak_mb}))
+    print(json.dumps({"build": build, "run": run, "rate": rate, "peak_mb": peak_mb,
+                      "data": data}))
 
 
-def measure(simulator, plastic, threads, neurons=512, rate=10.0, duration=1000.0):
+def measure(simulator, plastic, threads, neurons=512, rate=10.0, duration=1000.0,
+            record_v=False):
     # NEST takes setup(threads=...); the emulator's engine its environment variable
     env = dict(os.environ, OMP_NUM_THREADS=str(threads), PYNN_BSS2_EMU_THREADS=str(threads))
     cmd = [sys.executable, SCRIPT, "--worker", simulator, "--threads", str(threads),
            "--neurons", str(neurons), "--rate", str(rate), "--duration", str(duration)]
     if plastic:
         cmd.append("--plastic")
+    if record_v:
+        cmd.append("--record-v")
     out = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=1800)
     if out.returncode != 0:
         raise RuntimeError(f"{simulator} worker failed:\n{out.stderr[-3000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def comparison(repeats, threads):
-    print(f"one PyNN script, {repeats} repetitions each, alternating; {threads} thread(s)")
+def comparison(repeats, threads, record_v=False):
+    print(f"one PyNN script, {repeats} repetitions each, alternating; {threads} thread(s)"
+          + ("; spikes and v of all neurons recorded" if record_v else ""))
     print(f"{'network':8s} {'simulator':18s} {'build ms':>9s} {'run() ms':>9s} "
-          f"{'peak MB':>8s} {'rate Hz':>8s}")
+          f"{'peak MB':>8s} {'rate Hz':>8s} {'get_data ms':>12s}")
     for plastic in (False, True):
         name = "STDP" if plastic else "static"
         results = {"nest": [], "bss2": []}
         for _ in range(repeats):
             for simulator in ("nest", "bss2"):
-                results[simulator].append(measure(simulator, plastic, threads))
+                results[simulator].append(measure(simulator, plastic, threads,
+                                                  record_v=record_v))
         medians = {s: {k: statistics.median(r[k] for r in runs) for k in runs[0]}
                    for s, runs in results.items()}
         for s, label in (("nest", "NEST 3.10"), ("bss2", "pynn_brainscales")):
             m = medians[s]
             print(f"{name:8s} {label:18s} {m['build'] * 1e3:9.1f} {m['run'] * 1e3:9.1f} "
-                  f"{m['peak_mb']:8.0f} {m['rate']:8.1f}")
-        ratio = {k: medians["nest"][k] / medians["bss2"][k] for k in ("build", "run")}
-        print(f"{name:8s} {'NEST / emulator':18s} {ratio['build']:9.2f} {ratio['run']:9.1f}")
+                  f"{m['peak_mb']:8.0f} {m['rate']:8.1f} {m['data'] * 1e3:12.1f}")
+        ratio = {k: medians["nest"][k] / medians["bss2"][k] for k in ("build", "run", "data")}
+        print(f"{name:8s} {'NEST / emulator':18s} {ratio['build']:9.2f} {ratio['run']:9.1f} "
+              f"{'':8s} {'':8s} {ratio['data']:12.2f}")
 
 
 def sweep(threads):
@@ -137,6 +150,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--record-v", action="store_true",
+                        help="record the membrane of all neurons too")
     parser.add_argument("--sweep", action="store_true")
     parser.add_argument("--worker", choices=["nest", "bss2"], help=argparse.SUPPRESS)
     parser.add_argument("--plastic", action="store_true", help=argparse.SUPPRESS)
@@ -149,7 +164,7 @@ def main():
         return
     for plastic in (False, True):                  # calibrates chip 0 once for each (cached)
         measure("bss2", plastic, args.threads)
-    comparison(args.repeats, args.threads)
+    comparison(args.repeats, args.threads, args.record_v)
     if args.sweep:
         sweep(args.threads)
 
