@@ -83,12 +83,21 @@ class Recorder(recording.Recorder):
 
     # --- the base Recorder's interface ---
     def _get_spiketimes(self, ids, clear=False):
+        """(cell id of each spike, spike times), each train in time order: in
+        this form PyNN builds a lazy neo SpikeTrainList, ~10x faster for many
+        cells than one SpikeTrain per cell (the form of a dict of trains)."""
         trains = self._trains()
-        out = {int(id): np.sort(np.concatenate(trains[id])) if trains.get(id) else np.zeros(0)
-               for id in ids}
+        cells, times = [], []
+        for id in map(int, ids):
+            if trains.get(id):
+                train = np.sort(np.concatenate(trains[id]))
+                times.append(train)
+                cells.append(np.full(len(train), id, np.int64))
         if clear:
             self._spikes = defaultdict(list)
-        return out
+        if not times:
+            return np.zeros(0, np.int64), np.zeros(0)
+        return np.concatenate(cells), np.concatenate(times)
 
     def _get_all_signals(self, variable, ids, clear=False):
         step = max(1, int(round(self.sampling_interval / simulator.state.dt)))
