@@ -69,11 +69,10 @@ class Recorder(recording.Recorder):
         position[simulator.as_ints(ids) - self.population.first_id] = np.arange(len(ids))
         self._keep(ids, position[cells], times)
 
-    def take_signal(self, variable, id, values):
-        chunks = self._signals[variable][id]
-        if chunks:
-            values = values[1:]          # the first sample repeats the previous run's last
-        chunks.append(np.asarray(values, float))
+    def take_signals(self, variable, ids, values):
+        """One run's traces of `variable`: values [samples, cells] for the cells
+        `ids` (their first sample is the state at the run's start)."""
+        self._signals[variable].append(([int(id) for id in ids], values))
 
     def _ids_of_variable(self, name):
         for v, ids in self.recorded.items():
@@ -100,15 +99,26 @@ class Recorder(recording.Recorder):
         return np.concatenate(cells), np.concatenate(times)
 
     def _get_all_signals(self, variable, ids, clear=False):
+        """[samples, ids] over all runs: a run's first sample repeats the
+        previous run's last, which a cell recorded in both keeps; NaN where a
+        cell was not recorded."""
         step = max(1, int(round(self.sampling_interval / simulator.state.dt)))
-        columns = [np.concatenate(self._signals[variable.name][id])
-                   if self._signals[variable.name][id] else np.zeros(0) for id in ids]
-        n = max((len(c) for c in columns), default=0)
-        data = np.full((n, len(ids)), np.nan)
-        for j, c in enumerate(columns):
-            data[n - len(c):, j] = c
+        runs = self._signals[variable.name]
+        ids = [int(id) for id in ids]
+        if len(runs) == 1 and runs[0][0] == ids:
+            data = runs[0][1]                  # one run, all its cells: as delivered
+        else:
+            starts = np.cumsum([0] + [len(values) - 1 for _, values in runs])
+            data = np.full((starts[-1] + 1 if runs else 0, len(ids)), np.nan)
+            column = {id: j for j, id in enumerate(ids)}
+            # the last run first: where runs overlap (one sample), the earlier
+            # run's value stays, and a cell new in the later run keeps its own
+            for start, (run_ids, values) in zip(starts[::-1][1:], runs[::-1]):
+                taken = [k for k, id in enumerate(run_ids) if id in column]
+                data[start:start + len(values), [column[run_ids[k]] for k in taken]] = (
+                    values[:, taken])
         if clear:
-            self._signals[variable.name] = defaultdict(list)
+            self._signals[variable.name] = []
         return data[::step], None
 
     def _local_count(self, variable, filter_ids=None):
@@ -119,7 +129,7 @@ class Recorder(recording.Recorder):
     def _clear_simulator(self):
         self._spikes = defaultdict(list)       # id -> arrays of spike times
         self._chunks = []                      # runs' spikes not yet split into trains
-        self._signals = defaultdict(lambda: defaultdict(list))
+        self._signals = defaultdict(list)       # variable -> [(ids, [samples, ids]) per run]
 
     def _reset(self):
         self._clear_simulator()

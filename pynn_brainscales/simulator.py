@@ -259,14 +259,14 @@ class State(common.control.BaseState):
         t0 = self.chip.time
         spikes = self._input_events(t0, t0 + duration)
         schedule = self._offset_schedule(t0, t0 + duration)
-        madc, columns = self._madc_plan()
+        madc, groups = self._madc_plan()
         result = self._run_chip(duration, spikes, madc, schedule,
                                 self._ppu_programs(t0, t0 + duration))
         self._take_learned_weights()
         # the configuration (with the weights the PPU left) serves the next run
         # as long as the network stays as it is now
         self._built_for = self._network_fingerprint()
-        self._deliver_results(result, columns, t0)
+        self._deliver_results(result, groups, t0)
         self.t = self.chip.time / self.time_scale
         self.running = True
 
@@ -733,48 +733,40 @@ class State(common.control.BaseState):
 
     # --- readout ---
     def _madc_plan(self):
-        """The MADC recording of every analog request, and its columns: one
-        (recorder, variable, cell id, circuit) per recorded trace."""
-        neurons, observables, columns = [], [], []
+        """The MADC recording of every analog request, and its groups of
+        columns: (recorder, variable, cell ids, their circuits, the slice of
+        MADC columns holding their traces)."""
+        neurons, observables, groups = [], [], []
         for recorder in self.recorders:
             for variable, ids in recorder.analog_requests():
                 ids = list(ids)
                 slots = slots_of(ids)
-                columns += [(recorder, variable, id, slot) for id, slot in zip(ids, slots)]
+                columns = slice(len(neurons), len(neurons) + len(ids))
+                groups.append((recorder, variable, ids, slots, columns))
                 neurons += list(slots)
                 observables += [OBSERVABLE[variable]] * len(ids)
         if not neurons:
             return None, []
         return (MadcRecording(np.array(neurons), observables, interval=self.dt * self.time_scale),
-                columns)
+                groups)
 
-    def _deliver_results(self, result, columns, t0):
+    def _deliver_results(self, result, groups, t0):
         for recorder in self.recorders:
             recorder.take_spikes(result.spike_times / self.time_scale, result.spike_neurons)
-        if not columns:
-            return
         codes_per_mv, zero_mv = self._madc_transfer
-        variables = np.array([variable for _, variable, _, _ in columns])
-        slots = np.array([slot for _, _, _, slot in columns], np.int64)
-        for variable in np.unique(variables):
-            which = np.flatnonzero(variables == variable)
-            # a block of traces at a time, each a contiguous row: a whole-chip
-            # trace (millions of samples) in one piece would make temporaries
-            # beyond the allocator's reuse, each paid in fresh pages
-            for start in range(0, len(which), TRACES_PER_BLOCK):
-                block = which[start:start + TRACES_PER_BLOCK]
-                # consecutive columns (the usual case) as a slice: numpy's
-                # gather along the second axis is several times slower
-                columns_of = (slice(block[0], block[-1] + 1) if block[-1] - block[0] == len(block) - 1
-                              else block)
-                if result.madc_mv is not None:
-                    mv = np.asarray(result.madc_mv[:, columns_of].T, float)
-                else:
-                    mv = result.madc_codes[:, columns_of].T / codes_per_mv + zero_mv
-                traces = self.to_bio(variable, mv, slots[block][:, None])
-                for trace, j in zip(traces, block):
-                    recorder, _, id, _ = columns[j]
-                    recorder.take_signal(variable, id, trace)
+        for recorder, variable, ids, slots, columns in groups:
+            source = result.madc_mv if result.madc_mv is not None else result.madc_codes
+            samples = source.shape[0]
+            traces = np.empty((samples, len(ids)))
+            # converted a block of samples at a time: temporaries the size of a
+            # whole-chip trace (millions of samples) would be beyond the
+            # allocator's reuse, each paid in fresh pages
+            step = max(1, SAMPLES_PER_BLOCK // len(ids))
+            for first in range(0, samples, step):
+                part = source[first:first + step, columns]
+                mv = part if result.madc_mv is not None else part / codes_per_mv + zero_mv
+                traces[first:first + step] = self.to_bio(variable, mv, slots)
+            recorder.take_signals(variable, ids, traces)
 
     def to_bio(self, variable, node_mv, slot):
         """Node voltages (hardware mV) of the circuits `slot` (broadcast against
@@ -792,8 +784,8 @@ class State(common.control.BaseState):
         raise errors.RecordingError(variable, None)
 
 
-# MADC traces converted together (see _deliver_results)
-TRACES_PER_BLOCK = 32
+# MADC samples converted together (see _deliver_results)
+SAMPLES_PER_BLOCK = 1 << 16
 
 OBSERVABLE = {"v": "v", "gsyn_exc": "exc_synin", "gsyn_inh": "inh_synin", "w": "adaptation"}
 

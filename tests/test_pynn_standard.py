@@ -37,6 +37,23 @@ def test_recording_layout_continued_runs_and_reset(ideal):
                                trains[2].magnitude[trains[2].magnitude < 50.0])
 
 
+def test_recording_started_between_runs_is_aligned_in_time(ideal):
+    """A cell recorded from the second run on has NaN for the first run, and its
+    first sample (the state at the second run's start) where that time is."""
+    p = sim.Population(2, sim.IF_curr_exp(i_offset=[0.0, 0.5], tau_m=20.0, cm=1.0))
+    p[0:1].record("v")
+    sim.run(20.0)
+    p[1:2].record("v")
+    sim.run(30.0)
+    v = p.get_data().segments[0].filter(name="v")[0].magnitude
+    assert v.shape == (501, 2)
+    assert not np.any(np.isnan(v[:, 0])) and np.all(v[:, 0] == -65.0)     # at rest
+    assert np.all(np.isnan(v[:200, 1])) and not np.any(np.isnan(v[200:, 1]))
+    # 0.5 nA into 20 MOhm for one tau_m: -65 + 10 (1 - 1/e) mV; 0.1 mV covers the
+    # circuit's integration step and the CapMem grid of the ideal chip's current
+    assert v[200, 1] == pytest.approx(-65.0 + 10.0 * (1.0 - np.exp(-1.0)), abs=0.1)
+
+
 def test_lif_firing_matches_the_closed_form(ideal):
     tau_m, cm, v_rest, v_th, t_ref, i = 20.0, 1.0, -65.0, -50.0, 2.0, 1.0
     p = sim.Population(1, sim.IF_curr_exp(tau_m=tau_m, cm=cm, v_rest=v_rest, v_reset=v_rest,

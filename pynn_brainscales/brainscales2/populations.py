@@ -1,5 +1,7 @@
 """Populations of the native API: placement as the real system (optionally
 permuted), calibrated parameters visible at creation, MADC/CADC recording."""
+from collections import defaultdict
+
 import numpy as np
 from pyNN import errors
 
@@ -17,6 +19,10 @@ class Recorder(core_recording.Recorder):
     def __init__(self, population, file=None):
         super().__init__(population, file)
         self.device = "madc"
+
+    def _clear_simulator(self):
+        super()._clear_simulator()
+        self._signals = defaultdict(lambda: defaultdict(list))   # variable -> id -> samples
 
     def take_samples(self, variable, id, times, values):
         self._signals[variable][id].append((np.asarray(times, float), values))
