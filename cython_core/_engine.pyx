@@ -186,6 +186,7 @@ cdef struct LoopArgs:
     double madc_interval
     float* madc_out
     long n_madc_rows
+    float* madc_prev        # per MADC channel: its value at the step's start
     const int* cadc_neurons
     int n_cadc
     double cadc_t0
@@ -513,6 +514,10 @@ cdef class Engine:
         a.madc_t0 = madc_t0
         a.madc_interval = madc_interval
         a.madc_out = &madc_out[0, 0] if madc_out.shape[0] and madc_out.shape[1] else NULL
+        # one per channel (a neuron may be on several, with different observables);
+        # the hemisphere threads write disjoint channels
+        madc_prev = np.zeros(max(madc_neurons.shape[0], 1), np.float32)
+        a.madc_prev = <float*>cnp.PyArray_DATA(madc_prev)
         a.n_madc_rows = madc_out.shape[0]
         a.cadc_neurons = &cadc_neurons[0] if cadc_neurons.shape[0] else NULL
         a.n_cadc = cadc_neurons.shape[0]
@@ -589,7 +594,7 @@ cdef class Engine:
         cdef float value, off
         cdef double t_arrive
         cdef int pending_now[NEURONS]
-        cdef float obs_prev[NEURONS]
+        cdef float* obs_prev = a.madc_prev
         cdef double dt = a.dt
         first = 0 if only < 0 else only * COLUMNS
         last = NEURONS if only < 0 else first + COLUMNS

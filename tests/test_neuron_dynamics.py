@@ -79,6 +79,30 @@ def test_madc_trace_decodes_to_membrane(ideal_chip):
     assert np.max(np.abs(res.madc_codes[:, 0] - codes)) <= 1
 
 
+def test_madc_channels_may_repeat_neurons_with_other_observables(ideal_chip):
+    """More channels than neurons (a neuron's membrane and adaptation node side
+    by side, or twice): each channel reads as it does alone (the per-channel
+    buffer of the engine once had room for 512 channels only)."""
+    chip = ideal_chip
+    n = chip.config.neurons
+    n.threshold_enable = True
+    n.constant_current_enable = True
+    n.constant_current_i_offset = 500
+    n.adaptation_enable = True
+    n.adaptation_i_bias_b = 100
+    everyone = np.arange(C.NUM_NEURONS)
+    together = chip.run(30.0, noise_seed=0, madc=MadcRecording(np.tile(everyone, 3),
+                                                 ["v"] * 1024 + ["adaptation"] * 512)).madc_mv
+    alone = {}
+    for observable in ("v", "adaptation"):
+        chip.reset_state()
+        alone[observable] = chip.run(30.0, noise_seed=0, madc=MadcRecording(
+            everyone, observable)).madc_mv
+    np.testing.assert_array_equal(together[:, :512], alone["v"])
+    np.testing.assert_array_equal(together[:, 512:1024], alone["v"])
+    np.testing.assert_array_equal(together[:, 1024:], alone["adaptation"])
+
+
 @pytest.mark.parametrize("receptor", ["excitatory", "inhibitory"])
 def test_psc_and_psp_shapes(ideal_chip, receptor):
     chip = ideal_chip
