@@ -85,7 +85,7 @@ class PPUAccess:
         """Write 6-bit weights of one hemisphere (all rows, or the given rows)."""
         h = self._hemi(hemisphere)
         syn = self._chip.config.synapses
-        sel = slice(None) if rows is None else np.asarray(rows)
+        sel = slice(None) if rows is None else self._indices("rows", rows, C.ROWS_PER_HEMISPHERE)
         weights = np.asarray(weights, dtype=np.float64)
         check_range("ppu weights", weights, 0, C.WEIGHT_MAX, integer=not self._chip.ideal)
         syn.weights[h, sel] = weights
@@ -101,6 +101,8 @@ class PPUAccess:
         reads its MADC."""
         h = self._hemi(hemisphere)
         check_range("reads", reads, 1, 64)
+        if rows is not None:
+            rows = self._indices("rows", rows, C.ROWS_PER_HEMISPHERE)
         chip = self._chip
         column_reset = chip._correlation["reset_mv"][
             h * 2 + np.arange(C.COLUMNS_PER_HEMISPHERE) // C.NEURONS_PER_QUADRANT]
@@ -116,13 +118,15 @@ class PPUAccess:
         return self._rng.random(shape)
 
     def reset_correlation(self, hemisphere, rows=None):
-        self._chip._engine.reset_correlation(self._hemi(hemisphere), rows)
+        self._chip._engine.reset_correlation(
+            self._hemi(hemisphere),
+            None if rows is None else self._indices("rows", rows, C.ROWS_PER_HEMISPHERE))
 
     def read_spike_counters(self, reset=False, neurons=None):
         """Per-neuron 8-bit saturating spike counters (all 512, or of `neurons`);
         `reset` clears the counters read."""
         counter = self._chip._engine.spike_counter
-        sel = slice(None) if neurons is None else np.asarray(neurons)
+        sel = slice(None) if neurons is None else self._indices("neurons", neurons, C.NUM_NEURONS)
         out = np.minimum(counter[sel], C.SPIKE_COUNTER_MAX).astype(np.uint8)
         if reset:
             counter[sel] = 0
@@ -132,7 +136,8 @@ class PPUAccess:
         """CADC samples (8-bit codes) of `neurons` (default: all 512): their
         membranes, or the node each neuron's readout source selects (`source`:
         one of 'v', 'exc_synin', 'inh_synin', 'adaptation', or one per neuron)."""
-        neurons = np.arange(C.NUM_NEURONS) if neurons is None else np.asarray(neurons)
+        neurons = (np.arange(C.NUM_NEURONS) if neurons is None
+                   else self._indices("neurons", neurons, C.NUM_NEURONS))
         state = self._chip._engine.state
         nodes = {"v": state["v"], "exc_synin": M.SYNIN_BASELINE_MV + state["u_e"],
                  "inh_synin": M.SYNIN_BASELINE_MV + state["u_i"],
@@ -151,6 +156,14 @@ class PPUAccess:
     def _hemi(hemisphere):
         check_range("hemisphere", hemisphere, 0, C.NUM_HEMISPHERES - 1)
         return int(hemisphere)
+
+    @staticmethod
+    def _indices(name, values, count):
+        """Row or neuron indices, checked against 0..count - 1 (numpy would wrap
+        negative ones, and a slice of rows beyond the array is silently empty)."""
+        values = np.asarray(values)
+        check_range(name, values, 0, count - 1)
+        return values.astype(np.int64, copy=False)
 
 
 def default_threads():

@@ -75,6 +75,19 @@ def test_run_arguments(chip):
         chip.run(10.0, offset_current_schedule=([1.0], [0], [2000]))
 
 
+@pytest.mark.parametrize("call, message", [
+    (lambda ppu: ppu.read_correlation(0, rows=[300]), r"rows: value 300 .*allowed range is 0\.\.255"),
+    (lambda ppu: ppu.reset_correlation(1, rows=[-1]), r"rows: value -1 .*allowed range is 0\.\.255"),
+    (lambda ppu: ppu.set_weights(0, 5, rows=[256]), r"rows: value 256 .*allowed range is 0\.\.255"),
+    (lambda ppu: ppu.read_spike_counters(neurons=[512]), r"neurons: value 512 .*0\.\.511"),
+    (lambda ppu: ppu.read_membrane([-2]), r"neurons: value -2 .*0\.\.511"),
+])
+def test_ppu_indices_are_checked(chip, call, message):
+    """A row beyond the array read as an empty block, a negative one wrapped."""
+    with pytest.raises(RuntimeError, match=message):
+        chip.run(2.0, ppu=[PPUProgram([1.0], call)])
+
+
 def test_chip_arguments():
     with pytest.raises(ValueError, match=r"chip seed: value -3"):
         Chip(seed=-3)
