@@ -244,10 +244,16 @@ class State(common.control.BaseState):
         self.run_until(self.t + simtime)
 
     def run_until(self, tstop):
-        if tstop - self.t < self.dt / 2:
+        steps = (tstop - self.t) / self.dt
+        if not self.native and abs(steps - round(steps)) > 1e-6 * max(1.0, abs(steps)):
+            # as NEST: a duration off the grid is an error, not rounded away (the
+            # native API, in hardware time, runs to the nearest integration step)
+            raise ValueError(f"run: simulated time {tstop - self.t:g} ms (up to {tstop:g} ms) is "
+                             f"not a multiple of the time step {self.dt:g} ms")
+        if round(steps) < 1:
             self.running = True
             return
-        duration = round((tstop - self.t) * self.time_scale / self.chip.dt) * self.chip.dt
+        duration = round(steps) * self.dt * self.time_scale
         started = time.perf_counter()
         if self._network_fingerprint() != self._built_for:
             self._build()

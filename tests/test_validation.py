@@ -148,3 +148,14 @@ def test_thread_count_is_checked(monkeypatch):
     monkeypatch.setenv("PYNN_BSS2_EMU_THREADS", "3")
     with pytest.raises(ConfigurationError, match=r"PYNN_BSS2_EMU_THREADS: value 3 .* 1\.\.2"):
         Chip()
+
+
+def test_pynn_run_off_the_time_step_is_an_error(ideal):
+    """As NEST: a simulated time off the grid is not silently rounded."""
+    sim = ideal
+    sim.Population(1, sim.IF_curr_exp())
+    for duration in (0.1, 0.2, 0.3, 0.7, 12.3):          # float sums stay on the grid
+        sim.run(duration)
+    with pytest.raises(ValueError, match=r"run: simulated time 0\.15 ms .* not a multiple of "
+                                         r"the time step 0\.1 ms"):
+        sim.run(0.15)
