@@ -101,6 +101,38 @@ def madc_trace(chip, duration, observable="v", interval=0.1, spikes=None,
     return res.madc_times - t0, madc_to_mv(res.madc_codes, chip)
 
 
+def madc_windows(chip, starts, length, observable="v", interval=0.1, spikes=None, settle=30.0):
+    """MADC traces of all neurons in windows of `length` us from each of `starts`
+    (us after `settle`, increasing); the chip runs on between them without
+    recording (a trace is converted sample by sample: what lies between the
+    windows would cost as much as the windows' own run).  `spikes` (times after
+    `settle`, labels) may fall anywhere.  `observable`: one, or several read
+    side by side.  Returns one (times after `settle`, traces in mV [samples,
+    512 per observable, in their order]) per window."""
+    chip.reset_state()
+    run_settling(chip, settle)
+    t0 = chip.time
+    times = np.zeros(0) if spikes is None else np.asarray(spikes[0], float)
+    labels = np.zeros(0, np.int64) if spikes is None else np.asarray(spikes[1])
+    on_grid = lambda t: np.rint((t - chip.time) / chip.dt) * chip.dt
+
+    def run_to(t, madc=None):
+        duration = on_grid(t0 + t)
+        within = (times + t0 >= chip.time) & (times + t0 < chip.time + duration)
+        return chip.run(duration, spikes=(times[within] + t0, labels[within]), madc=madc)
+
+    observables = [observable] if isinstance(observable, str) else list(observable)
+    channels = MadcRecording(np.tile(ALL_NEURONS, len(observables)),
+                             [o for o in observables for _ in ALL_NEURONS], interval)
+    windows = []
+    for start in starts:
+        if on_grid(t0 + start) > 0:
+            run_to(start)
+        res = run_to(start + length, channels)
+        windows.append((res.madc_times - t0, madc_to_mv(res.madc_codes, chip)))
+    return windows
+
+
 def correlation_reset_reads(chip, reads=8):
     """Mean causal/acausal CADC reads of the idle correlation sensors (at their
     reset voltage) per channel: [hemisphere, branch, column], averaged over

@@ -107,12 +107,14 @@ class AdaptationA(_Adaptation):
     def measure(self):
         n = self.chip.config.neurons
         levels = []
+        # the settled tail: the last tenth of the run, at least 5 us
+        tail = max(5.0, round(self.duration / 10.0))
         for current in (100, 400):
             n.constant_current_i_offset = current
-            _, v = measure.madc_trace(self.chip, self.duration, "v", interval=1.0)
-            _, w = measure.madc_trace(self.chip, self.duration, "adaptation", interval=1.0)
-            tail = max(5, v.shape[0] // 10)
-            levels.append((v[-tail:].mean(axis=0), adaptation_current(w[-tail:].mean(axis=0))))
+            [(_, trace)] = measure.madc_windows(self.chip, [self.duration - tail], tail,
+                                                ("v", "adaptation"), interval=1.0)
+            v, w = trace[:, :C.NUM_NEURONS], trace[:, C.NUM_NEURONS:]
+            levels.append((v.mean(axis=0), adaptation_current(w.mean(axis=0))))
         n.constant_current_i_offset = 0
         (v0, w0), (v1, w1) = levels
         return (w1 - w0) / np.where(np.abs(v1 - v0) > 1e-3, v1 - v0, 1e-3)

@@ -94,10 +94,10 @@ def psc_slope(chip, receptor, trials=2, gap=40.0, signed=False):
     the synaptic current over the membrane capacitance.  Averaged over trials;
     the slope just before each burst is subtracted.  Magnitude unless `signed`."""
     t_events = 1.0 + gap * np.arange(trials)
-    t, v = measure.madc_trace(chip, gap * trials, "v", interval=0.034,
-                              spikes=(t_events, np.full(trials, LABEL[receptor])))
+    windows = measure.madc_windows(chip, t_events - 1.0, 1.8, "v", interval=0.034,
+                                   spikes=(t_events, np.full(trials, LABEL[receptor])))
     slopes = [fit_slope(t, v, te + 0.1, te + 0.6) - fit_slope(t, v, te - 0.8, te - 0.05)
-              for te in t_events]
+              for (t, v), te in zip(windows, t_events)]
     mean = np.mean(slopes, axis=0)
     return mean if signed else np.abs(mean)
 
