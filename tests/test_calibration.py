@@ -426,3 +426,30 @@ def test_acceptance_of_an_adex_calibration():
     for spread in verify(result):
         print(spread)
         assert spread.passed, spread
+
+
+def test_correlation_pair_sums_pair_nearest_neighbours():
+    """Each post spike pairs with the last pre spike before it (causal), each pre
+    spike with each neuron's last post spike before it (acausal); neurons
+    without spikes and pre spikes before a neuron's first post add nothing."""
+    from calibration.steps.correlation import pair_sums
+    rng = np.random.default_rng(3)
+    pre = np.sort(rng.uniform(0.0, 100.0, 40))
+    posts = {n: np.sort(rng.uniform(0.0, 100.0, rng.integers(0, 30))) for n in range(0, 512, 7)}
+    times = np.concatenate(list(posts.values()))
+    neurons = np.concatenate([np.full(len(t), n) for n, t in posts.items()])
+    order = np.argsort(times, kind="stable")         # as the chip delivers them
+    taus = np.array([0.7, 5.0, 40.0])
+    sums = pair_sums(times[order], neurons[order], pre, taus)
+    expected = np.zeros_like(sums)
+    for n, post in posts.items():
+        for t in post:
+            earlier = pre[pre < t]
+            if len(earlier):
+                expected[0, n] += np.exp(-(t - earlier[-1]) / taus)
+        for t in pre:
+            earlier = post[post < t]
+            if len(earlier):
+                expected[1, n] += np.exp(-(t - earlier[-1]) / taus)
+    # float32 exponentials: ~1e-7 relative per term
+    np.testing.assert_allclose(sums, expected, rtol=1e-5, atol=1e-30)
