@@ -37,7 +37,10 @@ RUN_SLOW_SCALER = 4
 RUNS = {"slow dense": ("slow", 2.3), "slow sparse": ("slow", 23.7), "fast sparse": ("fast", 23.7)}
 # per branch (causal, acausal): the two runs whose ratio fixes tau
 RUN_PAIRS = (("slow dense", "slow sparse"), ("fast sparse", "slow sparse"))
-TAU_GRID = np.geomspace(0.5, 80.0, 400)
+# trial taus (us), 3.2 % apart: interpolating the pair-sum ratio between them
+# moves a fitted tau by 2e-4 relative against a grid of 400 (the runs' noise:
+# ~0.7 %), and the pair sums cost in proportion to their number
+TAU_GRID = np.geomspace(0.5, 80.0, 160)
 BRANCHES = ("causal", "acausal")
 COLUMN_QUADRANT = quadrant_of_neuron().reshape(C.NUM_HEMISPHERES, C.COLUMNS_PER_HEMISPHERE)
 
