@@ -106,7 +106,7 @@ class Recorder(recording.Recorder):
         runs = self._signals[variable.name]
         ids = [int(id) for id in ids]
         if len(runs) == 1 and runs[0][0] == ids:
-            data = runs[0][1]                  # one run, all its cells: as delivered
+            data = runs[0][1].copy()     # one run, all its cells (a copy: the caller may edit it)
         else:
             starts = np.cumsum([0] + [len(values) - 1 for _, values in runs])
             data = np.full((starts[-1] + 1 if runs else 0, len(ids)), np.nan)

@@ -54,6 +54,16 @@ def test_recording_started_between_runs_is_aligned_in_time(ideal):
     assert v[200, 1] == pytest.approx(-65.0 + 10.0 * (1.0 - np.exp(-1.0)), abs=0.1)
 
 
+def test_recorded_data_handed_out_are_copies(ideal):
+    """Editing what get_data() returned leaves the recording as it was."""
+    p = sim.Population(2, sim.IF_curr_exp(i_offset=1.0))
+    p.record("v")
+    sim.run(10.0)
+    v = p.get_data().segments[0].analogsignals[0]
+    v[0, 0] = 123.0 * v.units
+    assert float(p.get_data().segments[0].analogsignals[0][0, 0]) == -65.0
+
+
 def test_lif_firing_matches_the_closed_form(ideal):
     tau_m, cm, v_rest, v_th, t_ref, i = 20.0, 1.0, -65.0, -50.0, 2.0, 1.0
     p = sim.Population(1, sim.IF_curr_exp(tau_m=tau_m, cm=cm, v_rest=v_rest, v_reset=v_rest,
