@@ -51,6 +51,12 @@ def route(requests, config, integer_weights, capacity=None):
         np.maximum.reduceat(all_weights, column_start[:-1]) if len(order) else np.zeros(0),
         [capacity.get(key, 0.0) for key in order])
     parts = np.maximum(1, np.ceil(largest / C.WEIGHT_MAX - 1e-9)).astype(np.int64)
+    if len(parts) and parts.max() > ROWS:
+        i = int(np.argmax(parts))
+        raise RoutingError(
+            f"weight: value {largest[i]:g} hardware LSB ({order[i][2]}) needs {parts[i]} "
+            f"synapse rows in parallel ({C.WEIGHT_MAX} LSB each); a hemisphere has {ROWS}, so "
+            f"the reachable range is 0..{ROWS * C.WEIGHT_MAX} LSB")
     hemisphere = np.array([key[3] for key in order], np.int64)
     receptor = [key[2] for key in order]
     row_mode = np.where(np.array(receptor) == "excitatory", C.ROW_EXCITATORY, C.ROW_INHIBITORY)

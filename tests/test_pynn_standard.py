@@ -160,6 +160,14 @@ def test_hardware_limits_raise_clear_errors():
     with pytest.raises(PyNNConnectionError, match="no synapse row left"):
         sim.run(1.0)
     sim.setup(ideal=True)
+    src = sim.Population(1, sim.SpikeSourceArray(spike_times=[1.0]))
+    p = sim.Population(1, sim.IF_curr_exp())
+    sim.Projection(src, p, sim.AllToAllConnector(), sim.StaticSynapse(weight=1e6))
+    # a weight beyond 256 parallel rows is named as such, not as rows used up
+    with pytest.raises(PyNNConnectionError, match=r"weight: value .* needs \d+ synapse rows in "
+                                                  r"parallel .* reachable range is 0\.\.16128"):
+        sim.run(1.0)
+    sim.setup(ideal=True)
     p = sim.Population(1, sim.IF_curr_exp())
     with pytest.raises(PyNNConnectionError, match="delay: value 0.05 ms is below the time step"):
         sim.Projection(p, p, sim.AllToAllConnector(), sim.StaticSynapse(delay=0.05))

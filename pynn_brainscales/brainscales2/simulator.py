@@ -177,8 +177,10 @@ class NativeState(core.State):
                       for lab in labs]
             if len(set(labels)) > 1:
                 raise errors.ConnectionError(
-                    "a SpikeSourcePoissonOnChip population reaches its targets through one "
-                    "generator label: connect it to a single population, one receptor type")
+                    f"SpikeSourcePoissonOnChip population {pop.label!r}: its cells are one "
+                    f"background generator, whose events carry one label, but its "
+                    f"connections need {len(set(labels))}: connect it with an "
+                    f"AllToAllConnector to a single population, one receptor type")
             config.generators.label[g] = labels[0] if labels else 0
         self.chip.config = config
 
