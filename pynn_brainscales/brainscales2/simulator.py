@@ -202,8 +202,7 @@ class NativeState(core.State):
         self._cadc_columns = []
         for recorder in self.recorders:
             for variable, ids in recorder.analog_requests():
-                for id in ids:
-                    slot = core.slots_of([id])[0]
+                for id, slot in zip(ids, core.slots_of(list(ids))):
                     if recorder.device == "cadc":
                         self._cadc_columns.append((recorder, variable, id, slot))
                         continue
