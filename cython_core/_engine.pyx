@@ -96,15 +96,24 @@ cdef float* _fptr(cnp.ndarray arr):
     return <float*>cnp.PyArray_DATA(arr)
 
 
-cdef float _observe(const float* state, int n, int what, float synin_base, float adapt_base,
-                    float adapt_gain) noexcept nogil:
-    if what == OBSERVE_V:
-        return state[S_V * NEURON_STRIDE + n]
-    if what == OBSERVE_EXC:
-        return synin_base + state[S_U_E * NEURON_STRIDE + n]
-    if what == OBSERVE_INH:
-        return synin_base + state[S_U_I * NEURON_STRIDE + n]
-    return adapt_base + adapt_gain * state[S_W * NEURON_STRIDE + n]
+def _madc_tables(neurons, observe, float synin_base, float adapt_base, float adapt_gain):
+    """The engine's MADC channel tables: the channels reordered by hemisphere
+    (stably), each with its column in the output, the state element it reads
+    (row * NEURON_STRIDE + neuron) and its line (base + gain * state); and how
+    many belong to hemisphere 0.  Never empty (the engine takes addresses)."""
+    if len(neurons) == 0:
+        return (np.zeros(1, np.int32), np.zeros(1, np.int32), np.zeros(1, np.float32),
+                np.ones(1, np.float32), 0)
+    neurons = neurons.astype(np.int64)
+    order = np.argsort(neurons >= COLUMNS, kind="stable")
+    rows = np.array([S_V, S_U_E, S_U_I, S_W], np.int64)[observe]
+    base = np.select([observe == OBSERVE_EXC, observe == OBSERVE_INH,
+                      observe == OBSERVE_ADAPTATION], [synin_base, synin_base, adapt_base], 0.0)
+    gain = np.where(observe == OBSERVE_ADAPTATION, adapt_gain, 1.0)
+    return (order.astype(np.int32),
+            (rows * NEURON_STRIDE + neurons)[order].astype(np.int32),
+            base[order].astype(np.float32), gain[order].astype(np.float32),
+            int(np.count_nonzero(neurons < COLUMNS)))
 
 
 cdef struct EventHeap:
@@ -179,14 +188,20 @@ cdef struct LoopArgs:
     const int* schedule_neuron
     const float* schedule_value
     long n_sc
-    const int* madc_neurons
-    const int* madc_observe
     int n_madc
     double madc_t0
     double madc_interval
     float* madc_out
     long n_madc_rows
-    float* madc_prev        # per MADC channel: its value at the step's start
+    # MADC channels in hemisphere order (those of hemisphere 0 first, madc_split
+    # of them), each read as base + gain * state[offset]; column: its place in
+    # madc_out; prev: its value at the step's start
+    const int* madc_column
+    const int* madc_offset
+    const float* madc_base
+    const float* madc_gain
+    int madc_split
+    float* madc_prev
     const int* cadc_neurons
     int n_cadc
     double cadc_t0
@@ -508,14 +523,20 @@ cdef class Engine:
         a.schedule_neuron = &schedule_neuron[0] if schedule_neuron.shape[0] else NULL
         a.schedule_value = &schedule_value[0] if schedule_value.shape[0] else NULL
         a.n_sc = schedule_time.shape[0]
-        a.madc_neurons = &madc_neurons[0] if madc_neurons.shape[0] else NULL
-        a.madc_observe = &madc_observe[0] if madc_observe.shape[0] else NULL
         a.n_madc = madc_neurons.shape[0]
         a.madc_t0 = madc_t0
         a.madc_interval = madc_interval
         a.madc_out = &madc_out[0, 0] if madc_out.shape[0] and madc_out.shape[1] else NULL
-        # one per channel (a neuron may be on several, with different observables);
-        # the hemisphere threads write disjoint channels
+        # one entry per channel (a neuron may be on several, with different
+        # observables); the hemisphere threads use disjoint entries
+        column, offset, base, gain, split = _madc_tables(
+            np.asarray(madc_neurons), np.asarray(madc_observe), synin_base, adapt_base,
+            adapt_gain)
+        a.madc_column = <int*>cnp.PyArray_DATA(column)
+        a.madc_offset = <int*>cnp.PyArray_DATA(offset)
+        a.madc_base = <float*>cnp.PyArray_DATA(base)
+        a.madc_gain = <float*>cnp.PyArray_DATA(gain)
+        a.madc_split = split
         madc_prev = np.zeros(max(madc_neurons.shape[0], 1), np.float32)
         a.madc_prev = <float*>cnp.PyArray_DATA(madc_prev)
         a.n_madc_rows = madc_out.shape[0]
@@ -595,7 +616,11 @@ cdef class Engine:
         cdef double t_arrive
         cdef int pending_now[NEURONS]
         cdef float* obs_prev = a.madc_prev
+        cdef float* row
         cdef double dt = a.dt
+        # this thread's MADC channels
+        cdef int c_first = 0 if only <= 0 else a.madc_split
+        cdef int c_last = a.n_madc if only != 0 else a.madc_split
         first = 0 if only < 0 else only * COLUMNS
         last = NEURONS if only < 0 else first + COLUMNS
         for k in range(a.n_steps):
@@ -624,11 +649,8 @@ cdef class Engine:
                     self._deliver(self.in_flight.label[0],
                                   t_arrive if t_arrive > t_start else t_start, t_end, -1)
                     heap_pop(&self.in_flight)
-            for j in range(a.n_madc):
-                neuron = a.madc_neurons[j]
-                if first <= neuron < last:
-                    obs_prev[j] = _observe(self.S, neuron, a.madc_observe[j], a.synin_base,
-                                           a.adapt_base, a.adapt_gain)
+            for j in range(c_first, c_last):
+                obs_prev[j] = a.madc_base[j] + a.madc_gain[j] * self.S[a.madc_offset[j]]
             nspikes = neuron_step(self.P, self.S, self.rng_p, <float>dt, self.noise,
                                   self.with_exp, self.with_coba, only)
             if nspikes:
@@ -662,24 +684,27 @@ cdef class Engine:
                     if t_sample > t_end:
                         break
                     frac = (t_sample - t_start) / dt
-                    for j in range(a.n_madc):
-                        n = a.madc_neurons[j]
-                        if not (first <= n < last):
-                            continue
-                        value = _observe(self.S, n, a.madc_observe[j], a.synin_base,
-                                         a.adapt_base, a.adapt_gain)
-                        off = self.S[S_SPIKE_OFFSET * NEURON_STRIDE + n]
-                        if a.madc_observe[j] == OBSERVE_V and off >= 0.0:
-                            # the trace rises to threshold, then sits at reset
+                    row = a.madc_out + out.madc_next * a.n_madc
+                    # linear inside the step (a gather, vectorised), then the
+                    # membranes that spiked in it: up to threshold, then reset
+                    for j in range(c_first, c_last):
+                        value = a.madc_base[j] + a.madc_gain[j] * self.S[a.madc_offset[j]]
+                        row[a.madc_column[j]] = obs_prev[j] + (value - obs_prev[j]) * frac
+                    if nspikes:
+                        for j in range(c_first, c_last):
+                            if a.madc_offset[j] >= NEURON_STRIDE * (S_V + 1):
+                                continue                    # not a membrane
+                            n = a.madc_offset[j] - S_V * NEURON_STRIDE
+                            off = self.S[S_SPIKE_OFFSET * NEURON_STRIDE + n]
+                            if off < 0.0:
+                                continue
                             if t_sample - t_start < off:
                                 value = obs_prev[j] + (
                                     self.P[P_V_THRESH * NEURON_STRIDE + n] - obs_prev[j]) * (
                                     (t_sample - t_start) / off)
                             else:
                                 value = self.P[P_E_RESET * NEURON_STRIDE + n]
-                        else:
-                            value = obs_prev[j] + (value - obs_prev[j]) * frac
-                        a.madc_out[out.madc_next * a.n_madc + j] = value
+                            row[a.madc_column[j]] = value
                     out.madc_next += 1
             if a.n_cadc:
                 while out.cadc_next < a.n_cadc_rows:
