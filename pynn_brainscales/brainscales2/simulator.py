@@ -177,10 +177,11 @@ class NativeState(core.State):
                       for lab in labs]
             if len(set(labels)) > 1:
                 raise errors.ConnectionError(
-                    f"SpikeSourcePoissonOnChip population {pop.label!r}: its cells are one "
-                    f"background generator, whose events carry one label, but its "
-                    f"connections need {len(set(labels))}: connect it with an "
-                    f"AllToAllConnector to a single population, one receptor type")
+                    f"SpikeSourcePoissonOnChip population {pop.label!r}: its connections need "
+                    f"{len(set(labels))} event labels, but the emulated background generator "
+                    f"sends one (the real one's random label bits are not emulated): use "
+                    f"populations of one cell, each connected to one population with one "
+                    f"receptor type")
             config.generators.label[g] = labels[0] if labels else 0
         self.chip.config = config
 
