@@ -141,3 +141,11 @@ def test_on_chip_poisson_source():
     # (spread over the ~3 MADC samples of one 0.1 us integration step)
     steps = np.count_nonzero(np.diff(trace[::3]) > 3)
     assert 8 < steps < 35
+    pynn.end()
+    # several cells would need the real generators' random label bits
+    pynn.setup(ideal=True)
+    src = pynn.Population(4, pynn.cells.SpikeSourcePoissonOnChip(rate=2e5, seed=3))
+    pop = pynn.Population(4, pynn.cells.HXNeuron(excitatory_input_enable=True))
+    pynn.Projection(src, pop, pynn.AllToAllConnector(), pynn.synapses.StaticSynapse(weight=10))
+    with pytest.raises(PyNNConnectionError, match="need 4 event labels.*populations of one cell"):
+        pynn.run(0.1)
