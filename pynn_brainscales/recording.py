@@ -99,14 +99,14 @@ class Recorder(recording.Recorder):
         return np.concatenate(cells), np.concatenate(times)
 
     def _get_all_signals(self, variable, ids, clear=False):
-        """[samples, ids] over all runs: a run's first sample repeats the
-        previous run's last, which a cell recorded in both keeps; NaN where a
-        cell was not recorded."""
+        """[samples, ids] (float64, a copy: the caller may edit it) over all
+        runs: a run's first sample repeats the previous run's last, which a
+        cell recorded in both keeps; NaN where a cell was not recorded."""
         step = max(1, int(round(self.sampling_interval / simulator.state.dt)))
         runs = self._signals[variable.name]
         ids = [int(id) for id in ids]
         if len(runs) == 1 and runs[0][0] == ids:
-            data = runs[0][1].copy()     # one run, all its cells (a copy: the caller may edit it)
+            data = runs[0][1].astype(np.float64)   # one run, all its cells (a copy)
         else:
             starts = np.cumsum([0] + [len(values) - 1 for _, values in runs])
             data = np.full((starts[-1] + 1 if runs else 0, len(ids)), np.nan)

@@ -763,7 +763,10 @@ class State(common.control.BaseState):
         for recorder, variable, ids, slots, columns in groups:
             source = result.madc_mv if result.madc_mv is not None else result.madc_codes
             samples = source.shape[0]
-            traces = np.empty((samples, len(ids)))
+            # kept in float32 (a tenth of the MADC's resolution is ~1e-5 of the
+            # values): half the memory of a long recording; get_data() hands
+            # out float64
+            traces = np.empty((samples, len(ids)), np.float32)
             # converted a block of samples at a time: temporaries the size of a
             # whole-chip trace (millions of samples) would be beyond the
             # allocator's reuse, each paid in fresh pages
