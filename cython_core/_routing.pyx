@@ -30,7 +30,8 @@ def allocate_rows(const long[::1] hemisphere, const long[::1] row_mode,
                   const long[::1] column_start, const long[::1] columns,
                   const double[::1] weights, bint integer_weights,
                   float[:, :, ::1] synapse_weights, long[:, :, ::1] synapse_labels,
-                  long[:, ::1] row_modes, long[::1] part_row, long[::1] part_address):
+                  long[:, ::1] row_modes, long[::1] part_row, long[::1] part_address,
+                  const unsigned char[:, ::1] reserved=None):
     """Place requests 0..n-1 in order; request i has columns
     columns[column_start[i]:column_start[i + 1]] with `weights` alongside, and
     is split into parts[i] parallel rows (integer weights: parts differing by
@@ -41,7 +42,8 @@ def allocate_rows(const long[::1] hemisphere, const long[::1] row_mode,
     has an address left, listen to that unused address, so that no event
     reaches them.  part_row / part_address: row and address of each part, the
     parts of request 0 first.  Returns -1, or the index of the first request
-    that found no free row (nothing after it is placed).
+    that found no free row (nothing after it is placed).  `reserved` [2, 128]:
+    drivers the caller fills itself (left alone).
     """
     cdef Py_ssize_t n = hemisphere.shape[0]
     cdef Py_ssize_t i, k, r, c, w, h, d, found, part = 0
@@ -54,6 +56,8 @@ def allocate_rows(const long[::1] hemisphere, const long[::1] row_mode,
         2, ROWS // ROWS_PER_DRIVER)
     cdef long[:, ::1] mode = _zeros_long(2 * ROWS).reshape(2, ROWS)
     cdef int failed = -1
+    if reserved is None:
+        reserved = _zeros_u8(2 * ROWS // ROWS_PER_DRIVER).reshape(2, ROWS // ROWS_PER_DRIVER)
     with nogil:
         for i in range(n):
             h = hemisphere[i]
@@ -66,6 +70,8 @@ def allocate_rows(const long[::1] hemisphere, const long[::1] row_mode,
                 found = -1
                 for r in range(ROWS):
                     d = r // ROWS_PER_DRIVER
+                    if reserved[h, d]:
+                        continue
                     if own_driver[i]:
                         if (r % ROWS_PER_DRIVER == 0 and mode[h, r] == 0
                                 and mode[h, r + 1] == 0 and next_address[h, d] == 0):
@@ -139,6 +145,11 @@ cdef inline double _rint(double x) noexcept nogil:
 def _zeros_u64(Py_ssize_t n):
     import numpy
     return numpy.zeros(n, numpy.uint64)
+
+
+def _zeros_u8(Py_ssize_t n):
+    import numpy
+    return numpy.zeros(n, numpy.uint8)
 
 
 def _zeros_long(Py_ssize_t n):

@@ -515,7 +515,13 @@ class Chip:
             gt = np.ceil(gt * C.PPU_CLOCK_MHZ - 1e-6) / C.PPU_CLOCK_MHZ
             gt = gt[(gt >= t0) & (gt < t_stop)]
             times.append(gt)
-            labels.append(np.full(gt.size, gen.label[g], np.int32))
+            label = np.full(gt.size, gen.label[g], np.int32)
+            mask = int(gen.mask[g])
+            if mask:
+                bits = np.random.default_rng([int(gen.seed[g]), int(g), int(round(t0 * 1000)),
+                                              1]).integers(0, 256, gt.size)
+                label = (label & ~mask) | (bits & mask).astype(np.int32)
+            labels.append(label)
         t = np.concatenate(times)
         l = np.concatenate(labels)
         order = np.argsort(t, kind="stable")

@@ -141,6 +141,9 @@ GENERATOR_FIELDS = {
     "random": _switch(True),          # Poisson if set, regular otherwise
     "period": Field(1, 65535, 1000),  # mean inter-spike interval in 250 MHz cycles
     "label": Field(0, C.EVENT_LABEL_MAX, 0),
+    # label bits drawn at random per event (the low 8 bits of the label at most):
+    # one generator then serves several sources, one per address
+    "mask": Field(0, 255, 0),
     "seed": Field(0, 2**31 - 1, 0),
 }
 

@@ -30,14 +30,15 @@ def row_select(hemisphere, driver):
     return hemisphere * C.DRIVERS_PER_HEMISPHERE + driver
 
 
-def route(requests, config, integer_weights, capacity=None):
+def route(requests, config, integer_weights, capacity=None, reserved=None):
     """Place `requests` {(source, delay, receptor, hemisphere, stp, owner): (columns,
     weights)} into `config.synapses`; `stp` is None or (U, tau_rec, tau_facil) in
     chip us, and such a source gets a synapse driver of its own (the state is per
     driver); requests that differ only in `owner` get rows of their own (plastic
     synapses, which a PPU rule rewrites).  `capacity` {key: hardware weight}: the
     largest weight a request's synapses must be able to hold later (plastic
-    synapses up to w_max), which sets its number of parallel rows.
+    synapses up to w_max), which sets its number of parallel rows.  `reserved`
+    [2 hemispheres, 128 drivers]: drivers left to the caller.
     Returns ({(source, delay): [labels]}, {key: [(hemisphere, row) per part]})."""
     syn = config.synapses
     capacity = capacity or {}
@@ -65,7 +66,8 @@ def route(requests, config, integer_weights, capacity=None):
     part_address = np.zeros_like(part_row)
     failed = allocate_rows(hemisphere, row_mode.astype(np.int64), own_driver, parts,
                            column_start, all_columns, all_weights, bool(integer_weights),
-                           syn.weights, syn.labels, syn.row_modes, part_row, part_address)
+                           syn.weights, syn.labels, syn.row_modes, part_row, part_address,
+                           None if reserved is None else np.ascontiguousarray(reserved, np.uint8))
     if failed >= 0:
         h = hemisphere[failed]
         used = int(np.count_nonzero(syn.row_modes[h]))

@@ -474,7 +474,7 @@ class State(common.control.BaseState):
         requests, capacity = {}, {}
         plastic = []           # (projection, slots, placement of each connection)
         for number, prj in enumerate(self.projections):
-            if len(prj.connections_pre) == 0:
+            if len(prj.connections_pre) == 0 or self._routes_itself(prj):
                 continue
             slots = self._post_slots[prj]
             w_hw = self._hardware_weights(prj, slots)
@@ -496,7 +496,8 @@ class State(common.control.BaseState):
         requests = {key: parts[0] if len(parts) == 1 else _sum_by_column(parts)
                     for key, parts in requests.items()}
         try:
-            self._labels, placed = mapping.route(requests, config, not self.ideal, capacity)
+            self._labels, placed = mapping.route(requests, config, not self.ideal, capacity,
+                                                 self._reserved_drivers())
         except mapping.RoutingError as err:
             raise errors.ConnectionError(str(err)) from err
         self._routes_of = {}
@@ -513,6 +514,14 @@ class State(common.control.BaseState):
         config.loopback_labels = np.array(labels, np.int64)
         config.loopback_delays = np.array(delays, float) * self.time_scale   # chip us
         self._configure_plasticity(config, plastic, placed)
+
+    def _routes_itself(self, prj):
+        """Whether a subclass places this projection's synapses itself."""
+        return False
+
+    def _reserved_drivers(self):
+        """Synapse drivers [2, 128] a subclass fills itself, or None."""
+        return None
 
     def _request_keys(self, number, prj, slots):
         """Row requests of a projection: the distinct keys (source, delay,

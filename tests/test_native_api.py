@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from pyNN.errors import ConnectionError as PyNNConnectionError
+from pyNN.errors import InvalidDimensionsError
 
 import calibration
 import pynn_brainscales.brainscales2 as pynn
@@ -141,11 +142,38 @@ def test_on_chip_poisson_source():
     # (spread over the ~3 MADC samples of one 0.1 us integration step)
     steps = np.count_nonzero(np.diff(trace[::3]) > 3)
     assert 8 < steps < 35
-    pynn.end()
-    # several cells would need the real generators' random label bits
+
+
+def test_on_chip_poisson_population_of_several_cells():
+    """One generator serves several cells through random address bits: each
+    cell fires at the rate given, independently of the others; a neuron
+    connected to all of them receives all their events."""
     pynn.setup(ideal=True)
-    src = pynn.Population(4, pynn.cells.SpikeSourcePoissonOnChip(rate=2e5, seed=3))
-    pop = pynn.Population(4, pynn.cells.HXNeuron(excitatory_input_enable=True))
-    pynn.Projection(src, pop, pynn.AllToAllConnector(), pynn.synapses.StaticSynapse(weight=10))
-    with pytest.raises(PyNNConnectionError, match="need 4 event labels.*populations of one cell"):
+    src = pynn.Population(3, pynn.cells.SpikeSourcePoissonOnChip(rate=1e5, seed=5))
+    one_each = pynn.Population(3, pynn.cells.HXNeuron(excitatory_input_enable=True))
+    all_of_them = pynn.Population(1, pynn.cells.HXNeuron(excitatory_input_enable=True))
+    static = pynn.synapses.StaticSynapse(weight=10)
+    pynn.Projection(src, one_each, pynn.OneToOneConnector(), static, receptor_type="excitatory")
+    pynn.Projection(src, all_of_them, pynn.AllToAllConnector(), static,
+                    receptor_type="excitatory")
+    for pop in (one_each, all_of_them):
+        pop.record("exc_synin")
+    pynn.run(0.4)
+    signals = [np.asarray(s)[:, 0] for pop in (one_each, all_of_them)
+               for s in pop.get_data().segments[0].irregularlysampledsignals]
+    # events: steps of the line (~3 MADC samples per 0.1 us integration step)
+    steps = [np.flatnonzero(np.diff(trace[::3]) > 3) for trace in signals]
+    counts = [len(s) for s in steps]
+    # 100 kHz for 400 us: 40 events per cell (Poisson sd 6.3); 3 addresses of 4
+    # are cells, so the neuron wired to all sees 120 (two events in one
+    # integration step merge into one step now and then)
+    assert all(20 < c < 60 for c in counts[:3])
+    assert 80 < counts[3] < 160 and counts[3] > max(counts[:3])
+    assert not np.array_equal(steps[0], steps[1])
+    pynn.end()
+    pynn.setup(ideal=True)
+    src = pynn.Population(65, pynn.cells.SpikeSourcePoissonOnChip(rate=1e5, seed=5))
+    pynn.Projection(src, pynn.Population(1, pynn.cells.HXNeuron()), pynn.AllToAllConnector(),
+                    pynn.synapses.StaticSynapse(weight=10))
+    with pytest.raises(InvalidDimensionsError, match="65 cells; one generator's random address"):
         pynn.run(0.1)

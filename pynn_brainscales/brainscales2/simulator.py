@@ -12,6 +12,7 @@ from pyNN import errors
 from cython_core import CadcRecording, MadcRecording, constants as C
 
 from .. import simulator as core
+from ..mapping import row_select as mapping_row_select
 
 US_PER_MS = 1000.0
 
@@ -153,37 +154,133 @@ class NativeState(core.State):
         config = self.chip.config
         if self.ideal and self.initial_config is not None:
             self._apply_calibration(config)
-        # the on-chip Poisson sources drive the background generators
+        self.chip.config = config
+
+    # --- on-chip Poisson sources: the background generators ---
+    def _generators(self):
+        """The SpikeSourcePoissonOnChip populations, one background generator each."""
         generators = [p for p in self.populations if getattr(p.celltype, "on_chip", False)]
         if len(generators) > C.NUM_BACKGROUND_GENERATORS:
             raise errors.InvalidDimensionsError(
                 f"{len(generators)} SpikeSourcePoissonOnChip populations; the chip has "
                 f"{C.NUM_BACKGROUND_GENERATORS} background generators")
-        for g, pop in enumerate(generators):
-            params = pop.hardware_parameters()
-            rate = float(params["rate"][0])          # Hz of hardware time
-            period = C.PPU_CLOCK_MHZ * 1e6 / rate
-            if not 1 <= period <= 65535:
-                raise errors.InvalidParameterValueError(
-                    f"SpikeSourcePoissonOnChip.rate: value {rate:g} Hz is outside the "
-                    f"generators' reach {C.PPU_CLOCK_MHZ * 1e6 / 65535:.4g}.."
-                    f"{C.PPU_CLOCK_MHZ * 1e6:.4g} Hz")
-            config.generators.enable[g] = True
-            config.generators.random[g] = True
-            config.generators.period[g] = int(round(period))
-            config.generators.seed[g] = int(params["seed"][0])
-            labels = [lab for (src, _), labs in self._labels.items()
-                      if src[0] == "source" and pop.first_id <= src[1] < pop.first_id + pop.size
-                      for lab in labs]
-            if len(set(labels)) > 1:
+        return generators
+
+    def _routes_itself(self, prj):
+        return getattr(prj.pre.celltype, "on_chip", False)
+
+    def _reserved_drivers(self):
+        return self._generator_drivers
+
+    def _route(self, config):
+        self._generator_plans = [self._plan_generator(pop) for pop in self._generators()]
+        self._generator_drivers = np.zeros((C.NUM_HEMISPHERES, C.DRIVERS_PER_HEMISPHERE), bool)
+        # each generator's drivers from the top of each hemisphere down, the
+        # routing of all other sources from the bottom up
+        top = np.full(C.NUM_HEMISPHERES, C.DRIVERS_PER_HEMISPHERE)
+        for plan in self._generator_plans:
+            plan["drivers"] = {}
+            for h, rows in plan["rows"].items():
+                count = (len(rows) + C.ROWS_PER_DRIVER - 1) // C.ROWS_PER_DRIVER
+                plan["drivers"][h] = np.arange(top[h] - count, top[h])[::-1]
+                top[h] -= count
+                if top[h] < 0:
+                    raise errors.ConnectionError(
+                        f"SpikeSourcePoissonOnChip populations need more than the "
+                        f"{C.DRIVERS_PER_HEMISPHERE} synapse drivers of hemisphere {h}")
+                self._generator_drivers[h, plan["drivers"][h]] = True
+        super()._route(config)
+        for g, plan in enumerate(self._generator_plans):
+            self._place_generator(config, g, plan)
+
+    def _plan_generator(self, pop):
+        """Rows for one on-chip source population's synapses.  Its cells share
+        one generator whose events carry random address bits (cell i: address
+        i), so all its synapses sit on drivers listening to one row select; a
+        column takes each cell on a row of its own.  Returns per hemisphere the
+        rows (each: receptor mode, {column: (address, weight)})."""
+        if pop.size > C.ADDRESS_MAX + 1:
+            raise errors.InvalidDimensionsError(
+                f"SpikeSourcePoissonOnChip population {pop.label!r}: {pop.size} cells; one "
+                f"generator's random address bits reach {C.ADDRESS_MAX + 1}")
+        rows = {}
+        for prj in self.projections:
+            source = getattr(prj.pre, "parent", prj.pre)
+            if source is not pop or len(prj.connections_pre) == 0:
+                continue
+            if prj.plastic:
                 raise errors.ConnectionError(
-                    f"SpikeSourcePoissonOnChip population {pop.label!r}: its connections need "
-                    f"{len(set(labels))} event labels, but the emulated background generator "
-                    f"sends one (the real one's random label bits are not emulated): use "
-                    f"populations of one cell, each connected to one population with one "
-                    f"receptor type")
-            config.generators.label[g] = labels[0] if labels else 0
-        self.chip.config = config
+                    f"{type(prj.synapse_type).__name__} from SpikeSourcePoissonOnChip "
+                    f"population {pop.label!r}: plastic synapses from on-chip sources are "
+                    f"not emulated; use StaticSynapse")
+            cells = core.as_ints(core.cell_ids(prj.pre, prj.connections_pre)) - pop.first_id
+            slots = self._post_slots[prj]
+            weights = self._hardware_weights(prj, slots)
+            mode = (C.ROW_INHIBITORY if prj.receptor_type == "inhibitory"
+                    else C.ROW_EXCITATORY)
+            for cell, slot, weight in zip(cells.tolist(), slots.tolist(), weights.tolist()):
+                h, column = divmod(slot, C.COLUMNS_PER_HEMISPHERE)
+                parts = max(1, int(np.ceil(weight / C.WEIGHT_MAX - 1e-9)))
+                shares = self._shares(weight, parts)
+                hemisphere_rows = rows.setdefault(h, [])
+                for share in shares:
+                    for row in hemisphere_rows:
+                        if row[0] == mode and column not in row[1]:
+                            break
+                    else:
+                        row = (mode, {})
+                        hemisphere_rows.append(row)
+                    row[1][column] = (cell, share)
+        return {"population": pop, "rows": rows}
+
+    def _shares(self, weight, parts):
+        """A hardware weight spread over parallel rows (integers differing by at
+        most one on a real chip, equal shares on an ideal one)."""
+        if self.ideal:
+            return [weight / parts] * parts
+        base, rest = divmod(int(np.rint(weight)), parts)
+        return [base + (1 if k < rest else 0) for k in range(parts)]
+
+    def _place_generator(self, config, g, plan):
+        """Write one generator population's rows and its generator (left off
+        where nothing listens: its events would reach other sources' rows)."""
+        pop = plan["population"]
+        if not plan["rows"]:
+            return
+        syn = config.synapses
+        span = 1 << int(np.ceil(np.log2(max(pop.size, 1))))
+        select = None
+        for h, drivers in plan["drivers"].items():
+            if select is None and len(drivers):
+                select = mapping_row_select(h, int(drivers[0]))
+            for k, (mode, synapses) in enumerate(plan["rows"][h]):
+                d = int(drivers[k // C.ROWS_PER_DRIVER])
+                r = d * C.ROWS_PER_DRIVER + k % C.ROWS_PER_DRIVER
+                syn.driver_enable[h, d] = True
+                syn.driver_row_select[h, d] = select
+                syn.row_modes[h, r] = mode
+                # idle synapses listen to an address the generator never sends
+                syn.labels[h, r, :] = span % (C.ADDRESS_MAX + 1)
+                syn.weights[h, r, :] = 0
+                for column, (cell, share) in synapses.items():
+                    syn.labels[h, r, column] = cell
+                    syn.weights[h, r, column] = share
+        params = pop.hardware_parameters()
+        rate = float(params["rate"][0])          # per cell, Hz of hardware time
+        # the generator sends `span` addresses at random: span x rate in all
+        period = C.PPU_CLOCK_MHZ * 1e6 / (rate * span)
+        if not 1 <= period <= 65535:
+            raise errors.InvalidParameterValueError(
+                f"SpikeSourcePoissonOnChip.rate: value {rate:g} Hz per cell ({span} "
+                f"address(es), {rate * span:g} Hz in all) is outside the generator's reach "
+                f"{C.PPU_CLOCK_MHZ * 1e6 / 65535:.4g}..{C.PPU_CLOCK_MHZ * 1e6:.4g} Hz in all")
+        gen = config.generators
+        gen.enable[g] = True
+        gen.random[g] = True
+        gen.period[g] = int(round(period))
+        gen.seed[g] = int(params["seed"][0])
+        gen.label[g] = (select or 0) << 6
+        gen.mask[g] = span - 1
 
     def _ppu_programs(self, t0, t1):
         from . import plasticity_rules
