@@ -177,3 +177,30 @@ def test_on_chip_poisson_population_of_several_cells():
                     pynn.synapses.StaticSynapse(weight=10))
     with pytest.raises(InvalidDimensionsError, match="65 cells; one generator's random address"):
         pynn.run(0.1)
+
+
+@pytest.mark.parametrize("select, addresses", [
+    (lambda src: src, [0, 1, 2, 3]),
+    (lambda src: src[1:3][0:1], [1]),                  # a view of a view: cell 1
+    (lambda src: pynn.Assembly(src), [0, 1, 2, 3]),
+])
+def test_on_chip_poisson_cells_keep_their_address(select, addresses):
+    """Whatever selects the cells, cell i's synapses listen to address i."""
+    from pynn_brainscales import simulator as core
+    pynn.setup(ideal=True)
+    src = pynn.Population(4, pynn.cells.SpikeSourcePoissonOnChip(rate=1e5, seed=1))
+    pop = pynn.Population(1, pynn.cells.HXNeuron(excitatory_input_enable=True))
+    pynn.Projection(select(src), pop, pynn.AllToAllConnector(),
+                    pynn.synapses.StaticSynapse(weight=10))
+    pynn.run(0.1)
+    syn = core.state.chip.config.synapses
+    assert sorted(syn.labels[syn.weights > 0].tolist()) == addresses
+    pynn.end()
+    pynn.setup(ideal=True)
+    other = pynn.Population(2, pynn.cells.SpikeSourceArray(spike_times=[0.01]))
+    src = pynn.Population(2, pynn.cells.SpikeSourcePoissonOnChip(rate=1e5, seed=1))
+    pynn.Projection(other + src, pynn.Population(4, pynn.cells.HXNeuron()),
+                    pynn.OneToOneConnector(), pynn.synapses.StaticSynapse(weight=10))
+    with pytest.raises(PyNNConnectionError, match="Assembly that holds SpikeSourcePoissonOnChip"):
+        pynn.run(0.1)
+    pynn.end()

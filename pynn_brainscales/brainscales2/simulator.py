@@ -167,7 +167,14 @@ class NativeState(core.State):
         return generators
 
     def _routes_itself(self, prj):
-        return getattr(prj.pre.celltype, "on_chip", False)
+        parts = getattr(prj.pre, "populations", [prj.pre])        # an Assembly's, or itself
+        on_chip = [getattr(p.celltype, "on_chip", False) for p in parts]
+        if any(on_chip) and len(parts) > 1:
+            raise errors.ConnectionError(
+                "a projection from an Assembly that holds SpikeSourcePoissonOnChip cells: "
+                "connect on-chip sources by population or view (each population is one "
+                "generator)")
+        return on_chip[0]
 
     def _reserved_drivers(self):
         return self._generator_drivers
@@ -205,7 +212,9 @@ class NativeState(core.State):
                 f"generator's random address bits reach {C.ADDRESS_MAX + 1}")
         rows = {}
         for prj in self.projections:
-            source = getattr(prj.pre, "parent", prj.pre)
+            # the population itself, a view of it (of any depth) or a one-part Assembly
+            source = getattr(prj.pre, "populations", [prj.pre])[0]
+            source = getattr(source, "grandparent", source)
             if source is not pop or len(prj.connections_pre) == 0:
                 continue
             if prj.plastic:
