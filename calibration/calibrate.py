@@ -26,7 +26,7 @@ from .steps.adex import (AdaptationA, AdaptationB, AdaptationReference, Adaptati
 from .steps.correlation import CorrelationAmplitude, CorrelationRate
 from .steps.neuron import (LeakPotential, MembraneTimeConstant, ResetPotential, Threshold,
                            offset_current_gain, refractory_setting)
-from .steps.synapse import (RECEPTORS, CobaStrength, ReferenceShift, ReversalPotential,
+from .steps.synapse import (RECEPTORS, CobaStrength, CobaStrengthAndReversal, ReferenceShift,
                             SynapseDacBias, SynapseGm, SynTimeConstant, enable_inputs)
 from .targets import Targets
 
@@ -62,16 +62,21 @@ def _search(chip, step, algorithm, target, residuals):
     saved = chip.config.copy()
     step.prepare()
     outcome = algorithm.run(step, target, step.instances)
-    field = step.field
-    table = chip.config.quadrants if field in QUADRANT_FIELDS else chip.config.neurons
-    calibrated = getattr(table, field).copy()
+    fields = getattr(step, "fields", (step.field,))
+    table_of = lambda cfg, field: cfg.quadrants if field in QUADRANT_FIELDS else cfg.neurons
+    calibrated = [getattr(table_of(chip.config, f), f).copy() for f in fields]
     chip.config = saved
-    table = chip.config.quadrants if field in QUADRANT_FIELDS else chip.config.neurons
-    table.set(field, calibrated)
-    residuals[step.name] = {"unit": step.unit, "trimmed_sd": trimmed_std(outcome.results),
-                            "failed": int(outcome.failed.sum()),
-                            "measurements": outcome.measurements,
-                            "seconds": time.perf_counter() - start}
+    for field, values in zip(fields, calibrated):
+        table_of(chip.config, field).set(field, values)
+    # a step of several fields reports each result (and its instances) apart
+    parts = (step.parts(np.arange(step.instances)) if hasattr(step, "parts")
+             else [(step.name, step.unit, np.arange(step.instances))])
+    seconds = time.perf_counter() - start
+    for name, unit, index in parts:
+        residuals[name] = {"unit": unit, "trimmed_sd": trimmed_std(outcome.results[index]),
+                           "failed": int(outcome.failed[index].sum()),
+                           "measurements": outcome.measurements,
+                           "seconds": seconds / len(parts)}
     return outcome
 
 
@@ -182,16 +187,16 @@ def calibrate(chip_seed=0, targets=None, progress=True, seed=0, correlation=Fals
     current_gain = offset_current_gain(chip, targets.per_neuron("tau_mem"))
     if coba:
         for receptor in RECEPTORS:
-            bar.step(f"COBA strength {receptor[:3]}")
-            step = CobaStrength(chip, receptor)
-            design = step.design_strength(
+            bar.step(f"COBA design strength {receptor[:3]}")
+            design = CobaStrength(chip, receptor).design_strength(
                 np.rint(targets.per_neuron(f"i_synin_gm_{receptor[:3]}")),
                 int(targets.synapse_dac_bias))
-            failed |= _search(chip, step, noisy(None), design, residuals).failed
-            bar.step(f"reversal potential {receptor[:3]}")
-            step = ReversalPotential(chip, receptor)
-            failed |= _search(chip, step, noisy(None), targets.per_neuron(f"e_rev_{receptor[:3]}"),
-                              residuals).failed
+            bar.step(f"COBA strength and reversal {receptor[:3]}")
+            step = CobaStrengthAndReversal(chip, receptor)
+            target = np.concatenate([np.full(C.NUM_NEURONS, design),
+                                     targets.per_neuron(f"e_rev_{receptor[:3]}")])
+            outcome = _search(chip, step, noisy(None), target, residuals)
+            failed |= outcome.failed[:C.NUM_NEURONS] | outcome.failed[C.NUM_NEURONS:]
             getattr(chip.config.neurons, f"{receptor}_input_enable_coba_mode")[...] = True
     if adex:
         _calibrate_adex(chip, targets, bar, noisy, residuals, failed)

@@ -182,19 +182,70 @@ class _CobaResponse(ReceptorFieldStep):
         n.threshold_enable = False
         getattr(n, f"{self.receptor}_input_enable_coba_mode")[...] = True
 
-    def responses(self, through_madc=False):
-        """(resting potentials [2, 512] in CADC LSB, or in mV through the MADC,
-        burst slopes [2, 512] in mV/us)."""
+    def responses(self, readouts=("cadc",)):
+        """(resting potentials {readout: [2, 512]}: "cadc" in CADC LSB, "madc" in
+        mV through the MADC; burst slopes [2, 512] in mV/us)."""
         n = self.chip.config.neurons
         operating = n.leak_v_leak.copy()
-        rests, slopes = [], []
+        rests, slopes = {readout: [] for readout in readouts}, []
         for leak in self.LEAK_POINTS:
             n.leak_v_leak = leak
-            rests.append(measure.madc_to_mv(measure.madc_mean_codes(self.chip, "v"), self.chip)
-                         if through_madc else measure.cadc_membrane(self.chip, reads=20))
+            for readout in readouts:
+                rests[readout].append(
+                    measure.madc_to_mv(measure.madc_mean_codes(self.chip, "v"), self.chip)
+                    if readout == "madc" else measure.cadc_membrane(self.chip, reads=20))
             slopes.append(psc_slope(self.chip, self.receptor, trials=6, signed=True))
         n.leak_v_leak = operating
         return rests, slopes
+
+    @staticmethod
+    def fall(rests_mv, slopes):
+        """The response's fall per mV of resting potential (the conductance)."""
+        with np.errstate(divide="ignore", invalid="ignore"):
+            fall = (slopes[0] - slopes[1]) / (rests_mv[1] - rests_mv[0])
+        return np.where(np.isfinite(fall), fall, 0.0)
+
+    @staticmethod
+    def crossing(rests, slopes):
+        """Where the response, linear in the resting potential, crosses zero."""
+        with np.errstate(divide="ignore", invalid="ignore"):
+            crossing = rests[0] + slopes[0] * (rests[1] - rests[0]) / (slopes[0] - slopes[1])
+        return np.where(np.isfinite(crossing), crossing, 0.0)
+
+
+class CobaStrengthAndReversal(_CobaResponse):
+    """COBA strength and reversal potential in one search: both come from the
+    same burst responses at two resting potentials, the strength (1/us) from
+    their fall per mV (rests through the MADC, as CobaStrength), the reversal
+    (CADC LSB) from their zero crossing (rests through the CADC, as
+    ReversalPotential).  The conductance scales the response and the reversal
+    shifts its zero, so each setting moves its own result: instances 0..511 are
+    the neurons' COBA biases, 512..1023 their reversal settings.  Searched one
+    after the other, the two steps measured the same responses twice."""
+    unit = ""
+    quantity = "COBA strength and reversal potential"
+    field_suffix = "input_i_bias_coba"
+    instances = 2 * C.NUM_NEURONS
+
+    def __init__(self, chip, receptor):
+        super().__init__(chip, receptor)
+        self.fields = (self.field, f"{receptor}_input_v_rev_coba")
+
+    def configure(self, settings):
+        settings = np.asarray(settings, np.int64)
+        for k, field in enumerate(self.fields):
+            self.chip.config.neurons.set(field, settings[k * C.NUM_NEURONS:(k + 1) * C.NUM_NEURONS])
+
+    def measure(self):
+        rests, slopes = self.responses(("madc", "cadc"))
+        return np.concatenate([self.fall(rests["madc"], slopes),
+                               self.crossing(rests["cadc"], slopes)])
+
+    def parts(self, values):
+        """(name, unit, per-neuron values) of each result, from per-instance values."""
+        short = self.receptor[:3]
+        return [(f"COBA strength {short}", "1/us", values[:C.NUM_NEURONS]),
+                (f"reversal potential {short}", "LSB", values[C.NUM_NEURONS:])]
 
 
 class ReversalPotential(_CobaResponse):
@@ -208,9 +259,7 @@ class ReversalPotential(_CobaResponse):
 
     def measure(self):
         rests, slopes = self.responses()
-        with np.errstate(divide="ignore", invalid="ignore"):
-            crossing = rests[0] + slopes[0] * (rests[1] - rests[0]) / (slopes[0] - slopes[1])
-        return np.where(np.isfinite(crossing), crossing, 0.0)
+        return self.crossing(rests["cadc"], slopes)
 
 
 class CobaStrength(_DesignReferenced, _CobaResponse):
@@ -224,11 +273,8 @@ class CobaStrength(_DesignReferenced, _CobaResponse):
     field_suffix = "input_i_bias_coba"
 
     def measure(self):
-        rests, slopes = self.responses(through_madc=True)
-        span = rests[1] - rests[0]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            fall = (slopes[0] - slopes[1]) / span
-        return np.where(np.isfinite(fall), fall, 0.0)
+        rests, slopes = self.responses(("madc",))
+        return self.fall(rests["madc"], slopes)
 
     def _design_defaults(self):
         return (self.field,)                  # the design's COBA bias
