@@ -228,6 +228,11 @@ cdef struct LoopOut:
     long madc_next
     long cadc_next
     int error
+    # bypass spikes of the current step (neuron, time), emitted after its kernel spikes
+    int* bp_n
+    double* bp_t
+    size_t bp_count
+    size_t bp_cap
     char pad[64]           # the two threads' records never share a cache line
 
 
@@ -246,6 +251,20 @@ cdef int _grow(LoopOut* out) noexcept nogil:
         return -1
     out.sp_k = k
     out.cap = cap
+    return 0
+
+
+cdef int _grow_bypass(LoopOut* out) noexcept nogil:
+    cdef size_t cap = 2 * out.bp_cap if out.bp_cap else 256
+    cdef int* n = <int*>realloc(out.bp_n, cap * sizeof(int))
+    if n == NULL:
+        return -1
+    out.bp_n = n
+    cdef double* t = <double*>realloc(out.bp_t, cap * sizeof(double))
+    if t == NULL:
+        return -1
+    out.bp_t = t
+    out.bp_cap = cap
     return 0
 
 
@@ -272,6 +291,10 @@ cdef class Engine:
     cdef public cnp.ndarray route_start, route_hemisphere, route_row, route_mode
     cdef public cnp.ndarray recurrent_label, spike_counter
     cdef public bint correlation_enable
+    # bypass circuits [excitatory, inhibitory][512]: an event a synapse with a
+    # nonzero weight passes to the neuron's input makes it spike at once
+    cdef public cnp.ndarray bypass
+    cdef public bint any_bypass
     cdef public double time
     cdef float* P
     cdef float* S
@@ -365,6 +388,8 @@ cdef class Engine:
         self.loop_delay = np.zeros(0, np.float64)
         self.spike_counter = aligned_zeros(NEURONS, np.uint32)
         self.correlation_enable = True
+        self.bypass = np.zeros((2, NEURONS), np.uint8)
+        self.any_bypass = False
         self.time = 0.0
         self.bind()
 
@@ -436,7 +461,7 @@ cdef class Engine:
         self.route_mode_p = <int*>cnp.PyArray_DATA(self.route_mode)
 
     cdef inline void _deliver(self, int label, double t_event, double t_end,
-                              int only) noexcept nogil:
+                              int only, LoopOut* out) noexcept nogil:
         cdef int row_select = label >> ADDRESS_BITS
         cdef int address = label & ADDRESS_MASK
         cdef int j, h, r
@@ -487,6 +512,27 @@ cdef class Engine:
                             self.S + S_ACC_QD_I * NEURON_STRIDE, efficacy)
             if self.correlation_enable:
                 correlate_pre(&self.syn, h, r, address, t_event)
+            if self.any_bypass:
+                self._bypass(h, r, address, 0 if mode[j] == ROW_EXCITATORY else 1, t_event,
+                             efficacy, out)
+
+    cdef void _bypass(self, int h, int r, int address, int receptor, double t_event,
+                      float efficacy, LoopOut* out) noexcept nogil:
+        """Spikes of the bypassed neurons this row event reaches with a nonzero
+        weight (kept in `out` until the step's kernel spikes are out)."""
+        cdef unsigned char* on = <unsigned char*>cnp.PyArray_DATA(self.bypass)
+        cdef Py_ssize_t base = (<Py_ssize_t>h * 256 + r) * 256
+        cdef int c, n
+        for c in range(COLUMNS):
+            n = h * COLUMNS + c
+            if (on[receptor * NEURONS + n] and self.syn.label[base + c] == address
+                    and self.syn.step[base + c] * efficacy > 0.0):
+                if out.bp_count == out.bp_cap and _grow_bypass(out) != 0:
+                    out.error = 1
+                    return
+                out.bp_n[out.bp_count] = n
+                out.bp_t[out.bp_count] = t_event
+                out.bp_count += 1
 
     def run(self, long n_steps, double dt,
             const double[::1] event_time, const int[::1] event_label,
@@ -568,6 +614,10 @@ cdef class Engine:
             outs[tid].madc_next = madc_next
             outs[tid].cadc_next = cadc_next
             outs[tid].error = 0
+            outs[tid].bp_n = NULL
+            outs[tid].bp_t = NULL
+            outs[tid].bp_count = 0
+            outs[tid].bp_cap = 0
         try:
             for tid in range(2):
                 if not (outs[tid].sp_t and outs[tid].sp_n and outs[tid].sp_k):
@@ -605,6 +655,37 @@ cdef class Engine:
                 free(outs[tid].sp_t)
                 free(outs[tid].sp_n)
                 free(outs[tid].sp_k)
+                free(outs[tid].bp_n)
+                free(outs[tid].bp_t)
+
+    cdef int _emit(self, LoopArgs* a, int only, LoopOut* out, int n, double t_spike, long k,
+                   double t_end) noexcept nogil:
+        """Record a spike of neuron n in step k, feed it to the sensors and route
+        it back (recurrent: at the step's end, loopback: after its delay).
+        Returns -1 when out of memory."""
+        cdef int j
+        if out.count == out.cap and _grow(out) != 0:
+            return -1
+        out.sp_t[out.count] = t_spike
+        out.sp_n[out.count] = n
+        out.sp_k[out.count] = k
+        out.count += 1
+        a.counter[n] += 1
+        if self.correlation_enable:
+            correlate_post(&self.syn, n, t_spike)
+        if only < 0:
+            if a.rec_label[n] >= 0:
+                if self.pending_count < NEURONS:
+                    self.pending_label[self.pending_count] = a.rec_label[n]
+                    self.pending_count += 1
+                elif heap_push(&self.in_flight, t_end, a.rec_label[n]) != 0:
+                    # more than one spike of a neuron in a step (bypass): the
+                    # rest arrive at the step's end through the queue
+                    return -1
+            for j in range(a.loop_start[n], a.loop_start[n + 1]):
+                if heap_push(&self.in_flight, t_spike + a.loop_delay[j], a.loop_label[j]) != 0:
+                    return -1
+        return 0
 
     cdef void _loop(self, LoopArgs* a, int only, LoopOut* out) noexcept nogil:
         """The time loop over all neurons (only = -1) or over one hemisphere's
@@ -637,9 +718,9 @@ cdef class Engine:
                 memcpy(pending_now, self.pending_label, n_pending * sizeof(int))
                 self.pending_count = 0
                 for j in range(n_pending):
-                    self._deliver(pending_now[j], t_start, t_end, -1)
+                    self._deliver(pending_now[j], t_start, t_end, -1, out)
             while ev < a.n_ev and a.event_time[ev] < t_end:
-                self._deliver(a.event_label[ev], a.event_time[ev], t_end, only)
+                self._deliver(a.event_label[ev], a.event_time[ev], t_end, only, out)
                 ev += 1
             if only < 0:
                 while self.in_flight.size > 0 and self.in_flight.time[0] < t_end:
@@ -647,7 +728,7 @@ cdef class Engine:
                     # rest of its spike's step) arrives at the step start
                     t_arrive = self.in_flight.time[0]
                     self._deliver(self.in_flight.label[0],
-                                  t_arrive if t_arrive > t_start else t_start, t_end, -1)
+                                  t_arrive if t_arrive > t_start else t_start, t_end, -1, out)
                     heap_pop(&self.in_flight)
             for j in range(c_first, c_last):
                 obs_prev[j] = a.madc_base[j] + a.madc_gain[j] * self.S[a.madc_offset[j]]
@@ -656,28 +737,14 @@ cdef class Engine:
             if nspikes:
                 for n in range(first, last):
                     off = self.S[S_SPIKE_OFFSET * NEURON_STRIDE + n]
-                    if off < 0.0:
-                        continue
-                    t_spike = t_start + off
-                    if out.count == out.cap:
-                        if _grow(out) != 0:
-                            out.error = 1
-                            return
-                    out.sp_t[out.count] = t_spike
-                    out.sp_n[out.count] = n
-                    out.sp_k[out.count] = k
-                    out.count += 1
-                    a.counter[n] += 1
-                    if self.correlation_enable:
-                        correlate_post(&self.syn, n, t_spike)
-                    if only < 0:
-                        if a.rec_label[n] >= 0:
-                            self.pending_label[self.pending_count] = a.rec_label[n]
-                            self.pending_count += 1
-                        for j in range(a.loop_start[n], a.loop_start[n + 1]):
-                            if heap_push(&self.in_flight, t_spike + a.loop_delay[j],
-                                         a.loop_label[j]) != 0:
-                                out.error = 1
+                    if off >= 0.0 and self._emit(a, only, out, n, t_start + off, k, t_end) != 0:
+                        out.error = 1
+                        return
+            for j in range(<int>out.bp_count):
+                if self._emit(a, only, out, out.bp_n[j], out.bp_t[j], k, t_end) != 0:
+                    out.error = 1
+                    return
+            out.bp_count = 0
             if a.n_madc:
                 while out.madc_next < a.n_madc_rows:
                     t_sample = a.madc_t0 + out.madc_next * a.madc_interval

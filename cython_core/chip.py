@@ -316,6 +316,9 @@ class Chip:
             self._correlation_key = key
         e.correlation_enable = bool(cfg.correlation_sensors_enable)
         nc = cfg.neurons
+        e.bypass[0] = nc.event_routing_enable_bypass_excitatory
+        e.bypass[1] = nc.event_routing_enable_bypass_inhibitory
+        e.any_bypass = bool(e.bypass.any())
         e.recurrent_label[...] = np.where(
             nc.event_routing_enable_recurrent & nc.event_routing_enable_digital,
             nc.event_routing_label, -1)

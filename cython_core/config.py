@@ -111,6 +111,10 @@ NEURON_FIELDS = {
     "event_routing_enable_digital": _switch(True),
     "event_routing_label": Field(0, C.EVENT_LABEL_MAX, 0),
     "event_routing_enable_recurrent": _switch(False),
+    # bypass circuits: an event reaching the input through a synapse with a
+    # nonzero weight makes the neuron spike at once, whatever its membrane
+    "event_routing_enable_bypass_excitatory": _switch(False),
+    "event_routing_enable_bypass_inhibitory": _switch(False),
 }
 for _receptor, _shift in (("excitatory", 314), ("inhibitory", 294)):
     NEURON_FIELDS.update({

@@ -204,3 +204,33 @@ def test_on_chip_poisson_cells_keep_their_address(select, addresses):
     with pytest.raises(PyNNConnectionError, match="Assembly that holds SpikeSourcePoissonOnChip"):
         pynn.run(0.1)
     pynn.end()
+
+
+def test_neuron_bypass_mode():
+    """setup(enable_neuron_bypass=True), as on the real system: a silent neuron
+    spikes on every event that reaches it through a nonzero weight, excitatory
+    or inhibitory, at the event's time (on the FPGA's 8 ns grid); a zero weight
+    passes nothing, and without bypass the silent neuron stays silent."""
+    rng = np.random.default_rng(4245)
+    spikes_in = np.sort(rng.uniform(0.001, 0.499, 60))          # hardware ms
+    for bypass in (True, False):
+        pynn.setup(chip=0, enable_neuron_bypass=bypass)
+        src = pynn.Population(1, pynn.cells.SpikeSourceArray(spike_times=spikes_in))
+        out = pynn.Population(3, pynn.cells.HXNeuron())
+        out.record("spikes")
+        pynn.Projection(src, out[0:1], pynn.AllToAllConnector(),
+                        pynn.synapses.StaticSynapse(weight=63), receptor_type="excitatory")
+        pynn.Projection(src, out[1:2], pynn.AllToAllConnector(),
+                        pynn.synapses.StaticSynapse(weight=-20), receptor_type="inhibitory")
+        pynn.Projection(src, out[2:3], pynn.AllToAllConnector(),
+                        pynn.synapses.StaticSynapse(weight=0), receptor_type="excitatory")
+        pynn.run(0.5)
+        trains = [t.magnitude for t in out.get_data().segments[0].spiketrains]
+        if bypass:
+            for train in trains[:2]:
+                # the FPGA's timestamps: 8 ns = 8e-6 ms
+                np.testing.assert_allclose(train, spikes_in, atol=4.1e-6)
+            assert len(trains[2]) == 0
+        else:
+            assert all(len(train) == 0 for train in trains)
+        pynn.end()

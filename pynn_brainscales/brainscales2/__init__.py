@@ -32,13 +32,16 @@ from ..populations import Assembly, PopulationView                     # noqa: F
 
 
 def setup(chip=0, ideal=False, initial_config=None, neuronPermutation=None, seed=None,
-          **extra_params):
+          enable_neuron_bypass=False, **extra_params):
     """Set up the emulated chip.
 
     `chip`: seed of the emulated chip; `ideal`: a flawless chip.
     `initial_config`: a calibration result (`calibration.cached(chip)`, a loaded
     file) applied to HXNeuron populations when they are created.
     `neuronPermutation`: the neuron circuits to place neurons on, in order.
+    `enable_neuron_bypass`: every neuron spikes on each event that reaches it
+    through a nonzero weight (threshold off, bypass circuits on), as on the
+    real system.
     Keywords of the real system's infrastructure are accepted and ignored;
     anything else raises KeyError.
     """
@@ -50,7 +53,8 @@ def setup(chip=0, ideal=False, initial_config=None, neuronPermutation=None, seed
                          f"not of chip {chip}")
     state = simulator.NativeState()
     _core.state = state
-    state.setup_native(chip, ideal, initial_config, neuronPermutation, seed)
+    state.setup_native(chip, ideal, initial_config, neuronPermutation, seed,
+                       enable_neuron_bypass)
     return 0
 
 

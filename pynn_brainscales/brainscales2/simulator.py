@@ -30,8 +30,7 @@ class RunCommand(Enum):
 INFRASTRUCTURE_KEYWORDS = {"calibration_cache", "injection_pre_static_config",
                            "injection_pre_realtime", "injection_inside_realtime_begin",
                            "injection_inside_realtime", "injection_inside_realtime_end",
-                           "injection_post_realtime", "connection", "enable_neuron_bypass",
-                           "timestep", "min_delay"}
+                           "injection_post_realtime", "connection", "timestep", "min_delay"}
 
 
 class NativeState(core.State):
@@ -40,14 +39,17 @@ class NativeState(core.State):
 
     def __init__(self):
         self.initial_config = None
+        self.enable_neuron_bypass = False
         self.permutation = None
         self.executed = False
         self.appended = 0.0
         self.record_sample_times = True
         super().__init__()
 
-    def setup_native(self, chip, ideal, initial_config, permutation, seed):
+    def setup_native(self, chip, ideal, initial_config, permutation, seed,
+                     enable_neuron_bypass=False):
         self.initial_config = initial_config
+        self.enable_neuron_bypass = bool(enable_neuron_bypass)
         if permutation is not None:
             permutation = np.asarray(permutation, dtype=np.int64)
             if (permutation.ndim != 1 or len(np.unique(permutation)) != len(permutation)
@@ -84,13 +86,23 @@ class NativeState(core.State):
         if getattr(ct, "native_cell", False):
             params = {name: values for name, values in pop.hardware_parameters().items()
                       if name not in getattr(ct, "RULE_PARAMETERS", ())}
-            return {name: (values.astype(bool) if name.endswith(("enable", "division",
-                    "multiplication", "small_capacitance", "high_resistance", "coba_mode",
-                    "invert_a", "invert_b", "recurrent", "digital")) else values)
-                    for name, values in params.items()}
-        if getattr(ct, "calibrated", False):
-            return pop.calibrated_config()
-        raise errors.InvalidModelError(f"{type(ct).__name__} is not a BrainScaleS-2 cell type")
+            fields = {name: (values.astype(bool) if name.endswith(("enable", "division",
+                      "multiplication", "small_capacitance", "high_resistance", "coba_mode",
+                      "invert_a", "invert_b", "recurrent", "digital", "bypass_excitatory",
+                      "bypass_inhibitory")) else values)
+                      for name, values in params.items()}
+        elif getattr(ct, "calibrated", False):
+            fields = pop.calibrated_config()
+        else:
+            raise errors.InvalidModelError(
+                f"{type(ct).__name__} is not a BrainScaleS-2 cell type")
+        if self.enable_neuron_bypass:
+            # as the real system's setup(enable_neuron_bypass=True): every event
+            # that reaches a neuron through a nonzero weight is its spike
+            fields = dict(fields, threshold_enable=False,
+                          event_routing_enable_bypass_excitatory=True,
+                          event_routing_enable_bypass_inhibitory=True)
+        return fields
 
     def _bias_for_negative_currents(self, config):
         self._bias = np.zeros(C.NUM_NEURONS)
