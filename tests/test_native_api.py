@@ -98,6 +98,11 @@ def test_setup_keywords_and_initial_config(tmp_path, monkeypatch):
     with pytest.raises(KeyError, match="unknown keyword"):
         pynn.setup(timestep_wrong=1)
     pynn.setup(calibration_cache=["/tmp"])         # infrastructure keywords are accepted
+    pynn.setup(injected_config=None, injection_pre_realtime=None)     # their defaults too
+    # a hardware program handed in would be lost: refused, not ignored
+    with pytest.raises(NotImplementedError, match=r"\['injection_pre_realtime'\] hand the real "
+                                                  r"system hardware playback programs"):
+        pynn.setup(injection_pre_realtime=object())
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     result = calibration.cached(0)
     pynn.setup(chip=0, initial_config=result, neuronPermutation=[5, 3, 100])

@@ -25,7 +25,7 @@ from . import plasticity_rules                                          # noqa: 
 from .plasticity_rules import PlasticityRule, Timer                     # noqa: F401
 from .populations import Population                                     # noqa: F401
 from .projections import Projection                                     # noqa: F401
-from .simulator import INFRASTRUCTURE_KEYWORDS, RunCommand                 # noqa: F401
+from .simulator import INFRASTRUCTURE_KEYWORDS, INJECTION_KEYWORDS, RunCommand  # noqa: F401
 from .standardmodels import cells, synapses                             # noqa: F401
 from . import standardmodels                                            # noqa: F401
 from ..populations import Assembly, PopulationView                     # noqa: F401
@@ -43,11 +43,19 @@ def setup(chip=0, ideal=False, initial_config=None, neuronPermutation=None, seed
     through a nonzero weight (threshold off, bypass circuits on), as on the
     real system.
     Keywords of the real system's infrastructure are accepted and ignored;
-    anything else raises KeyError.
+    injected hardware programs (`injected_config`, `injection_*`) raise
+    NotImplementedError unless None; anything else raises KeyError.
     """
-    unknown = set(extra_params) - INFRASTRUCTURE_KEYWORDS
+    unknown = set(extra_params) - INFRASTRUCTURE_KEYWORDS - INJECTION_KEYWORDS
     if unknown:
         raise KeyError(f"setup(): unknown keyword(s) {sorted(unknown)}")
+    injected = sorted(k for k in INJECTION_KEYWORDS if extra_params.get(k) is not None)
+    if injected:
+        raise NotImplementedError(
+            f"setup(): {injected} hand the real system hardware playback programs (haldls/"
+            f"stadls) to run around the experiment; the emulator cannot run them.  Configure "
+            f"the emulated chip through the PyNN API (HXNeuron fields, projections, "
+            f"plasticity rules) instead")
     if initial_config is not None and getattr(initial_config, "chip_seed", chip) != chip:
         raise ValueError(f"initial_config: a calibration of chip {initial_config.chip_seed}, "
                          f"not of chip {chip}")

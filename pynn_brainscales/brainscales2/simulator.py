@@ -27,10 +27,12 @@ class RunCommand(Enum):
 
 # setup() keywords of the BSS-2 software that concern the real system's
 # infrastructure and mean nothing here
-INFRASTRUCTURE_KEYWORDS = {"calibration_cache", "injection_pre_static_config",
-                           "injection_pre_realtime", "injection_inside_realtime_begin",
-                           "injection_inside_realtime", "injection_inside_realtime_end",
-                           "injection_post_realtime", "connection", "timestep", "min_delay"}
+INFRASTRUCTURE_KEYWORDS = {"calibration_cache", "connection", "timestep", "min_delay"}
+# setup() keywords that hand the real system hardware playback programs to run
+# around the experiment: accepted as None (their default), refused otherwise
+INJECTION_KEYWORDS = {"injected_config", "injection_pre_static_config", "injection_pre_realtime",
+                      "injection_inside_realtime_begin", "injection_inside_realtime",
+                      "injection_inside_realtime_end", "injection_post_realtime"}
 
 
 class NativeState(core.State):
