@@ -28,6 +28,34 @@ def test_hxneuron_defaults_silent_and_parameters_flat():
     assert cell.parameter_space["leak_v_leak"].base_value == 500
     with pytest.raises(KeyError, match="unknown parameter"):
         pynn.cells.HXNeuron(leak_v_leek=500)
+    pynn.end()
+
+
+def test_real_circuit_fields_the_emulator_lacks():
+    """Every field of the real circuit is a parameter: readout and routing details
+    and biases of parts modelled at their working point are accepted (and given
+    back); fields that switch on what the emulated circuit lacks raise, naming
+    the field, instead of being dropped."""
+    pynn.setup(ideal=True)
+    driven = dict(threshold_enable=True, leak_v_leak=1000, reset_v_reset=300)
+    plain = pynn.Population(1, pynn.cells.HXNeuron(**driven))
+    real = pynn.Population(1, pynn.cells.HXNeuron(**driven, reset_i_bias=666, readout_source=1,
+                                                  leak_enable_degeneration=True,
+                                                  refractory_period_reset_holdoff=2))
+    for pop in (plain, real):
+        pop.record("spikes")
+    pynn.run(0.1)
+    assert real.get("reset_i_bias") == 666
+    trains = [pop.get_data().segments[0].spiketrains[0].magnitude for pop in (plain, real)]
+    assert len(trains[0]) > 0
+    np.testing.assert_array_equal(trains[0], trains[1])
+    pynn.end()
+    for field in ("multicompartment_connect_right", "bayesian_enable", "constant_current_type"):
+        pynn.setup(ideal=True)
+        pynn.Population(1, pynn.cells.HXNeuron(**{field: 1}))
+        with pytest.raises(NotImplementedError, match=f"{field} = \\[1.0\\]; the emulated"):
+            pynn.run(0.01)
+        pynn.end()
 
 
 def test_hardware_time_raw_madc_codes_and_run_commands():

@@ -10,9 +10,11 @@ import numpy as np
 from pyNN import errors
 
 from cython_core import CadcRecording, MadcRecording, constants as C
+from cython_core.config import NEURON_FIELDS
 
 from .. import simulator as core
 from ..mapping import row_select as mapping_row_select
+from .standardmodels.cells import UNSUPPORTED_FIELDS
 
 US_PER_MS = 1000.0
 
@@ -86,8 +88,15 @@ class NativeState(core.State):
     def _population_config(self, pop, slow_scaler):
         ct = pop.celltype
         if getattr(ct, "native_cell", False):
-            params = {name: values for name, values in pop.hardware_parameters().items()
-                      if name not in getattr(ct, "RULE_PARAMETERS", ())}
+            params = pop.hardware_parameters()
+            for name in UNSUPPORTED_FIELDS:
+                if np.any(params[name] != 0):
+                    raise NotImplementedError(
+                        f"HXNeuron population {pop.label!r}: {name} = "
+                        f"{sorted(set(params[name].tolist()))}; the emulated neuron circuit "
+                        f"has no multi-compartment connections, Bayesian fire coupling, "
+                        f"adaptation pulses or sinking offset current: this field must be 0")
+            params = {name: values for name, values in params.items() if name in NEURON_FIELDS}
             fields = {name: (values.astype(bool) if name.endswith(("enable", "division",
                       "multiplication", "small_capacitance", "high_resistance", "coba_mode",
                       "invert_a", "invert_b", "recurrent", "digital", "bypass_excitatory",

@@ -20,17 +20,46 @@ from ...standardmodels import cells as _standard
 from ..plasticity_rules import PlasticityRuleHandle
 
 
+# Fields of the real neuron circuit (lola's AtomicNeuron) that the emulated one
+# does not have.  Accepted at any value, without effect: readout and routing
+# details the backend sets itself, and biases of parts the emulator models at
+# their working point (an instantaneous reset, a linear leak, the refractory
+# counter without hold-off or pause, the synaptic input without its drop).
+UNMODELLED_FIELDS = (
+    "readout_enable_buffered_access", "readout_enable_amplifier",
+    "readout_enable_unbuffered_access", "readout_source", "event_routing_analog_output",
+    "event_routing_address", "event_routing_enable_post_overwrite", "reset_i_bias",
+    "reset_enable_degeneration", "reset_enable_division", "reset_enable_multiplication",
+    "leak_enable_degeneration", "refractory_period_reset_holdoff",
+    "refractory_period_enable_pause", "excitatory_input_i_drop_input",
+    "inhibitory_input_i_drop_input", "adaptation_v_leak", "multicompartment_i_bias_nmda",
+    "multicompartment_enable_conductance_division",
+    "multicompartment_enable_conductance_multiplication")
+# ... and those that switch on what the emulated circuit lacks: they must stay 0
+# (multi-compartment neurons, the Bayesian fire coupling, adaptation pulses, a
+# sinking offset current).
+UNSUPPORTED_FIELDS = (
+    "multicompartment_connect_soma", "multicompartment_connect_soma_right",
+    "multicompartment_connect_right", "multicompartment_connect_vertical",
+    "multicompartment_enable_conductance", "bayesian_enable", "bayesian_connect_fire_vertical",
+    "bayesian_connect_fire_to_right", "bayesian_connect_fire_from_right",
+    "bayesian_enable_master", "bayesian_enable_slave", "bayesian_enable_0", "bayesian_enable_1",
+    "adaptation_enable_pulse", "constant_current_type")
+
+
 class HXNeuron(StandardCellType, PlasticityRuleHandle):
     """The BrainScaleS-2 neuron circuit, parameters in hardware units.
     `plasticity_rule`: a rule that sees these neurons (spike counters, CADC
-    membrane reads) as `neurons` in its kernel."""
-    default_parameters = {name: float(f.default) for name, f in NEURON_FIELDS.items()}
+    membrane reads) as `neurons` in its kernel.  Fields of the real circuit
+    the emulator lacks: see UNMODELLED_FIELDS and UNSUPPORTED_FIELDS."""
+    default_parameters = {**{name: float(f.default) for name, f in NEURON_FIELDS.items()},
+                          **{name: 0.0 for name in UNMODELLED_FIELDS + UNSUPPORTED_FIELDS}}
     default_initial_values = {}
     units = {name: "dimensionless" for name in
-             list(NEURON_FIELDS) + ["v", "exc_synin", "inh_synin", "adaptation"]}
+             list(default_parameters) + ["v", "exc_synin", "inh_synin", "adaptation"]}
     recordable = ["spikes", "v", "exc_synin", "inh_synin", "adaptation"]
     receptor_types = ["excitatory", "inhibitory"]
-    translations = build_translations(*[(n, n) for n in NEURON_FIELDS])
+    translations = build_translations(*[(n, n) for n in default_parameters])
     is_source = False
     conductance_based = False
     native_cell = True
