@@ -236,34 +236,30 @@ cdef struct LoopOut:
     char pad[64]           # the two threads' records never share a cache line
 
 
+cdef int _resize(void** buffer, size_t size) noexcept nogil:
+    """realloc in place of a pointer; -1 (and the buffer as it was) when out of memory."""
+    cdef void* grown = realloc(buffer[0], size)
+    if grown == NULL:
+        return -1
+    buffer[0] = grown
+    return 0
+
+
 cdef int _grow(LoopOut* out) noexcept nogil:
     cdef size_t cap = 2 * out.cap
-    cdef double* t = <double*>realloc(out.sp_t, cap * sizeof(double))
-    if t == NULL:
+    if (_resize(<void**>&out.sp_t, cap * sizeof(double)) or
+            _resize(<void**>&out.sp_n, cap * sizeof(int)) or
+            _resize(<void**>&out.sp_k, cap * sizeof(long))):
         return -1
-    out.sp_t = t
-    cdef int* n = <int*>realloc(out.sp_n, cap * sizeof(int))
-    if n == NULL:
-        return -1
-    out.sp_n = n
-    cdef long* k = <long*>realloc(out.sp_k, cap * sizeof(long))
-    if k == NULL:
-        return -1
-    out.sp_k = k
     out.cap = cap
     return 0
 
 
 cdef int _grow_bypass(LoopOut* out) noexcept nogil:
     cdef size_t cap = 2 * out.bp_cap if out.bp_cap else 256
-    cdef int* n = <int*>realloc(out.bp_n, cap * sizeof(int))
-    if n == NULL:
+    if (_resize(<void**>&out.bp_n, cap * sizeof(int)) or
+            _resize(<void**>&out.bp_t, cap * sizeof(double))):
         return -1
-    out.bp_n = n
-    cdef double* t = <double*>realloc(out.bp_t, cap * sizeof(double))
-    if t == NULL:
-        return -1
-    out.bp_t = t
     out.bp_cap = cap
     return 0
 
