@@ -267,3 +267,22 @@ def test_neuron_bypass_mode():
         else:
             assert all(len(train) == 0 for train in trains)
         pynn.end()
+
+
+def test_helper_nightly_calibration(tmp_path, monkeypatch):
+    """The real system's opening lines run: the nightly calibration of the
+    (emulated) chip goes to setup(initial_config=...); a file that is no
+    calibration of the emulator is refused with a reason."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    calib = pynn.helper.chip_from_nightly()
+    assert pynn.helper.nightly_calib_path().exists()
+    pynn.setup(initial_config=calib)
+    pop = pynn.Population(2, pynn.cells.HXNeuron())
+    assert pop.get("leak_v_leak").tolist() == calib.neurons["leak_v_leak"][:2].tolist()
+    pynn.end()
+    again = pynn.helper.chip_from_file(pynn.helper.nightly_calib_path())
+    assert again.neurons["leak_v_leak"].tolist() == calib.neurons["leak_v_leak"].tolist()
+    dump = tmp_path / "spiking_cocolist.pbin"
+    dump.write_bytes(b"\x00\x01coco")
+    with pytest.raises(calibration.CalibrationFileError, match="not a readable calibration"):
+        pynn.helper.chip_from_file(dump)
