@@ -286,3 +286,25 @@ def test_helper_nightly_calibration(tmp_path, monkeypatch):
     dump.write_bytes(b"\x00\x01coco")
     with pytest.raises(calibration.CalibrationFileError, match="not a readable calibration"):
         pynn.helper.chip_from_file(dump)
+
+
+def test_logger_of_the_real_system(capsys, tmp_path):
+    """pylogging's API as the real system's scripts use it: levels filter, a
+    message is its parts joined, set_loglevel acts per logger."""
+    log_file = tmp_path / "run.log"
+    pynn.logger.default_config(level=pynn.logger.LogLevel.INFO, fname=str(log_file))
+    try:
+        log = pynn.logger.get("demo")
+        log.INFO("spikes: ", 12, ", rate: ", 3.5)
+        log.DEBUG("hidden")
+        quiet = pynn.logger.get("hxcomm")
+        pynn.logger.set_loglevel(quiet, pynn.logger.LogLevel.WARN)
+        quiet.INFO("hidden too")
+        quiet.WARN("shown")
+        text = log_file.read_text()
+        assert "INFO brainscales2.demo: spikes: 12, rate: 3.5" in text
+        assert "WARNING brainscales2.hxcomm: shown" in text and "hidden" not in text
+        with pytest.raises(ValueError, match="level: value 7 is not one of"):
+            pynn.logger.default_config(level=7)
+    finally:
+        pynn.logger.reset()

@@ -27,7 +27,7 @@ from .populations import Population                                     # noqa: 
 from .projections import Projection                                     # noqa: F401
 from .simulator import INFRASTRUCTURE_KEYWORDS, INJECTION_KEYWORDS, RunCommand  # noqa: F401
 from .standardmodels import cells, synapses                             # noqa: F401
-from . import helper, standardmodels                                    # noqa: F401
+from . import helper, logger, standardmodels                            # noqa: F401
 from ..populations import Assembly, PopulationView                     # noqa: F401
 
 
