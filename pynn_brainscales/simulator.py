@@ -307,6 +307,7 @@ class State(common.control.BaseState):
             for name, values in sorted(pop.hardware_parameters().items()):
                 add(name)
                 add(np.asarray(values))
+            add(sorted(getattr(pop, "configuration_overrides", {}).items()))
         for prj in self.projections:
             synapse = prj.synapse_type
             # connections: their count of changes (set(), connect, Connection

@@ -9,6 +9,9 @@ from pyNN.errors import InvalidDimensionsError
 import calibration
 import pynn_brainscales.brainscales2 as pynn
 from cython_core import constants as C
+from cython_core.config import NEURON_FIELDS
+
+NEURON_DEFAULT_THRESHOLD = NEURON_FIELDS["threshold_v_threshold"].default
 
 
 def driven_neuron(**extra):
@@ -155,11 +158,43 @@ def test_calibrated_cells(tmp_path, monkeypatch):
     pop.record("v", device="cadc")
     pynn.preprocess()                               # calibration happens here (cached)
     assert pop.calib_target["tau_m"].tolist() == [8.0] * 4
-    assert set(pop.calib_hwparams) >= {"leak_v_leak", "leak_i_bias"}
+    assert set(pop.calib_hwparams.keys()) >= {"leak_v_leak", "leak_i_bias"}
+    # the real system's form: one circuit per neuron, members as attributes
+    assert len(pop.calib_hwparams) == 4
+    assert pop.calib_hwparams[2].leak.v_leak == pop.calib_hwparams["leak_v_leak"][2]
+    with pytest.raises(AttributeError, match="read-only; change actual_hwparams"):
+        pop.calib_hwparams[0].leak.v_leak = 1022
+    with pytest.raises(AttributeError, match=r"leak\.v_leek: no such field"):
+        pop.calib_hwparams[0].leak.v_leek
     pynn.run(0.05)
     v = np.concatenate([np.asarray(s) for s in pop.get_data().segments[0].irregularlysampledsignals], axis=1)
     np.testing.assert_allclose(v.mean(axis=0), [80, 60, 70, 90], atol=1.5)
     assert pop.actual_hwparams["leak_v_leak"].tolist() == pop.calib_hwparams["leak_v_leak"].tolist()
+    pynn.end()
+
+
+def test_actual_hwparams_set_the_next_run(tmp_path, monkeypatch):
+    """As the real system's example: after preprocess(), raising the leak
+    potential of neurons 0 and 2 (the second through a view) above threshold
+    makes them fire; the others stay at rest."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    pynn.setup(chip=1)
+    pop = pynn.Population(4, pynn.cells.CalibHXNeuronCuba(v_rest=[80, 50, 70, 60], v_reset=71,
+                                                            v_thresh=125))
+    pop.record("spikes")
+    pynn.preprocess()
+    pop.actual_hwparams[0].leak.v_leak = 1022
+    pop[1:3].actual_hwparams[1].leak.v_leak = 1022         # neuron 2
+    assert pop.actual_hwparams[2].leak.v_leak == 1022
+    pynn.run(0.2)
+    counts = [len(t) for t in pop.get_data().segments[0].spiketrains]
+    assert counts[0] > 10 and counts[2] > 10 and counts[1] == counts[3] == 0
+    pynn.end()
+    # on an HXNeuron population the setting is the population's parameter
+    pynn.setup(ideal=True)
+    plain = pynn.Population(2, pynn.cells.HXNeuron())
+    plain.actual_hwparams[1].threshold.v_threshold = 300
+    assert plain.get("threshold_v_threshold").tolist() == [NEURON_DEFAULT_THRESHOLD, 300]
 
 
 def test_on_chip_poisson_source():

@@ -43,9 +43,86 @@ class Recorder(core_recording.Recorder):
         return data, t
 
 
+# the members of the real system's lola.AtomicNeuron: a parameter <member>_<field>
+# is neuron.<member>.<field> there
+MEMBERS = ("excitatory_input", "inhibitory_input", "leak", "reset", "threshold",
+           "multicompartment", "constant_current", "membrane_capacitance", "adaptation",
+           "exponential", "event_routing", "readout", "refractory_period", "bayesian")
+
+
+class AtomicNeurons:
+    """Circuit settings per neuron, as the real system's list of lola
+    AtomicNeurons: `neurons[i].leak.v_leak` reads one (and, where writable,
+    sets it for the next run); `neurons["leak_v_leak"]` is the array over all
+    of them (this emulator's form)."""
+
+    def __init__(self, fields, write=None):
+        self._fields = fields          # name -> array over the neurons
+        self._write = write            # (name, index, value), or None: read-only
+
+    def __len__(self):
+        return len(next(iter(self._fields.values()))) if self._fields else 0
+
+    def __getitem__(self, key):
+        if isinstance(key, str):
+            return self._fields[key]
+        index = range(len(self))[key]          # IndexError, negative indices as lists
+        return _AtomicNeuron(self, index)
+
+    def __iter__(self):
+        return (self[i] for i in range(len(self)))
+
+    def keys(self):
+        return self._fields.keys()
+
+    def __contains__(self, key):
+        return key in self._fields
+
+
+class _AtomicNeuron:
+    def __init__(self, neurons, index):
+        self._neurons, self._index = neurons, index
+
+    def __getattr__(self, member):
+        if member not in MEMBERS:
+            raise AttributeError(f"{member}: not a member of the neuron circuit; members are "
+                                 f"{', '.join(MEMBERS)}")
+        return _Member(self._neurons, self._index, member)
+
+
+class _Member:
+    def __init__(self, neurons, index, member):
+        object.__setattr__(self, "_where", (neurons, index, member))
+
+    def _name(self, field):
+        neurons, _, member = self._where
+        name = f"{member}_{field}"
+        if name not in neurons:
+            fields = sorted(n[len(member) + 1:] for n in neurons.keys()
+                            if n.startswith(member + "_"))
+            raise AttributeError(f"{member}.{field}: no such field; {member} has {fields}")
+        return name
+
+    def __getattr__(self, field):
+        neurons, index, _ = self._where
+        return neurons[self._name(field)][index]
+
+    def __setattr__(self, field, value):
+        neurons, index, member = self._where
+        name = self._name(field)
+        if neurons._write is None:
+            raise AttributeError(f"{member}.{field}: the calibration's result is read-only; "
+                                 f"change actual_hwparams")
+        neurons._write(name, index, value)
+        neurons[name][index] = value
+
+
 class Population(core.Population):
     __doc__ = core.Population.__doc__
     _recorder_class = Recorder
+
+    def _get_view(self, selector, label=None):
+        return PopulationView(self, selector, label)
 
     def _create_cells(self):
         super()._create_cells()
@@ -103,6 +180,8 @@ class Population(core.Population):
 
     # --- calibration results of calibrated cells ---
     def calibrated_config(self):
+        """The circuit settings of a calibrated population: the calibration's,
+        with the switches it needs, and what actual_hwparams set since."""
         fields = {name: values[self.slots] for name, values in self.calibration.neurons.items()}
         for name in SWITCHES:
             fields[name] = np.ones(self.size, bool)
@@ -111,19 +190,69 @@ class Population(core.Population):
             fields[f"{receptor}_input_enable_coba_mode"] = np.full(self.size, conductance)
         fields["membrane_capacitance_capacitance"] = np.rint(
             self.hardware_parameters()["cm"]).astype(np.int64)
+        for (name, index), value in self.configuration_overrides.items():
+            fields[name] = np.array(fields.get(name, getattr(
+                self._simulator.state.chip.config.neurons, name)[self.slots]))
+            fields[name][index] = value
         return fields
 
     @property
+    def configuration_overrides(self):
+        """{(field, neuron index): value} set through actual_hwparams on a
+        calibrated population (part of the network: a change rebuilds it)."""
+        if "_overrides" not in vars(self):
+            self._overrides = {}
+        return self._overrides
+
+    @property
     def calib_hwparams(self):
-        """The calibrated circuit settings of this population's neurons."""
+        """The calibrated circuit settings of this population's neurons (read-only)."""
         if self.calibration is None:
             raise errors.NothingToWriteError(
                 "not calibrated yet: calibration happens at the first run (or preprocess())")
-        return self.calibrated_config()
+        fields = {name: values[self.slots] for name, values in self.calibration.neurons.items()}
+        return AtomicNeurons(fields)
 
     @property
     def actual_hwparams(self):
-        """The circuit settings the chip holds for these neurons now."""
+        """The circuit settings the chip holds for these neurons now; setting one
+        (`actual_hwparams[i].leak.v_leak = 1022`) takes effect at the next run."""
         config = self._simulator.state.chip.config
-        return {name: getattr(config.neurons, name)[self.slots].copy()
-                for name in config.neurons.names()}
+        fields = {name: getattr(config.neurons, name)[self.slots].copy()
+                  for name in config.neurons.names()}
+        native = getattr(self.celltype, "native_cell", False)
+        for (name, index), value in ({} if native else self.configuration_overrides).items():
+            fields[name][index] = value
+
+        def write(name, index, value):
+            if native:                         # the population's own parameter
+                self._parameters[name][index] = value
+            else:
+                self.configuration_overrides[(name, index)] = value
+        return AtomicNeurons(fields, write)
+
+
+class PopulationView(core.PopulationView):
+    """A view of a native population: its cells' circuit settings are those of
+    the parent's cells it selects."""
+
+    def _get_view(self, selector, label=None):
+        return PopulationView(self, selector, label)
+
+    def _parent_indices(self):
+        return np.arange(self.parent.size)[self.mask]
+
+    def _select(self, neurons):
+        chosen = self._parent_indices()
+        fields = {name: values[chosen] for name, values in neurons._fields.items()}
+        write = None if neurons._write is None else (
+            lambda name, index, value: neurons._write(name, int(chosen[index]), value))
+        return AtomicNeurons(fields, write)
+
+    @property
+    def actual_hwparams(self):
+        return self._select(self.parent.actual_hwparams)
+
+    @property
+    def calib_hwparams(self):
+        return self._select(self.parent.calib_hwparams)
