@@ -770,9 +770,10 @@ class State(common.control.BaseState):
         for recorder in self.recorders:
             recorder.take_spikes(result.spike_times / self.time_scale, result.spike_neurons)
         codes_per_mv, zero_mv = self._madc_transfer
+        ideal = result.madc_mv is not None          # mV already, no codes to convert
+        source = result.madc_mv if ideal else result.madc_codes
+        samples = source.shape[0]
         for recorder, variable, ids, slots, columns in groups:
-            source = result.madc_mv if result.madc_mv is not None else result.madc_codes
-            samples = source.shape[0]
             # kept in float32 (a tenth of the MADC's resolution is ~1e-5 of the
             # values): half the memory of a long recording; get_data() hands
             # out float64
@@ -783,7 +784,7 @@ class State(common.control.BaseState):
             step = max(1, SAMPLES_PER_BLOCK // len(ids))
             for first in range(0, samples, step):
                 part = source[first:first + step, columns]
-                mv = part if result.madc_mv is not None else part / codes_per_mv + zero_mv
+                mv = part if ideal else part / codes_per_mv + zero_mv
                 traces[first:first + step] = self.to_bio(variable, mv, slots)
             recorder.take_signals(variable, ids, traces)
 

@@ -97,8 +97,8 @@ def pair_sums(post_times, post_neurons, pre_times, tau_grid=TAU_GRID):
     _add_decays(sums[0], neurons[ok], posts[ok] - pre_times[k[ok]], tau_grid)
     # acausal: each pre spike with each neuron's last post spike before it, all
     # neurons in one search over (neuron, time) keys
-    span = float(max(posts.max(), pre_times.max()) - min(posts.min(), pre_times.min())) + 1.0
     origin = min(posts.min(), pre_times.min())
+    span = float(max(posts.max(), pre_times.max()) - origin) + 1.0
     keys = neurons * span + (posts - origin)
     firing = np.unique(neurons)
     first_post = np.searchsorted(neurons, firing)
