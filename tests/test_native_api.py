@@ -186,6 +186,7 @@ def test_actual_hwparams_set_the_next_run(tmp_path, monkeypatch):
     pop.actual_hwparams[0].leak.v_leak = 1022
     pop[1:3].actual_hwparams[1].leak.v_leak = 1022         # neuron 2
     assert pop.actual_hwparams[2].leak.v_leak == 1022
+    assert [n.leak.v_leak for n in pop.actual_hwparams[0:3:2]] == [1022, 1022]
     pynn.run(0.2)
     counts = [len(t) for t in pop.get_data().segments[0].spiketrains]
     assert counts[0] > 10 and counts[2] > 10 and counts[1] == counts[3] == 0

@@ -67,6 +67,8 @@ class AtomicNeurons:
         if isinstance(key, str):
             return self._fields[key]
         index = range(len(self))[key]          # IndexError, negative indices as lists
+        if isinstance(index, range):           # a slice: a list of neurons, as a list's
+            return [_AtomicNeuron(self, i) for i in index]
         return _AtomicNeuron(self, index)
 
     def __iter__(self):
