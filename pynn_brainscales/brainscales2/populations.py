@@ -181,9 +181,10 @@ class Population(core.Population):
         return block
 
     # --- calibration results of calibrated cells ---
-    def calibrated_config(self):
+    def calibrated_config(self, with_overrides=True):
         """The circuit settings of a calibrated population: the calibration's,
-        with the switches it needs, and what actual_hwparams set since."""
+        with the switches it needs, and (`with_overrides`) what actual_hwparams
+        set since."""
         fields = {name: values[self.slots] for name, values in self.calibration.neurons.items()}
         for name in SWITCHES:
             fields[name] = np.ones(self.size, bool)
@@ -192,7 +193,8 @@ class Population(core.Population):
             fields[f"{receptor}_input_enable_coba_mode"] = np.full(self.size, conductance)
         fields["membrane_capacitance_capacitance"] = np.rint(
             self.hardware_parameters()["cm"]).astype(np.int64)
-        for (name, index), value in self.configuration_overrides.items():
+        for (name, index), value in (self.configuration_overrides.items() if with_overrides
+                                     else ()):
             fields[name] = np.array(fields.get(name, getattr(
                 self._simulator.state.chip.config.neurons, name)[self.slots]))
             fields[name][index] = value
@@ -212,8 +214,7 @@ class Population(core.Population):
         if self.calibration is None:
             raise errors.NothingToWriteError(
                 "not calibrated yet: calibration happens at the first run (or preprocess())")
-        fields = {name: values[self.slots] for name, values in self.calibration.neurons.items()}
-        return AtomicNeurons(fields)
+        return AtomicNeurons(self.calibrated_config(with_overrides=False))
 
     @property
     def actual_hwparams(self):
