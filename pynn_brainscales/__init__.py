@@ -11,7 +11,7 @@ are calibrated to their requested parameters automatically (cached).
 from pyNN import errors, random, space                                  # noqa: F401
 from pyNN.connectors import *                                           # noqa: F401,F403
 from pyNN.network import Network                                        # noqa: F401
-from pyNN.random import GSLRNG, NativeRNG, NumpyRNG, RandomDistribution  # noqa: F401
+from pyNN.random import GSLRNG, NumpyRNG, RandomDistribution            # noqa: F401
 from pyNN.recording import *                                            # noqa: F401,F403
 from pyNN.space import Space                                            # noqa: F401
 from pyNN.standardmodels import StandardCellType
@@ -23,6 +23,7 @@ from .control import (end, get_current_time, get_max_delay, get_min_delay,  # no
 from .populations import Assembly, Population, PopulationView           # noqa: F401
 from .procedural_api import connect, create, record, record_gsyn, record_v  # noqa: F401
 from .projections import Projection                                     # noqa: F401
+from .rng import NativeRNG                                              # noqa: F401
 from .standardmodels.cells import *                                     # noqa: F401,F403
 from .standardmodels.electrodes import (ACSource, DCSource,             # noqa: F401
                                         NoisyCurrentSource, StepCurrentSource)

@@ -424,3 +424,26 @@ def test_numpy_arithmetic_on_cell_ids_does_not_evaluate_parameters(ideal, monkey
     assert lookups == []
     assert cells[1].tau_m == pytest.approx(12.0)
     assert len(lookups) == 1
+
+
+def test_native_rng_draws_reproducibly():
+    """Scripts written for NEST draw connectivity and weights with
+    `sim.NativeRNG(seed=...)`; PyNN's base class cannot draw (it raised a bare
+    NotImplementedError).  The backend's own generator is seeded like NumpyRNG."""
+    def weights(seed):
+        sim.setup(ideal=True)
+        pre, post = sim.Population(20, sim.SpikeSourceArray()), sim.Population(20, sim.IF_cond_exp())
+        rng = sim.NativeRNG(seed=seed)
+        prj = sim.Projection(pre, post, sim.FixedProbabilityConnector(0.5, rng=rng),
+                             sim.StaticSynapse(weight=sim.RandomDistribution(
+                                 "uniform", (0.001, 0.002), rng=rng)))
+        w = prj.get("weight", format="array")
+        sim.end()
+        return w
+    first, again, other = weights(1), weights(1), weights(2)
+    np.testing.assert_array_equal(first, again)
+    assert not np.array_equal(np.isnan(first), np.isnan(other))
+    connected = first[~np.isnan(first)]
+    # 400 candidate pairs at p = 0.5: 200 +- 10 connections; 6 sd is a loose bound
+    assert abs(len(connected) - 200) < 60
+    assert np.all((connected >= 0.001) & (connected <= 0.002))
