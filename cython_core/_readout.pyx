@@ -1,7 +1,7 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
 """Temporal noise of the readout and the CADC's per-channel conversion, compiled.
 
-Gaussian numbers come from a counter-based generator: uniform i of a draw is
+Random numbers come from a counter-based generator: uniform i of a draw is
 a 32-bit integer hash of (i, key), so every element is independent of the
 others and the loop vectorises (no generator state is carried from element to
 element); Box-Muller turns pairs of uniforms into pairs of normals.  The key
@@ -14,6 +14,7 @@ from libc.stdint cimport uint32_t, uint64_t
 DEF TWO_PI = 6.283185307179586
 DEF HALF_PI = 1.5707963267948966
 DEF INV_2_24 = 5.9604644775390625e-08      # 2**-24: uniforms from the top 24 bits
+DEF INV_2_53 = 1.1102230246251565e-16      # 2**-53: doubles from 27 + 26 bits
 
 
 cdef inline uint32_t _hash(uint32_t x) noexcept nogil:
@@ -27,16 +28,32 @@ cdef inline uint32_t _hash(uint32_t x) noexcept nogil:
     return x
 
 
+cdef inline void _key_words(uint64_t key, uint32_t* low, uint32_t* high) noexcept nogil:
+    # both words of the key enter both rounds: keys that differ in one bit
+    # (2026, 2027) must not give shifted copies of one stream
+    low[0] = _hash(<uint32_t>key ^ _hash(<uint32_t>(key >> 32) ^ 0x9e3779b9u))
+    high[0] = _hash(<uint32_t>(key >> 32) ^ _hash(<uint32_t>key ^ 0x85ebca6bu))
+
+
+cdef void _fill_uniform(double* out, Py_ssize_t n, uint64_t key) noexcept nogil:
+    """n uniform numbers in [0, 1) with 53 random bits: element i from the
+    hashes of 2i and 2i + 1."""
+    cdef uint32_t low, high, a, b
+    cdef Py_ssize_t i
+    _key_words(key, &low, &high)
+    for i in range(n):
+        a = _hash(_hash((2 * <uint32_t>i) ^ low) ^ high)
+        b = _hash(_hash((2 * <uint32_t>i + 1) ^ low) ^ high)
+        out[i] = (<double>(a >> 5) * 67108864.0 + <double>(b >> 6)) * INV_2_53
+
+
 cdef void _fill_normal(float* out, Py_ssize_t n, uint64_t key) noexcept nogil:
     """n standard normals: pair k (Box-Muller on uniforms 2k and 2k + 1) gives
     out[k] and out[half + k], so that both stores are contiguous."""
-    # both words of the key enter both rounds: keys that differ in one bit
-    # (2026, 2027) must not give shifted copies of one stream
-    cdef uint32_t low = _hash(<uint32_t>key ^ _hash(<uint32_t>(key >> 32) ^ 0x9e3779b9u))
-    cdef uint32_t high = _hash(<uint32_t>(key >> 32) ^ _hash(<uint32_t>key ^ 0x85ebca6bu))
+    cdef uint32_t low, high, a, b
     cdef Py_ssize_t half = (n + 1) // 2, k
-    cdef uint32_t a, b
     cdef float u1, angle, radius
+    _key_words(key, &low, &high)
     for k in range(n // 2):
         a = _hash(_hash((2 * <uint32_t>k) ^ low) ^ high)
         b = _hash(_hash((2 * <uint32_t>k + 1) ^ low) ^ high)
@@ -60,6 +77,14 @@ cdef void _fill_normal(float* out, Py_ssize_t n, uint64_t key) noexcept nogil:
 cdef inline void _check_count(Py_ssize_t n) except *:
     if n >= 0xFFFFFFFF:
         raise ValueError(f"{n} normal numbers in one draw; at most {0xFFFFFFFE}")
+
+
+def uniform(double[::1] out, uint64_t key):
+    """Fill `out` with uniform numbers in [0, 1) drawn with `key`."""
+    _check_count(2 * out.shape[0])
+    if out.shape[0]:
+        with nogil:
+            _fill_uniform(&out[0], out.shape[0], key)
 
 
 def standard_normal(float[::1] out, uint64_t key):

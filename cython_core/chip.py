@@ -17,6 +17,7 @@ from . import constants as C
 from . import mismatch as M
 from . import readout
 from ._engine import Engine, Observable, openmp_available
+from ._readout import uniform
 from .config import ChipConfig, ConfigurationError, check_range
 
 OBSERVABLES = {"v": Observable.OBSERVE_V, "exc_synin": Observable.OBSERVE_EXC,
@@ -115,7 +116,9 @@ class PPUAccess:
     def random(self, shape):
         """Uniform pseudo-random numbers in [0, 1) (the PPU's generator, seeded
         per run with the run's noise seed), e.g. for stochastic rounding."""
-        return self._rng.random(shape)
+        out = np.empty(shape, np.float64)
+        uniform(out.reshape(-1), readout.noise_key(self._rng))
+        return out
 
     def reset_correlation(self, hemisphere, rows=None):
         self._chip._engine.reset_correlation(
