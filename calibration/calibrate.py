@@ -120,7 +120,7 @@ def calibrate(chip_seed=0, targets=None, progress=True, seed=0, correlation=Fals
     """
     targets = targets or Targets()
     chip = Chip(seed=chip_seed)
-    bar = Progress(15 + 2 * correlation + 4 * coba + 5 * adex, enabled=progress)
+    bar = Progress(15 + 2 * correlation + 5 * coba + 5 * adex, enabled=progress)
     residuals = {}
     failed = np.zeros(C.NUM_NEURONS, bool)
     noisy = lambda initial: NoisyBinarySearch(initial=initial, seed=seed)
@@ -198,6 +198,13 @@ def calibrate(chip_seed=0, targets=None, progress=True, seed=0, correlation=Fals
             outcome = _search(chip, step, noisy(None), target, residuals)
             failed |= outcome.failed[:C.NUM_NEURONS] | outcome.failed[C.NUM_NEURONS:]
             getattr(chip.config.neurons, f"{receptor}_input_enable_coba_mode")[...] = True
+        # the reference shift left the OTA's offset current below what the CADC
+        # resolves at rest in current mode; in conductance mode that residual
+        # acts through (E_rev - V) and moves the rest by ~1 mV (biological, sd
+        # over neurons): the leak is set again with the inputs in their final mode
+        bar.step("leak in COBA mode")
+        failed |= _search(chip, LeakPotential(chip), noisy(None), targets.per_neuron("leak"),
+                          residuals).failed
     if adex:
         _calibrate_adex(chip, targets, bar, noisy, residuals, failed)
     if correlation:

@@ -208,6 +208,26 @@ def test_coba_reversal_potentials_and_strength():
         assert after.std() < 0.5 * before.std()
 
 
+def test_coba_rest_is_the_leak_target():
+    """In conductance mode the synaptic OTAs' offset residual acts through
+    (E_rev - V): with reversal potentials far from rest (IF_cond_exp's 0 and
+    -70 mV against -65 mV, as the backend translates them) it moved the rest by
+    up to 6 LSB before the leak was set again in the final mode."""
+    from calibration import measure
+    targets = Targets(leak=62.78, reset=62.78, threshold=96.11, tau_mem=20.0,
+                      e_rev_exc=207.22, e_rev_inh=51.67)
+    result = calibration.calibrate(6, targets, progress=False, coba=True)
+    chip = Chip(seed=6)
+    result.apply(chip.config)
+    chip.config.neurons.threshold_enable[...] = False
+    rest = measure.cadc_membrane(chip, reads=20)[result.success]
+    # 20 reads of 1.5 LSB noise (0.34 LSB) and the search's last step: ~0.5 LSB
+    # sd; it was 1.7 LSB
+    assert np.mean(rest) == pytest.approx(62.78, abs=0.3)
+    assert np.std(rest) < 0.8
+    assert np.max(np.abs(rest - 62.78)) < 3.0
+
+
 def test_calibration_reaches_per_neuron_targets():
     """A per-neuron leak target: a gradient across the chip comes out as asked."""
     leak = np.linspace(60.0, 100.0, C.NUM_NEURONS)
