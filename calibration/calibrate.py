@@ -20,7 +20,7 @@ from .algorithms import BinarySearch, LinearPrediction, NoisyBinarySearch
 from .result import NEURON_FIELDS, QUADRANT_FIELDS, CalibrationResult
 from .steps.base import trimmed_std
 from .steps.cadc import CadcRampOffset, CadcRampSlope, calibrate_channel_offsets
-from .steps.madc import calibrate_madc
+from .steps.madc import calibrate_madc, synin_baselines
 from .steps.adex import (AdaptationA, AdaptationB, AdaptationReference, AdaptationTau,
                          ExponentialThreshold)
 from .steps.correlation import CorrelationAmplitude, CorrelationRate
@@ -120,7 +120,7 @@ def calibrate(chip_seed=0, targets=None, progress=True, seed=0, correlation=Fals
     """
     targets = targets or Targets()
     chip = Chip(seed=chip_seed)
-    bar = Progress(15 + 2 * correlation + 5 * coba + 5 * adex, enabled=progress)
+    bar = Progress(16 + 2 * correlation + 5 * coba + 5 * adex, enabled=progress)
     residuals = {}
     failed = np.zeros(C.NUM_NEURONS, bool)
     noisy = lambda initial: NoisyBinarySearch(initial=initial, seed=seed)
@@ -219,6 +219,8 @@ def calibrate(chip_seed=0, targets=None, progress=True, seed=0, correlation=Fals
         correlation_measured = _measure_correlation(chip)
     else:
         correlation_measured = tuple(np.full((2, C.NUM_QUADRANTS), np.nan) for _ in range(2))
+    bar.step("synaptic line baselines")
+    baselines = synin_baselines(chip)
     bar.done()
 
     cfg = chip.config
@@ -229,7 +231,7 @@ def calibrate(chip_seed=0, targets=None, progress=True, seed=0, correlation=Fals
         cadc_channel_offsets=cfg.cadc_channel_offsets.copy(),
         refractory_clock_scaler=cfg.refractory_clock_scaler.copy(),
         success=~failed, residuals=residuals, offset_current_gain=current_gain,
-        madc_transfer=np.array(madc_transfer),
+        madc_transfer=np.array(madc_transfer), synin_baseline_mv=baselines,
         correlation_amplitude=correlation_measured[0], correlation_tau=correlation_measured[1])
 
 

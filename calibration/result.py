@@ -21,7 +21,7 @@ from cython_core import mismatch as M
 
 from .targets import Targets
 
-FORMAT_VERSION = 5
+FORMAT_VERSION = 6
 SOFTWARE_VERSION = "0.1.0"
 # the calibration procedure's revision: part of the cache key, so that a changed
 # procedure recalibrates instead of reusing what the old one found
@@ -72,6 +72,11 @@ class CalibrationResult:
     # the MADC's measured transfer: codes per mV, mV at code 0 (default: the design's)
     madc_transfer: np.ndarray = field(
         default_factory=lambda: np.array([M.MADC_GAIN_CODES_PER_MV, M.MADC_OFFSET_MV]))
+    # each neuron's excitatory and inhibitory synaptic line at rest through that
+    # transfer (mV, [2, 512]; default: the design's): the zero of recorded
+    # conductances
+    synin_baseline_mv: np.ndarray = field(
+        default_factory=lambda: np.full((2, C.NUM_NEURONS), M.SYNIN_BASELINE_MV))
     created: float = field(default_factory=time.time)
     software_version: str = SOFTWARE_VERSION
 
@@ -109,7 +114,8 @@ class CalibrationResult:
             "offset_current_gain": np.asarray(self.offset_current_gain, float),
             "correlation_amplitude": np.asarray(self.correlation_amplitude, float),
             "correlation_tau": np.asarray(self.correlation_tau, float),
-            "madc_transfer": np.asarray(self.madc_transfer, float)}
+            "madc_transfer": np.asarray(self.madc_transfer, float),
+            "synin_baseline_mv": np.asarray(self.synin_baseline_mv, float)}
         record = np.zeros((), [(k, v.dtype, v.shape) for k, v in columns.items()])
         for name, values in columns.items():
             record[name] = values
@@ -155,6 +161,7 @@ def load(path, chip_seed=None, targets=None):
                 correlation_amplitude=arrays["correlation_amplitude"],
                 correlation_tau=arrays["correlation_tau"],
                 madc_transfer=arrays["madc_transfer"],
+                synin_baseline_mv=arrays["synin_baseline_mv"],
                 created=meta.get("created", 0.0),
                 software_version=meta.get("software_version", "unknown"))
     except CalibrationFileError:

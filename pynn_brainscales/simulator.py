@@ -333,6 +333,7 @@ class State(common.control.BaseState):
         self._offset = np.zeros(C.NUM_NEURONS)
         self._current_gain = np.ones(C.NUM_NEURONS)
         self._madc_transfer = (M.MADC_GAIN_CODES_PER_MV, M.MADC_OFFSET_MV)
+        self._synin_baseline = np.full((2, C.NUM_NEURONS), M.SYNIN_BASELINE_MV)
         self._conductance = np.zeros(C.NUM_NEURONS, bool)
         longest = max([float(np.max(p.hardware_parameters()["tau_refrac"]))
                        for p in self._neuron_populations()
@@ -453,6 +454,7 @@ class State(common.control.BaseState):
         result = self.calibrations[key]
         self._current_gain = np.asarray(result.offset_current_gain, float)
         self._madc_transfer = tuple(float(x) for x in result.madc_transfer)
+        self._synin_baseline = np.asarray(result.synin_baseline_mv, float)
         self._sensor_amplitude = np.asarray(result.correlation_amplitude, float)
         used = np.zeros(C.NUM_NEURONS, bool)
         used[: self.free_slot] = True
@@ -795,7 +797,7 @@ class State(common.control.BaseState):
         if variable == "v":
             return T.v_from_hw(node_mv, self._offset[slot])
         if variable in ("gsyn_exc", "gsyn_inh"):
-            line = node_mv - M.SYNIN_BASELINE_MV
+            line = node_mv - self._synin_baseline[int(variable == "gsyn_inh")][slot]
             gm = M.GM_PER_LSB_US["excitatory"] * T.GM_BIAS
             return gm * line * T.COBA_BIAS / M.COBA_NORM_NUMERATOR_MV / kappa
         if variable == "w":

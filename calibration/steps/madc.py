@@ -36,3 +36,19 @@ def calibrate_madc(chip):
     slope, intercept = np.polyfit(volts, codes, 1)
     residual = codes - (slope * volts + intercept)
     return (slope, -intercept / slope), float(np.std(residual) / slope)
+
+
+def synin_baselines(chip):
+    """Each neuron's excitatory and inhibitory synaptic-line voltage at rest (mV,
+    [2, 512]) through the calibrated MADC: the zero of recorded conductances.
+    The transfer is fitted at membrane potentials; the lines rest elsewhere, so
+    that its residual error there would otherwise read as a constant
+    conductance (~1e-3 uS on chip 0)."""
+    saved = chip.config.copy()
+    chip.config.neurons.threshold_enable = False
+    # 1000 samples: the MADC's noise averages to ~5e-5 uS per neuron
+    baselines = np.array([measure.madc_to_mv(
+        measure.madc_mean_codes(chip, observable, duration=100.0), chip)
+        for observable in ("exc_synin", "inh_synin")])
+    chip.config = saved
+    return baselines
