@@ -25,7 +25,7 @@ FORMAT_VERSION = 6
 SOFTWARE_VERSION = "0.1.0"
 # the calibration procedure's revision: part of the cache key, so that a changed
 # procedure recalibrates instead of reusing what the old one found
-PROCEDURE_REVISION = 8
+PROCEDURE_REVISION = 9
 
 NEURON_FIELDS = (
     "leak_v_leak", "leak_i_bias", "leak_enable_division", "leak_enable_multiplication",

@@ -99,7 +99,7 @@ cdef float* _fptr(cnp.ndarray arr):
 def _madc_tables(neurons, observe, float synin_base, float adapt_base, float adapt_gain):
     """The engine's MADC channel tables: the channels reordered by hemisphere
     (stably), each with its column in the output, the state element it reads
-    (row * NEURON_STRIDE + neuron) and its line (base + gain * state); and how
+    (row * NEURON_STRIDE + neuron) and its node (base + gain * state); and how
     many belong to hemisphere 0.  Never empty (the engine takes addresses)."""
     if len(neurons) == 0:
         return (np.zeros(1, np.int32), np.zeros(1, np.int32), np.zeros(1, np.float32),
@@ -109,7 +109,10 @@ def _madc_tables(neurons, observe, float synin_base, float adapt_base, float ada
     rows = np.array([S_V, S_U_E, S_U_I, S_W], np.int64)[observe]
     base = np.select([observe == OBSERVE_EXC, observe == OBSERVE_INH,
                       observe == OBSERVE_ADAPTATION], [synin_base, synin_base, adapt_base], 0.0)
-    gain = np.where(observe == OBSERVE_ADAPTATION, adapt_gain, 1.0)
+    # the synapses draw current from their input line: its voltage drops below
+    # the line's rest as the synaptic current grows (both receptors)
+    gain = np.select([observe == OBSERVE_EXC, observe == OBSERVE_INH,
+                      observe == OBSERVE_ADAPTATION], [-1.0, -1.0, adapt_gain], 1.0)
     return (order.astype(np.int32),
             (rows * NEURON_STRIDE + neurons)[order].astype(np.int32),
             base[order].astype(np.float32), gain[order].astype(np.float32),

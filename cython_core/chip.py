@@ -142,8 +142,8 @@ class PPUAccess:
         neurons = (np.arange(C.NUM_NEURONS) if neurons is None
                    else self._indices("neurons", neurons, C.NUM_NEURONS))
         state = self._chip._engine.state
-        nodes = {"v": state["v"], "exc_synin": M.SYNIN_BASELINE_MV + state["u_e"],
-                 "inh_synin": M.SYNIN_BASELINE_MV + state["u_i"],
+        nodes = {"v": state["v"], "exc_synin": M.SYNIN_BASELINE_MV - state["u_e"],
+                 "inh_synin": M.SYNIN_BASELINE_MV - state["u_i"],
                  "adaptation": M.ADAPTATION_BASELINE_MV + M.ADAPTATION_MV_PER_NA * state["w"]}
         sources = np.broadcast_to(np.asarray(source, dtype=object), neurons.shape)
         voltage = np.empty(neurons.shape, np.float64)

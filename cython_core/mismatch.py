@@ -72,8 +72,10 @@ CADC_SLOPE_PER_LSB = 7.407e-4                # 300 -> 0.2222 LSB/mV: 0.15..1.05 
 # MADC: 10 bit over 100..1100 mV.
 MADC_OFFSET_MV = 100.0
 MADC_GAIN_CODES_PER_MV = 1.023
-# Observed node voltages for the MADC's non-membrane sources.
-SYNIN_BASELINE_MV = 400.0
+# Observed node voltages for the MADC's non-membrane sources.  A synaptic input
+# line rests near the top of the MADC's range and drops as its synapses draw
+# current (both receptors), with ~700 mV of range below it.
+SYNIN_BASELINE_MV = 800.0
 ADAPTATION_BASELINE_MV = 500.0
 ADAPTATION_MV_PER_NA = 5.0
 

@@ -74,7 +74,9 @@ def test_hardware_time_raw_madc_codes_and_run_commands():
     assert spikes.annotations["source_index"] == 0
     v = seg.irregularlysampledsignals[0]
     assert v.dtype == np.float32 and str(v.units.dimensionality) == "dimensionless"
-    np.testing.assert_allclose(np.diff(v.times.magnitude[:5]), C.MADC_SAMPLE_INTERVAL_US / 1e3)
+    # sample times in float32 ms, as the real system hands them out
+    np.testing.assert_allclose(np.diff(v.times.magnitude[:5]), C.MADC_SAMPLE_INTERVAL_US / 1e3,
+                               rtol=1e-5)
     assert 0 <= float(np.min(v)) and float(np.max(v)) <= C.MADC_CODE_MAX
     with pytest.raises(RuntimeError, match="call reset"):
         pynn.run(0.1)
@@ -118,7 +120,8 @@ def test_synapses_integer_signed_no_delay():
     pop.record(["exc_synin"])
     pynn.run(0.05)
     signals = pop.get_data().segments[0].irregularlysampledsignals
-    peaks = [float(np.max(s)) - float(s[0, 0]) for s in signals]
+    # the synaptic line drops as its synapses draw current (as on the real chip)
+    peaks = [float(s[0, 0]) - float(np.min(s)) for s in signals]
     # |w| = 150 uses three parallel rows: 190 / 40 of the single 40; the raw
     # codes are whole numbers (1 code ~ 1 mV of a ~23 mV step)
     assert peaks[1] / peaks[0] == pytest.approx(190 / 40, rel=0.05)
@@ -156,6 +159,10 @@ def test_calibrated_cells(tmp_path, monkeypatch):
     pop = pynn.Population(4, pynn.cells.CalibHXNeuronCuba(v_rest=[80, 60, 70, 90], v_reset=70,
                                                             v_thresh=125, tau_m=8.0))
     pop.record("v", device="cadc")
+    # as on the real system: the calibration's results are attributes once it ran
+    for name in ("calib_target", "calib_hwparams", "actual_hwparams"):
+        with pytest.raises(AttributeError, match=f"{name} not available .* before it is"):
+            getattr(pop, name)
     pynn.preprocess()                               # calibration happens here (cached)
     assert pop.calib_target["tau_m"].tolist() == [8.0] * 4
     assert set(pop.calib_hwparams.keys()) >= {"leak_v_leak", "leak_i_bias"}
@@ -207,9 +214,9 @@ def test_on_chip_poisson_source():
     pop.record("exc_synin")
     pynn.run(0.1)
     trace = np.asarray(pop.get_data().segments[0].irregularlysampledsignals[0])[:, 0]
-    # 200 kHz of hardware time: about 20 events in 100 us, each a step of the line
-    # (spread over the ~3 MADC samples of one 0.1 us integration step)
-    steps = np.count_nonzero(np.diff(trace[::3]) > 3)
+    # 200 kHz of hardware time: about 20 events in 100 us, each a step down of
+    # the line (spread over the ~3 MADC samples of one 0.1 us integration step)
+    steps = np.count_nonzero(np.diff(trace[::3]) < -3)
     assert 8 < steps < 35
 
 
@@ -230,8 +237,8 @@ def test_on_chip_poisson_population_of_several_cells():
     pynn.run(0.4)
     signals = [np.asarray(s)[:, 0] for pop in (one_each, all_of_them)
                for s in pop.get_data().segments[0].irregularlysampledsignals]
-    # events: steps of the line (~3 MADC samples per 0.1 us integration step)
-    steps = [np.flatnonzero(np.diff(trace[::3]) > 3) for trace in signals]
+    # events: steps down of the line (~3 MADC samples per 0.1 us integration step)
+    steps = [np.flatnonzero(np.diff(trace[::3]) < -3) for trace in signals]
     counts = [len(s) for s in steps]
     # 100 kHz for 400 us: 40 events per cell (Poisson sd 6.3); 3 addresses of 4
     # are cells, so the neuron wired to all sees 120 (two events in one
@@ -344,3 +351,64 @@ def test_logger_of_the_real_system(capsys, tmp_path):
             pynn.logger.default_config(level=7)
     finally:
         pynn.logger.reset()
+
+
+def test_snippets_record_what_was_recorded_while_they_ran():
+    """APPENDed runs are snippets of one experiment: a change between them
+    (recording on or off, new input times) applies from the next snippet on,
+    and a cell's spikes come as one train per snippet it was recorded in,
+    bounded by the snippet's start and stop, as on the real system."""
+    pynn.setup(ideal=True, enable_neuron_bypass=True)
+    pop = pynn.Population(1, pynn.cells.HXNeuron())
+    src = pynn.Population(1, pynn.cells.SpikeSourceArray(spike_times=np.arange(0.005, 0.1, 0.01)))
+    pynn.Projection(src, pop, pynn.AllToAllConnector(), pynn.synapses.StaticSynapse(weight=63))
+    pop.record("spikes")
+    pynn.run(0.1, pynn.RunCommand.APPEND)        # 10 input spikes, recorded
+    pop.record(None)
+    src.set(spike_times=np.arange(0.1025, 0.2, 0.005))
+    pynn.run(0.1, pynn.RunCommand.APPEND)        # 20, not recorded
+    pop.record("spikes")
+    src.set(spike_times=np.arange(0.2025, 0.3, 0.0025))
+    pynn.run(0.1)                                # 39, recorded; the experiment ends
+    trains = pop.get_data().segments[0].spiketrains
+    assert [len(t) for t in trains] == [10, 39]   # bypass: one output spike per input
+    assert [(float(t.t_start), float(t.t_stop)) for t in trains] == [
+        pytest.approx((0.0, 0.1)), pytest.approx((0.2, 0.3))]
+    assert pop.get_spike_counts()[pop.all_cells[0]] == 49
+    with pytest.raises(RuntimeError, match="call reset"):
+        pynn.run(0.1, pynn.RunCommand.APPEND)
+    with pytest.raises(ValueError, match="a snippet needs a duration"):
+        pynn.reset()
+        pynn.run(None, pynn.RunCommand.APPEND)
+    pynn.end()
+
+
+def test_recording_per_cell_device_and_signal_layout():
+    """Views record through the device given; one population may read some
+    cells through the CADC and others through the MADC.  Each recorded cell
+    gets a signal of its own (annotated with its id, device and index), and
+    the synaptic line drops when input arrives (the synapses draw current)."""
+    pynn.setup(ideal=True)
+    src = pynn.Population(1, pynn.cells.SpikeSourceArray(spike_times=[0.02]))
+    pop = pynn.Population(4, pynn.cells.HXNeuron(excitatory_input_enable=True))
+    pynn.Projection(src, pop, pynn.AllToAllConnector(), pynn.synapses.StaticSynapse(weight=63),
+                    receptor_type="excitatory")
+    pop[0:2].record("v", device="cadc")
+    pop[2:3].record("exc_synin")
+    with pytest.raises(ValueError, match="only one analog variable per neuron"):
+        pop[2:4].record("v")
+    pynn.run(0.05)
+    signals = pop.get_data().segments[0].irregularlysampledsignals
+    assert [(s.name, s.annotations["device"], s.annotations["source_ids"]) for s in signals] == [
+        ("exc_synin", "madc", [int(pop.all_cells[2])]),
+        ("v", "cadc", [int(pop.all_cells[0])]), ("v", "cadc", [int(pop.all_cells[1])])]
+    assert signals[1].array_annotations["channel_index"].tolist() == [0]
+    assert len(signals[0]) > 10 * len(signals[1])          # MADC ~34 ns, CADC ~1 us
+    line = np.asarray(signals[0])[:, 0]
+    assert line[0] - line.min() > 20 and line.max() - line[0] < 3
+    assert len(pop[3:4].get_data().segments[0].irregularlysampledsignals) == 0
+    # record(None) ends the recording; what was recorded stays, until cleared
+    pop.record(None)
+    assert len(pop.get_data(clear=True).segments[0].irregularlysampledsignals) == 3
+    assert len(pop.get_data().segments[0].irregularlysampledsignals) == 0
+    pynn.end()

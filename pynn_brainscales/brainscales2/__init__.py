@@ -73,22 +73,32 @@ def _state():
 
 
 def run(duration, command=RunCommand.EXECUTE):
-    """Run for `duration` ms of hardware time.  A second EXECUTE needs reset()
-    in between (the real system runs each experiment from its start)."""
+    """Run for `duration` ms of hardware time: a snippet of the experiment
+    (APPEND) or its last one (EXECUTE).  A run after EXECUTE needs reset() in
+    between (the real system runs each experiment from its start)."""
     state = _state()
     if command == RunCommand.PREPARE:
         state._build()
         return state.t
-    if command == RunCommand.APPEND:
-        state.appended += duration
-        return state.t
+    if not isinstance(command, RunCommand):
+        raise ValueError(f"run(): command {command!r} is not one of {list(RunCommand)}")
     if state.executed:
         raise RuntimeError("run(): the network has run already; call reset() before running "
                            "it again (or queue runs with RunCommand.APPEND)")
-    total = state.appended + duration
-    state.appended = 0.0
-    state.run(total)
-    state.executed = True
+    if duration is None:
+        if command == RunCommand.APPEND:
+            raise ValueError("run(None, RunCommand.APPEND): a snippet needs a duration")
+        if not state.snippets:
+            raise ValueError("run(None): no snippet has been appended to execute; give a "
+                             "duration, or APPEND snippets first")
+    else:
+        state.run(duration)
+    if command == RunCommand.EXECUTE:
+        state.executed = True
+    # new data: the next reset() keeps this segment even if get_data(clear=True)
+    # was called before it
+    for recorder in state.recorders:
+        recorder.clear_flag = False
     return state.t
 
 

@@ -1,46 +1,126 @@
 """Populations of the native API: placement as the real system (optionally
 permuted), calibrated parameters visible at creation, MADC/CADC recording."""
 from collections import defaultdict
+from datetime import datetime
 
+import neo
 import numpy as np
-from pyNN import errors
+import quantities as pq
 
 from .. import populations as core
 from .. import recording as core_recording
+from .. import simulator as core_simulator
 
 ANALOG = ("v", "exc_synin", "inh_synin", "adaptation")
 SWITCHES = ("threshold_enable", "excitatory_input_enable", "inhibitory_input_enable")
 
 
 class Recorder(core_recording.Recorder):
-    """Raw ADC codes as dimensionless float32 samples with their times (ms)."""
+    """The real system's recording: per snippet (each run, APPENDed ones
+    included) the spikes of the cells recorded during it, and per recorded cell
+    one IrregularlySampledSignal of raw ADC codes (dimensionless float32, times
+    in ms) from the device it was recorded with ("madc" or "cadc").  Data of
+    finished snippets stay when the recording changes (`record(None)`); they go
+    with `get_data(clear=True)` and reset()."""
     analog_variables = ANALOG
 
     def __init__(self, population, file=None):
         super().__init__(population, file)
-        self.device = "madc"
+        self.devices = {}          # cell id -> device of its analog recording
 
     def _clear_simulator(self):
         super()._clear_simulator()
-        self._signals = defaultdict(lambda: defaultdict(list))   # variable -> id -> samples
+        # snippet index -> {"spikes": {id: times}, (variable, device): {id: (times, codes)}}
+        self._snippets = {}
+
+    def _reset(self):
+        """record(None): what is recorded from now on changes; data stay."""
+
+    def _snippet(self):
+        return self._snippets.setdefault(self._simulator.state.snippet_index,
+                                         defaultdict(dict))
+
+    def device_of(self, id):
+        return self.devices.get(int(id), "madc")
+
+    # --- data from the backend ---
+    def take_spikes(self, times, slots):
+        if not self.population.is_source:
+            self._take_trains(times, core_simulator.slots_of(sorted(self._spike_ids())), slots)
+
+    def take_source_spikes(self, times, cells):
+        self._take_trains(times, core_simulator.as_ints(sorted(self._spike_ids()))
+                          - self.population.first_id, cells)
+
+    def _spike_ids(self):
+        return self._ids_of_variable("spikes")
+
+    def _take_trains(self, times, keys, spike_keys):
+        """Each recorded cell's train (empty ones too: a recorded cell has one
+        per snippet); `keys`: the circuit or cell index of each recorded cell
+        in id order, `spike_keys` that of each spike."""
+        ids = sorted(self._spike_ids())
+        if not ids:
+            return
+        times, spike_keys = np.asarray(times, float), np.asarray(spike_keys, np.int64)
+        order = np.argsort(spike_keys, kind="stable")
+        sorted_keys = spike_keys[order]
+        trains = self._snippet()["spikes"]
+        for id, key in zip(ids, np.asarray(keys, np.int64)):
+            lo, hi = np.searchsorted(sorted_keys, [key, key + 1])
+            trains[int(id)] = np.sort(times[order[lo:hi]])
 
     def take_samples(self, variable, id, times, values):
-        self._signals[variable][id].append((np.asarray(times, float), values))
+        self._snippet()[variable, self.device_of(id)][int(id)] = (
+            np.asarray(times, np.float32), np.asarray(values, np.float32))
 
-    def _get_all_signals(self, variable, ids, clear=False):
-        columns = [self._signals[variable.name][id] for id in ids]
-        times = [np.concatenate([c[0] for c in col]) if col else np.zeros(0) for col in columns]
-        values = [np.concatenate([c[1] for c in col]) if col else np.zeros(0, np.float32)
-                  for col in columns]
-        n = max((len(v) for v in values), default=0)
-        t = np.full((n, len(ids)), np.nan)
-        data = np.full((n, len(ids)), np.nan, np.float32)
-        for j, (tt, vv) in enumerate(zip(times, values)):
-            t[:len(tt), j] = tt
-            data[:len(vv), j] = vv
+    # --- neo output, as the real system builds it ---
+    def _get_current_segment(self, filter_ids=None, variables="all", clear=False):
+        state = self._simulator.state
+        segment = neo.Segment(name=f"segment{state.segment_counter:03d}",
+                              description=self.population.describe(),
+                              rec_datetime=datetime.now())
+        names = (None if variables == "all" else
+                 {getattr(v, "name", v) for v in variables})
+        wanted = None if filter_ids is None else {int(id) for id in filter_ids}
+        label = self.population.label
+        for k in sorted(self._snippets):
+            t_start, t_stop = (t * pq.ms for t in state.snippets[k])
+            data = self._snippets[k]
+            for key in sorted(data, key=lambda key: (key != "spikes", key)):
+                name = "spikes" if key == "spikes" else key[0]
+                if names is not None and name not in names:
+                    continue
+                for id in sorted(data[key]):
+                    if wanted is not None and id not in wanted:
+                        continue
+                    index = self.population.id_to_index(id)
+                    if key == "spikes":
+                        times = data[key][id]
+                        segment.spiketrains.append(neo.SpikeTrain(
+                            times[times <= float(t_stop)], t_start=t_start, t_stop=t_stop,
+                            units="ms", source_population=label, source_id=id,
+                            channel_id=id, source_index=index))
+                        continue
+                    times, codes = data[key][id]
+                    segment.irregularlysampledsignals.append(neo.IrregularlySampledSignal(
+                        times, codes[:, None], units="dimensionless", time_units="ms",
+                        dtype=np.float32, name=name, device=key[1], source_ids=[id],
+                        channel_ids=[id], source_population=label,
+                        array_annotations={"channel_index": [index]}))
+        for item in segment.spiketrains + segment.irregularlysampledsignals:
+            item.segment = segment
         if clear:
-            self._signals[variable.name] = type(self._signals[variable.name])(list)
-        return data, t
+            self._clear_simulator()
+        return segment
+
+    def _local_count(self, variable, filter_ids=None):
+        counts = {int(id): 0 for id in self.filter_recorded(variable, filter_ids)}
+        for data in self._snippets.values():
+            for id, times in data.get("spikes", {}).items():
+                if id in counts:
+                    counts[id] += len(times)
+        return counts
 
 
 # the members of the real system's lola.AtomicNeuron: a parameter <member>_<field>
@@ -132,7 +212,7 @@ class Population(core.Population):
         if rule is not None:
             rule._add_population(self)
         self.calibration = None
-        self.calib_target = None
+        self._calib_target = None
         state = self._simulator.state
         if getattr(self.celltype, "native_cell", False) and state.initial_config is not None:
             result = state.initial_config
@@ -154,31 +234,9 @@ class Population(core.Population):
                device="madc"):
         """Record `spikes` and at most one analog variable per neuron (the ADCs
         read one node per neuron): `v`, `exc_synin`, `inh_synin` or `adaptation`,
-        through the `madc` (10 bit, ~34 ns) or the `cadc` (8 bit, membrane only)."""
-        names = [variables] if isinstance(variables, str) else list(variables or [])
-        if names == ["all"]:
-            names = ["spikes", "v"]
-        analog = [v for v in names if v in ANALOG]
-        already = {v.name for v in self.recorder.recorded if v.name in ANALOG and
-                   self.recorder.recorded[v]}
-        if len(set(analog) | already) > 1:
-            raise ValueError(f"record: {sorted(set(analog) | already)}: only one analog "
-                             f"variable per neuron can be recorded (one ADC input each)")
-        if device not in ("madc", "cadc"):
-            raise ValueError(f"record: device {device!r} is not one of 'madc', 'cadc'")
-        if device == "cadc" and analog and analog != ["v"]:
-            raise ValueError("record: the CADC reads membrane potentials ('v') only")
-        self.recorder.device = device
-        super().record(names, to_file, sampling_interval, locations)
-
-    def get_data(self, *args, **kwargs):
-        block = super().get_data(*args, **kwargs)
-        for segment in block.segments:
-            for train in segment.spiketrains:
-                train.annotations["source_id"] = train.annotations.get("channel_id")
-            for signal in segment.irregularlysampledsignals:
-                signal.annotate(source_population=self.label)
-        return block
+        through the `madc` (10 bit, ~34 ns) or the `cadc` (8 bit, membrane only).
+        `record(None)` stops recording (data recorded so far stay)."""
+        _record(self, super().record, variables, to_file, sampling_interval, locations, device)
 
     # --- calibration results of calibrated cells ---
     def calibrated_config(self, with_overrides=True):
@@ -208,22 +266,37 @@ class Population(core.Population):
             self._overrides = {}
         return self._overrides
 
+    def _calibrated(self, name):
+        """As the real system: a calibrated population's results are attributes
+        from the first run (or run(None, RunCommand.PREPARE)) on."""
+        if self.calibration is None:
+            raise AttributeError(
+                f"{name} not available for {type(self.celltype).__name__} population "
+                f"{self.label!r} before it is calibrated: at the first run, or "
+                f"run(None, RunCommand.PREPARE)")
+
+    @property
+    def calib_target(self):
+        """The targets the population was calibrated to."""
+        self._calibrated("calib_target")
+        return self._calib_target
+
     @property
     def calib_hwparams(self):
         """The calibrated circuit settings of this population's neurons (read-only)."""
-        if self.calibration is None:
-            raise errors.NothingToWriteError(
-                "not calibrated yet: calibration happens at the first run (or preprocess())")
+        self._calibrated("calib_hwparams")
         return AtomicNeurons(self.calibrated_config(with_overrides=False))
 
     @property
     def actual_hwparams(self):
         """The circuit settings the chip holds for these neurons now; setting one
         (`actual_hwparams[i].leak.v_leak = 1022`) takes effect at the next run."""
+        native = getattr(self.celltype, "native_cell", False)
+        if not native:
+            self._calibrated("actual_hwparams")
         config = self._simulator.state.chip.config
         fields = {name: getattr(config.neurons, name)[self.slots].copy()
                   for name in config.neurons.names()}
-        native = getattr(self.celltype, "native_cell", False)
         for (name, index), value in ({} if native else self.configuration_overrides).items():
             fields[name][index] = value
 
@@ -238,6 +311,11 @@ class Population(core.Population):
 class PopulationView(core.PopulationView):
     """A view of a native population: its cells' circuit settings are those of
     the parent's cells it selects."""
+
+    def record(self, variables, to_file=None, sampling_interval=None, locations=None,
+               device="madc"):
+        _record(self, super().record, variables, to_file, sampling_interval, locations, device)
+    record.__doc__ = Population.record.__doc__
 
     def _get_view(self, selector, label=None):
         return PopulationView(self, selector, label)
@@ -259,3 +337,30 @@ class PopulationView(core.PopulationView):
     @property
     def calib_hwparams(self):
         return self._select(self.parent.calib_hwparams)
+
+
+def _record(cells, record, variables, to_file, sampling_interval, locations, device):
+    """Population/PopulationView.record of the native API: checks that each
+    neuron records one analog variable at most and that the device can read it,
+    then records and notes each cell's device."""
+    names = [variables] if isinstance(variables, str) else list(variables or [])
+    if names == ["all"]:
+        names = ["spikes", "v"]
+    if device not in ("madc", "cadc"):
+        raise ValueError(f"record: device {device!r} is not one of 'madc', 'cadc'")
+    analog = sorted({v for v in names if v in ANALOG})
+    if device == "cadc" and analog and analog != ["v"]:
+        raise ValueError(f"record: the CADC reads membrane potentials ('v') only, not {analog}")
+    recorder = cells.recorder
+    if variables is not None:
+        chosen = {int(id) for id in cells.all_cells}
+        for variable, ids in recorder.recorded.items():
+            if variable.name in ANALOG and variable.name not in analog and chosen & {
+                    int(id) for id in ids}:
+                analog = analog + [variable.name]
+        if len(analog) > 1:
+            raise ValueError(f"record: {analog}: only one analog variable per neuron can be "
+                             f"recorded (one ADC input each)")
+    record(None if variables is None else names, to_file, sampling_interval, locations)
+    if analog:
+        recorder.devices.update({int(id): device for id in cells.all_cells})

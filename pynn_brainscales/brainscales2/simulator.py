@@ -20,8 +20,11 @@ US_PER_MS = 1000.0
 
 
 class RunCommand(Enum):
-    """EXECUTE runs (together with what was APPENDed before); APPEND queues a run
-    for the next EXECUTE; PREPARE only maps, routes and calibrates."""
+    """APPEND runs a snippet of the experiment, EXECUTE its last one (after
+    which the experiment is over until reset()); PREPARE only maps, routes and
+    calibrates.  Changes between snippets (recording, inputs, parameters) apply
+    from the next snippet on, as on the real system, which runs the snippets
+    back to back at EXECUTE; the emulator runs each when it is given."""
     EXECUTE = "execute"
     APPEND = "append"
     PREPARE = "prepare"
@@ -46,8 +49,10 @@ class NativeState(core.State):
         self.enable_neuron_bypass = False
         self.permutation = None
         self.executed = False
-        self.appended = 0.0
         self.record_sample_times = True
+        # the experiment's snippets so far: (start, stop) in hardware ms
+        self.snippets = []
+        self.snippet_index = 0
         super().__init__()
 
     def setup_native(self, chip, ideal, initial_config, permutation, seed,
@@ -67,12 +72,20 @@ class NativeState(core.State):
     def clear(self):
         super().clear()
         self.executed = False
-        self.appended = 0.0
+        self.snippets = []
 
     def reset(self):
         super().reset()
         self.executed = False
-        self.appended = 0.0
+        self.snippets = []
+
+    def run_until(self, tstop):
+        """One snippet: the recorders file what it delivers under its index."""
+        start = self.t
+        self.snippet_index = len(self.snippets)
+        super().run_until(tstop)
+        if self.t > start:
+            self.snippets.append((start, self.t))
 
     def allocate(self, n):
         slots = super().allocate(n)
@@ -168,7 +181,7 @@ class NativeState(core.State):
             self.calibrations[key] = calibration.cached(self.chip_seed, targets, coba=coba)
         for pop in pops:
             pop.calibration = self.calibrations[key]
-            pop.calib_target = {name: pop.hardware_parameters()[name]
+            pop._calib_target = {name: pop.hardware_parameters()[name]
                                 for name in pop.celltype.default_parameters}
 
     def _build(self):
@@ -333,7 +346,7 @@ class NativeState(core.State):
         for recorder in self.recorders:
             for variable, ids in recorder.analog_requests():
                 for id, slot in zip(ids, core.slots_of(list(ids))):
-                    if recorder.device == "cadc":
+                    if recorder.device_of(id) == "cadc":
                         self._cadc_columns.append((recorder, variable, id, slot))
                         continue
                     columns.append((recorder, variable, id))
