@@ -273,8 +273,8 @@ def test_plastic_hxneuron_readout_source():
             seen.append((neurons[0].get_readout(), neurons[0].get_membrane()))
 
     pynn.setup(ideal=True)
-    source = pynn.cells.PlasticHXNeuron.ReadoutSource
-    cell = pynn.cells.PlasticHXNeuron(
+    source = pynn.cells.HXNeuron.ReadoutSource
+    cell = pynn.cells.HXNeuron(
         plasticity_rule=Read(pynn.Timer(start=0.01, period=0.01, num_periods=1)),
         plasticity_rule_enable_readout_source=True,
         plasticity_rule_readout_source=source.exc_synin)

@@ -394,7 +394,7 @@ class NeuronView:
         return self._ppu.read_membrane(self._slots)
 
     def get_readout(self):
-        """CADC codes (8 bit) of each neuron's readout source (PlasticHXNeuron's
+        """CADC codes (8 bit) of each neuron's readout source (HXNeuron's
         plasticity_rule_readout_source where enabled, else the membrane)."""
         params = self.population.hardware_parameters()
         nodes = getattr(self.population.celltype, "READOUT_NODES", ("v",))

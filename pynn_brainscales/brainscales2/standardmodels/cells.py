@@ -50,10 +50,23 @@ UNSUPPORTED_FIELDS = (
 class HXNeuron(StandardCellType, PlasticityRuleHandle):
     """The BrainScaleS-2 neuron circuit, parameters in hardware units.
     `plasticity_rule`: a rule that sees these neurons (spike counters, CADC
-    membrane reads) as `neurons` in its kernel.  Fields of the real circuit
-    the emulator lacks: see UNMODELLED_FIELDS and UNSUPPORTED_FIELDS."""
+    reads) as `neurons` in its kernel; `neurons[i].get_readout()` reads the
+    node `plasticity_rule_readout_source` (a `ReadoutSource`) selects where
+    `plasticity_rule_enable_readout_source` is on, else the membrane.  Fields
+    of the real circuit the emulator lacks: see UNMODELLED_FIELDS and
+    UNSUPPORTED_FIELDS."""
+
+    class ReadoutSource(IntEnum):
+        membrane = 0
+        exc_synin = 1
+        inh_synin = 2
+        adaptation = 3
+
+    READOUT_NODES = ("v", "exc_synin", "inh_synin", "adaptation")
+    RULE_PARAMETERS = ("plasticity_rule_enable_readout_source", "plasticity_rule_readout_source")
     default_parameters = {**{name: float(f.default) for name, f in NEURON_FIELDS.items()},
-                          **{name: 0.0 for name in UNMODELLED_FIELDS + UNSUPPORTED_FIELDS}}
+                          **{name: 0.0 for name in UNMODELLED_FIELDS + UNSUPPORTED_FIELDS},
+                          **{name: 0.0 for name in RULE_PARAMETERS}}
     default_initial_values = {}
     units = {name: "dimensionless" for name in
              list(default_parameters) + ["v", "exc_synin", "inh_synin", "adaptation"]}
@@ -73,42 +86,15 @@ class HXNeuron(StandardCellType, PlasticityRuleHandle):
         if unknown:
             raise KeyError(f"HXNeuron: unknown parameter(s) {sorted(unknown)}; parameters are "
                            f"the circuit's fields, e.g. leak_v_leak, threshold_enable")
+        if "plasticity_rule_readout_source" in kwargs:
+            source = kwargs["plasticity_rule_readout_source"]
+            codes = np.asarray([int(v) for v in np.atleast_1d(source)])
+            if np.any((codes < 0) | (codes >= len(self.READOUT_NODES))):
+                raise ValueError(f"plasticity_rule_readout_source: value {codes.tolist()}; one "
+                                 f"of {[s.name for s in self.ReadoutSource]}")
+            kwargs["plasticity_rule_readout_source"] = (
+                float(codes[0]) if np.ndim(source) == 0 else codes.astype(float))
         super().__init__(**kwargs)
-
-
-class PlasticHXNeuron(HXNeuron):
-    """HXNeuron whose plasticity rule reads a chosen node through the CADC:
-    `plasticity_rule_readout_source` (a `ReadoutSource`), switched on by
-    `plasticity_rule_enable_readout_source`; the rule's `neurons[i].get_readout()`
-    returns it (the membrane where the switch is off)."""
-
-    class ReadoutSource(IntEnum):
-        membrane = 0
-        exc_synin = 1
-        inh_synin = 2
-        adaptation = 3
-
-    READOUT_NODES = ("v", "exc_synin", "inh_synin", "adaptation")
-    default_parameters = {**HXNeuron.default_parameters,
-                          "plasticity_rule_enable_readout_source": 0.0,
-                          "plasticity_rule_readout_source": 0.0}
-    translations = build_translations(*[(n, n) for n in default_parameters])
-    units = {**HXNeuron.units, "plasticity_rule_enable_readout_source": "dimensionless",
-             "plasticity_rule_readout_source": "dimensionless"}
-    RULE_PARAMETERS = ("plasticity_rule_enable_readout_source", "plasticity_rule_readout_source")
-
-    def __init__(self, parameters=None, plasticity_rule=None,
-                 plasticity_rule_enable_readout_source=False,
-                 plasticity_rule_readout_source=0, **kwargs):
-        source = np.asarray([int(v) for v in np.atleast_1d(plasticity_rule_readout_source)])
-        if np.any((source < 0) | (source > 3)):
-            raise ValueError(f"plasticity_rule_readout_source: value {source.tolist()}; one of "
-                             f"{[s.name for s in self.ReadoutSource]}")
-        super().__init__(parameters, plasticity_rule, **kwargs)
-        self.parameter_space.update(
-            plasticity_rule_enable_readout_source=float(plasticity_rule_enable_readout_source),
-            plasticity_rule_readout_source=(float(source[0]) if source.size == 1
-                                            else source.astype(float)))
 
 
 RECORDED_UNITS = {"v": "dimensionless", "exc_synin": "dimensionless",
