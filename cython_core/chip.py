@@ -64,6 +64,11 @@ class RunResult:
     cadc_times: np.ndarray = field(default_factory=lambda: np.zeros(0))
     cadc_codes: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.uint8))
     cadc_neurons: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    # the on-chip background generators' events as the FPGA records them
+    # (us, on its 8 ns grid): the generator of each and the label it sent
+    background_times: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    background_generators: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    background_labels: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
 
     def spikes_of(self, neuron):
         return self.spike_times[self.spike_neurons == neuron]
@@ -465,6 +470,9 @@ class Chip:
         times = np.floor(times / res + 0.5) * res
         result = RunResult(t_start=t0, t_stop=t_stop, spike_times=times,
                            spike_neurons=neurons.astype(np.int64))
+        bt, bl, bg = self._background
+        result.background_times = np.floor(bt / res + 0.5) * res
+        result.background_labels, result.background_generators = bl.astype(np.int64), bg
         if len(madc_neurons):
             result.madc_times = madc_t
             result.madc_codes = readout.madc_codes(madc_buf, self.mismatch, rng)
@@ -491,7 +499,8 @@ class Chip:
             check_range("spikes.times", st, t0, t_stop, integer=False, high_exclusive=True)
             times.append(st)
             labels.append(sl.astype(np.int32))
-        bt, bl = self.background_events(t0, t_stop)
+        bt, bl, bg = self.background_events(t0, t_stop, generators=True)
+        self._background = (bt, bl, bg)
         times.append(bt)
         labels.append(bl)
         t = np.concatenate(times)
@@ -499,11 +508,11 @@ class Chip:
         order = np.argsort(t, kind="stable")
         return np.ascontiguousarray(t[order]), np.ascontiguousarray(l[order], dtype=np.int32)
 
-    def background_events(self, t_start, t_stop):
+    def background_events(self, t_start, t_stop, generators=False):
         """(times, labels) the enabled on-chip generators emit in [t_start, t_stop),
-        sorted by time.  A Poisson generator's train is fixed by its seed and the
-        window start."""
-        times, labels = [np.zeros(0)], [np.zeros(0, np.int32)]
+        sorted by time (with `generators`, also the generator of each event).  A
+        Poisson generator's train is fixed by its seed and the window start."""
+        times, labels, sources = [np.zeros(0)], [np.zeros(0, np.int32)], [np.zeros(0, np.int64)]
         gen = self.config.generators
         gen.validate()
         t0 = t_start
@@ -528,10 +537,12 @@ class Chip:
                                               1]).integers(0, 256, gt.size)
                 label = (label & ~mask) | (bits & mask).astype(np.int32)
             labels.append(label)
+            sources.append(np.full(gt.size, g, np.int64))
         t = np.concatenate(times)
         l = np.concatenate(labels)
         order = np.argsort(t, kind="stable")
-        return np.ascontiguousarray(t[order]), np.ascontiguousarray(l[order], dtype=np.int32)
+        out = (np.ascontiguousarray(t[order]), np.ascontiguousarray(l[order], dtype=np.int32))
+        return out + (np.concatenate(sources)[order],) if generators else out
 
     def _offset_schedule(self, schedule, t0, t_stop):
         empty = (np.zeros(0), np.zeros(0, np.int32), np.zeros(0, np.float32), np.zeros(0))

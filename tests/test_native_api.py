@@ -412,3 +412,28 @@ def test_recording_per_cell_device_and_signal_layout():
     assert len(pop.get_data(clear=True).segments[0].irregularlysampledsignals) == 3
     assert len(pop.get_data().segments[0].irregularlysampledsignals) == 0
     pynn.end()
+
+
+def test_on_chip_poisson_spikes_are_recorded():
+    """The FPGA sees the background generators' events: a recorded on-chip
+    source gives each cell's train (connected or not), and a neuron in bypass
+    mode driven one-to-one fires at those times."""
+    pynn.setup(ideal=True, enable_neuron_bypass=True)
+    src = pynn.Population(2, pynn.cells.SpikeSourcePoissonOnChip(rate=5e4, seed=7))
+    alone = pynn.Population(3, pynn.cells.SpikeSourcePoissonOnChip(rate=2e4, seed=8))
+    out = pynn.Population(2, pynn.cells.HXNeuron())
+    pynn.Projection(src, out, pynn.OneToOneConnector(), pynn.synapses.StaticSynapse(weight=63))
+    for pop in (src, alone, out):
+        pop.record("spikes")
+    pynn.run(1.0)
+    inputs = [t.magnitude for t in src.get_data().segments[0].spiketrains]
+    outputs = [t.magnitude for t in out.get_data().segments[0].spiketrains]
+    # 50 kHz for 1 ms: 50 events per cell (Poisson sd 7); 20 kHz: 20 (sd 4.5)
+    assert all(25 < len(t) < 80 for t in inputs)
+    assert all(5 < len(t.magnitude) < 40 for t in alone.get_data().segments[0].spiketrains)
+    assert not np.array_equal(inputs[0], inputs[1])
+    for i, o in zip(inputs, outputs):
+        assert len(o) == len(i)
+        # an event reaches its neuron within the integration step after it
+        assert np.all((o - i >= -1e-6) & (o - i < 3e-4))
+    pynn.end()

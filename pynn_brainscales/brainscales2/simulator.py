@@ -290,11 +290,20 @@ class NativeState(core.State):
         """Write one generator population's rows and its generator (left off
         where nothing listens: its events would reach other sources' rows)."""
         pop = plan["population"]
-        if not plan["rows"]:
-            return
         syn = config.synapses
-        span = 1 << int(np.ceil(np.log2(max(pop.size, 1))))
         select = None
+        if not plan["rows"]:
+            if not pop.recorder._spike_ids():
+                return
+            # recorded only: the events go to a row select no driver listens to
+            listened = set(syn.driver_row_select[syn.driver_enable].tolist())
+            free = [s for s in range(C.ROW_SELECT_MAX + 1) if s not in listened]
+            if not free:
+                raise errors.ConnectionError(
+                    f"SpikeSourcePoissonOnChip population {pop.label!r} is recorded but "
+                    f"connected to nothing, and every row select has a listening driver")
+            select = free[0]
+        span = 1 << int(np.ceil(np.log2(max(pop.size, 1))))
         for h, drivers in plan["drivers"].items():
             if select is None and len(drivers):
                 select = mapping_row_select(h, int(drivers[0]))
@@ -366,6 +375,14 @@ class NativeState(core.State):
     def _deliver_results(self, result, columns, t0):
         for recorder in self.recorders:
             recorder.take_spikes(result.spike_times / self.time_scale, result.spike_neurons)
+        mask = self.chip.config.generators.mask
+        for g, pop in enumerate(self._generators()):
+            # a generator's events carry its cell index in the masked address bits
+            sent = result.background_generators == g
+            cells = result.background_labels[sent] & int(mask[g])
+            mine = cells < pop.size
+            pop.recorder.take_source_spikes(
+                result.background_times[sent][mine] / self.time_scale, cells[mine])
         for j, (recorder, variable, id) in enumerate(columns):
             recorder.take_samples(variable, id, result.madc_times / self.time_scale,
                                   result.madc_codes[:, j].astype(np.float32))

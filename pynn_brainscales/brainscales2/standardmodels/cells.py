@@ -142,10 +142,11 @@ class SpikeSourcePoisson(_standard.SpikeSourcePoisson):
 
 class SpikeSourcePoissonOnChip(StandardCellType):
     """Poisson spikes from the chip's background generators (8 on the chip;
-    all cells of a population share one generator's rate and seed)."""
+    all cells of a population share one generator's rate and seed).  Their
+    spikes can be recorded: the FPGA sees the generator's events."""
     default_parameters = {"rate": 1e4, "seed": 0.0}
     units = {"rate": "Hz", "seed": "dimensionless"}
-    recordable = []
+    recordable = ["spikes"]
     default_initial_values = {}
     translations = build_translations(("rate", "rate"), ("seed", "seed"))
     is_source = True
