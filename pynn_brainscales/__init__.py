@@ -8,7 +8,7 @@ conductances are mapped linearly into the circuit's ranges (translation.py) and
 recorded data come back in mV, nA, uS, ms.  Neurons of a real (non-ideal) chip
 are calibrated to their requested parameters automatically (cached).
 """
-from pyNN import errors, random, space                                  # noqa: F401
+from pyNN import errors, parameters, random, space                      # noqa: F401
 from pyNN.connectors import *                                           # noqa: F401,F403
 from pyNN.network import Network                                        # noqa: F401
 from pyNN.random import GSLRNG, NumpyRNG, RandomDistribution            # noqa: F401

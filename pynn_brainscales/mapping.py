@@ -71,11 +71,14 @@ def route(requests, config, integer_weights, capacity=None, reserved=None):
     if failed >= 0:
         h = hemisphere[failed]
         used = int(np.count_nonzero(syn.row_modes[h]))
+        need = int(parts[failed])
         raise RoutingError(
             f"hemisphere {h}: no synapse row left for a {receptor[failed]} input to "
-            f"{len(columns[failed])} neuron(s) ({used} of {ROWS} rows in use); a neuron's "
-            f"distinct inputs (source, delay, receptor) cannot exceed {ROWS} rows "
-            f"per hemisphere")
+            f"{len(columns[failed])} neuron(s) ({used} of {ROWS} rows in use"
+            + (f"; its weight, {largest[failed]:g} hardware LSB, takes {need} rows in "
+               f"parallel ({C.WEIGHT_MAX} LSB each)" if need > 1 else "")
+            + f"); a neuron's distinct inputs (source, delay, receptor) cannot exceed {ROWS} "
+            f"rows per hemisphere")
     part_hemisphere = np.repeat(hemisphere, parts)
     driver = part_row // C.ROWS_PER_DRIVER
     syn.driver_enable[part_hemisphere, driver] = True

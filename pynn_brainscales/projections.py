@@ -1,7 +1,8 @@
 """Projections: connection lists in biological units; routed onto the chip at
 each run (so `set()` between runs takes effect)."""
 import numpy as np
-from pyNN import common, errors
+from pyNN import common, connectors, errors
+from pyNN.parameters import LazyArray
 from pyNN.space import Space
 
 from . import plasticity as P
@@ -62,7 +63,10 @@ class Projection(common.Projection):
         # counts changes of the connections (the backend rebuilds the chip's
         # configuration when it moved)
         self.version = 0
-        connector.connect(self)
+        if type(connector) is connectors.OneToOneConnector:
+            _connect_one_to_one(connector, self)
+        else:
+            connector.connect(self)
         self._finish()
         simulator.state.projections.append(self)
 
@@ -209,3 +213,15 @@ class Projection(common.Projection):
             else:
                 columns.append(getattr(self, f"connections_{name}"))
         return list(zip(*columns))
+
+
+def _connect_one_to_one(connector, projection):
+    """OneToOneConnector.connect, as PyNN 0.13 does it, except that each
+    column of the connection map is a 1-d array: PyNN's hands a one-cell
+    population's column on as a 0-d array, which numpy 2 refuses to index
+    (the same script fails on NEST)."""
+    connection_map = LazyArray(lambda i, j: i == j, shape=projection.shape)
+
+    def columns(mask=None):
+        return (np.atleast_1d(column) for column in connection_map.by_column(mask))
+    connector._standard_connect(projection, columns)

@@ -414,7 +414,10 @@ class State(common.control.BaseState):
             target["tau_mem"][s] = p["tau_m"]
             target["tau_syn_exc"][s] = p["tau_syn_E"]
             target["tau_syn_inh"][s] = p["tau_syn_I"]
-            target["refractory"][s] = np.maximum(p["tau_refrac"], 0.04)
+            # the refractory period is digital: the translation sets it, whatever
+            # its length; the calibration only needs one within its own range
+            _, shortest, longest = calibration.targets.FEASIBLE["refractory"]
+            target["refractory"][s] = np.clip(p["tau_refrac"], shortest, longest)
             for receptor in ("excitatory", "inhibitory"):     # the translation's gm biases
                 target[f"i_synin_gm_{receptor[:3]}"][s] = getattr(
                     n, f"{receptor}_input_i_bias_gm")[s]

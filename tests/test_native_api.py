@@ -149,6 +149,11 @@ def test_setup_keywords_and_initial_config(tmp_path, monkeypatch):
     v = np.concatenate([np.asarray(s) for s in pop.get_data().segments[0].irregularlysampledsignals], axis=1)
     # calibrated to 80 CADC LSB; reads carry ~1.5 LSB of noise
     assert np.all(np.abs(v.mean(axis=0) - 80) < 1.5)
+    # what the script gives the cell type stays: the calibration fills the rest
+    pynn.setup(chip=0, initial_config=result)
+    own = pynn.Population(2, pynn.cells.HXNeuron(threshold_enable=False, leak_v_leak=700))
+    assert own.get("threshold_enable") == 0 and own.get("leak_v_leak") == 700
+    np.testing.assert_array_equal(own.get("reset_v_reset"), result.neurons["reset_v_reset"][:2])
     with pytest.raises(ValueError, match="calibration of chip 0, not of chip 2"):
         pynn.setup(chip=2, initial_config=result)
 

@@ -467,3 +467,33 @@ def test_recorded_conductances_are_zero_at_rest_on_a_real_chip(tmp_path, monkeyp
         assert abs(g.mean()) < 1e-4
         assert np.all(np.abs(g.mean(axis=0)) < 2.5e-4)
     sim.end()
+
+
+def test_one_to_one_between_single_cells(ideal):
+    """PyNN 0.13's OneToOneConnector hands a one-cell population's column on
+    as a 0-d array, which numpy 2 refuses (PyNN's simple_STDP.py fails so on
+    NEST); the backend connects it."""
+    src = sim.Population(1, sim.SpikeSourceArray(spike_times=[5.0]))
+    cell = sim.Population(1, sim.IF_curr_exp())
+    prj = sim.Projection(src, cell, sim.OneToOneConnector(), sim.StaticSynapse(weight=0.5))
+    assert prj.get("weight", format="list") == [(0, 0, 0.5)]
+    three = sim.Population(3, sim.IF_curr_exp())
+    pairs = sim.Projection(sim.Population(3, sim.SpikeSourceArray()), three,
+                           sim.OneToOneConnector()).get("weight", format="list")
+    assert [(int(i), int(j)) for i, j, _ in pairs] == [(0, 0), (1, 1), (2, 2)]
+
+
+def test_refractory_periods_beyond_the_calibrations_range(tmp_path, monkeypatch):
+    """The refractory period is digital (up to ~67 ms with the slow clock); the
+    calibration's own target range (up to 32 us) must not refuse a longer one."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    sim.setup(timestep=0.1, chip=2)
+    cell = sim.Population(1, sim.IF_curr_exp(tau_refrac=50.0, i_offset=2.0))
+    cell.record("spikes")
+    sim.run(300.0)
+    isi = np.diff(cell.get_data().segments[0].spiketrains[0].magnitude)
+    # refractory 50 ms, then the climb from reset to threshold under 2 nA:
+    # 20 ms * ln(40 / 25) = 9.4 ms; 2 ms for the calibrated tau_m (a few %) and
+    # the slow refractory clock's ticks
+    assert len(isi) > 3 and np.all(np.abs(isi - 59.4) < 2.0)
+    sim.end()

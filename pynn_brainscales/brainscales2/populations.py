@@ -215,12 +215,16 @@ class Population(core.Population):
         self._calib_target = None
         state = self._simulator.state
         if getattr(self.celltype, "native_cell", False) and state.initial_config is not None:
+            # the calibration's values, except where the cell type was given
+            # its own (HXNeuron(threshold_enable=False) keeps its threshold off)
+            given = self.celltype.given_parameters
             result = state.initial_config
             for name, values in result.neurons.items():
-                if name in self._parameters:
+                if name in self._parameters and name not in given:
                     self._parameters[name][:] = values[self.slots]
             for name in SWITCHES:
-                self._parameters[name][:] = 1.0
+                if name not in given:
+                    self._parameters[name][:] = 1.0
 
     def get_plasticity_data(self, observable):
         """Per snippet (executed run), the records (`.time` in hardware ms,

@@ -94,6 +94,8 @@ class HXNeuron(StandardCellType, PlasticityRuleHandle):
                                  f"of {[s.name for s in self.ReadoutSource]}")
             kwargs["plasticity_rule_readout_source"] = (
                 float(codes[0]) if np.ndim(source) == 0 else codes.astype(float))
+        # what the script set: setup(initial_config=...) leaves these alone
+        self.given_parameters = frozenset(kwargs)
         super().__init__(**kwargs)
 
 
