@@ -212,6 +212,7 @@ class State(common.control.BaseState):
         self.build_seconds = 0.0     # wall time of the last configuration build
         self.builds = 0              # configurations built since setup()
         self._built_for = None       # fingerprint of the network the chip is configured for
+        self.synapses_placed = None  # hardware synapses the last routing used
         self.reset()
 
     def reset(self):
@@ -506,6 +507,9 @@ class State(common.control.BaseState):
                                                  self._reserved_drivers())
         except mapping.RoutingError as err:
             raise errors.ConnectionError(str(err)) from err
+        # each part of a request (a parallel row) takes one synapse per column
+        self.synapses_placed = sum(len(requests[key][0]) * len(rows)
+                                   for key, rows in placed.items())
         self._routes_of = {}
         self._source_route_table = {}
         for (src, d), labs in self._labels.items():

@@ -442,3 +442,21 @@ def test_on_chip_poisson_spikes_are_recorded():
         # an event reaches its neuron within the integration step after it
         assert np.all((o - i >= -1e-6) & (o - i < 3e-4))
     pynn.end()
+
+
+def test_backend_statistics_count_what_the_network_takes():
+    pynn.setup(ideal=True)
+    with pytest.raises(RuntimeError, match="not been mapped and routed yet"):
+        pynn.get_backend_statistics()
+    cells = pynn.Population(10, pynn.cells.HXNeuron())
+    src = pynn.Population(5, pynn.cells.SpikeSourceArray(spike_times=[0.01]))
+    pynn.Projection(src, cells, pynn.AllToAllConnector(), pynn.synapses.StaticSynapse(weight=100))
+    pynn.Population(2, pynn.cells.SpikeSourcePoissonOnChip(rate=1e4)).record("spikes")
+    pynn.run(None, pynn.RunCommand.PREPARE)
+    stats = pynn.get_backend_statistics()
+    # weight 100 takes two parallel rows: 5 sources x 2 rows, 50 connections x 2
+    assert (stats.num_neurons, stats.num_connections, stats.num_synapses,
+            stats.num_synapse_rows, stats.num_background_generators) == (10, 50, 100, 10, 1)
+    assert stats.neuron_usage == pytest.approx(10 / 512)
+    assert "MappedTopologyStatistics" in str(stats)
+    pynn.end()

@@ -11,6 +11,8 @@ Scripts written for the real system run unchanged:
 Times are hardware time in ms, neuron parameters the circuit's own (see
 `cells.HXNeuron`), weights 6-bit integers, recordings raw ADC codes.
 """
+import time
+
 from pyNN import errors, random, space                                  # noqa: F401
 from pyNN.connectors import (AllToAllConnector, FixedNumberPostConnector,   # noqa: F401
                              FixedNumberPreConnector, FixedProbabilityConnector,
@@ -78,7 +80,9 @@ def run(duration, command=RunCommand.EXECUTE):
     between (the real system runs each experiment from its start)."""
     state = _state()
     if command == RunCommand.PREPARE:
+        started = time.perf_counter()
         state._build()
+        state.build_seconds = time.perf_counter() - started
         return state.t
     if not isinstance(command, RunCommand):
         raise ValueError(f"run(): command {command!r} is not one of {list(RunCommand)}")
@@ -100,6 +104,19 @@ def run(duration, command=RunCommand.EXECUTE):
     for recorder in state.recorders:
         recorder.clear_flag = False
     return state.t
+
+
+def get_backend_statistics():
+    """What the network takes of the chip (neurons, synapses, rows, drivers,
+    generators) and how long placement and routing took, as the last mapping
+    found it.  RuntimeError before setup() or before the first mapping (run()
+    or run(None, RunCommand.PREPARE))."""
+    state = _state()
+    if state.synapses_placed is None:
+        raise RuntimeError("get_backend_statistics(): the network has not been mapped and "
+                           "routed yet; that happens in run() (or run(None, "
+                           "RunCommand.PREPARE))")
+    return simulator.backend_statistics(state)
 
 
 def preprocess():

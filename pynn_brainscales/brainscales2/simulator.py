@@ -4,6 +4,7 @@ Time is hardware time in ms (`run(0.1)` is 100 us of chip time); neuron
 parameters are the circuit's own; weights are 6-bit integers; recordings are
 raw ADC codes.
 """
+from dataclasses import dataclass
 from enum import Enum
 
 import numpy as np
@@ -235,6 +236,8 @@ class NativeState(core.State):
         super()._route(config)
         for g, plan in enumerate(self._generator_plans):
             self._place_generator(config, g, plan)
+            self.synapses_placed += sum(len(synapses) for rows in plan["rows"].values()
+                                        for _, synapses in rows)
 
     def _plan_generator(self, pop):
         """Rows for one on-chip source population's synapses.  Its cells share
@@ -389,3 +392,39 @@ class NativeState(core.State):
         for j, (recorder, variable, id, slot) in enumerate(self._cadc_columns):
             recorder.take_samples(variable, id, result.cadc_times / self.time_scale,
                                   result.cadc_codes[:, j].astype(np.float32))
+
+
+@dataclass
+class MappedTopologyStatistics:
+    """What the network takes of the chip, as the last placement and routing
+    found it (the real system's statistics of its mapped topology)."""
+    num_populations: int
+    num_projections: int
+    num_neurons: int                 # neuron circuits placed
+    num_connections: int             # connections of the projections
+    num_synapses: int                # hardware synapses used (parallel rows counted)
+    num_synapse_rows: int            # synapse rows in use
+    num_synapse_drivers: int         # synapse drivers in use
+    num_background_generators: int   # on-chip Poisson sources
+    neuron_usage: float              # of the 512 neuron circuits
+    synapse_usage: float             # of the 2 x 256 x 256 synapses
+    synapse_driver_usage: float      # of the 2 x 128 drivers
+    routing_duration: float          # s: translation, calibration lookup, routing
+
+
+def backend_statistics(state):
+    syn = state.chip.config.synapses
+    neurons = sum(p.size for p in state.populations if not p.is_source)
+    rows = int(np.count_nonzero(syn.row_modes != C.ROW_DISABLED))
+    drivers = int(np.count_nonzero(syn.driver_enable))
+    return MappedTopologyStatistics(
+        num_populations=len(state.populations), num_projections=len(state.projections),
+        num_neurons=neurons, num_connections=sum(len(p) for p in state.projections),
+        num_synapses=int(state.synapses_placed), num_synapse_rows=rows,
+        num_synapse_drivers=drivers,
+        num_background_generators=int(np.count_nonzero(state.chip.config.generators.enable)),
+        neuron_usage=neurons / C.NUM_NEURONS,
+        synapse_usage=state.synapses_placed / (C.NUM_HEMISPHERES * C.ROWS_PER_HEMISPHERE
+                                               * C.COLUMNS_PER_HEMISPHERE),
+        synapse_driver_usage=drivers / (C.NUM_HEMISPHERES * C.DRIVERS_PER_HEMISPHERE),
+        routing_duration=state.build_seconds)
