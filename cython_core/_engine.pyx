@@ -16,7 +16,7 @@ cdef extern from "_openmp.h":
     int EMU_OPENMP
 
 from ._types cimport *
-from ._neurons cimport neuron_step
+from ._neurons cimport neuron_step, neuron_step_range
 from ._synapses cimport deliver_row, correlate_pre, correlate_post
 
 cnp.import_array()
@@ -294,6 +294,9 @@ cdef class Engine:
     # nonzero weight passes to the neuron's input makes it spike at once
     cdef public cnp.ndarray bypass
     cdef public bint any_bypass
+    # the neurons the kernel integrates: [active_first, active_last) (all by
+    # default); the others are circuits no network uses, left at rest
+    cdef public int active_first, active_last
     cdef public double time
     cdef float* P
     cdef float* S
@@ -387,6 +390,8 @@ cdef class Engine:
         self.loop_delay = np.zeros(0, np.float64)
         self.spike_counter = aligned_zeros(NEURONS, np.uint32)
         self.correlation_enable = True
+        self.active_first = 0
+        self.active_last = NEURONS
         self.bypass = np.zeros((2, NEURONS), np.uint8)
         self.any_bypass = False
         self.time = 0.0
@@ -703,6 +708,10 @@ cdef class Engine:
         cdef int c_last = a.n_madc if only != 0 else a.madc_split
         first = 0 if only < 0 else only * COLUMNS
         last = NEURONS if only < 0 else first + COLUMNS
+        # this thread's neurons that the kernel integrates
+        cdef int lo = first if first > self.active_first else self.active_first
+        cdef int hi = last if last < self.active_last else self.active_last
+        cdef bint whole = lo == first and hi == last
         for k in range(a.n_steps):
             t_start = a.t0 + k * dt
             t_end = a.t0 + (k + 1) * dt
@@ -731,10 +740,14 @@ cdef class Engine:
                     heap_pop(&self.in_flight)
             for j in range(c_first, c_last):
                 obs_prev[j] = a.madc_base[j] + a.madc_gain[j] * self.S[a.madc_offset[j]]
-            nspikes = neuron_step(self.P, self.S, self.rng_p, <float>dt, self.noise,
-                                  self.with_exp, self.with_coba, only)
+            if whole:
+                nspikes = neuron_step(self.P, self.S, self.rng_p, <float>dt, self.noise,
+                                      self.with_exp, self.with_coba, only)
+            else:
+                nspikes = neuron_step_range(self.P, self.S, self.rng_p, <float>dt, self.noise,
+                                            self.with_exp, self.with_coba, lo, hi - lo)
             if nspikes:
-                for n in range(first, last):
+                for n in range(lo, hi):
                     off = self.S[S_SPIKE_OFFSET * NEURON_STRIDE + n]
                     if off >= 0.0 and self._emit(a, only, out, n, t_start + off, k, t_end) != 0:
                         out.error = 1

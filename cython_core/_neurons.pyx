@@ -55,13 +55,16 @@ ctypedef fused CobaTag:
     CobaOn
     CobaOff
 
-# all 512 neurons, or the 256 of one hemisphere (pointers offset by its first)
+# all 512 neurons, the 256 of one hemisphere (pointers offset by its first), or
+# a range of neurons counted at run time (a network that uses a few circuits)
 ctypedef int AllNeurons
 ctypedef long HalfNeurons
+ctypedef char RangeNeurons
 
 ctypedef fused CountTag:
     AllNeurons
     HalfNeurons
+    RangeNeurons
 
 DEF HALF_NEURONS = 256
 
@@ -78,25 +81,36 @@ cdef int neuron_step(const float* params, float* state, unsigned int* rng, float
     cdef HalfNeurons half = 0
     cdef Py_ssize_t first = 0 if hemisphere < 0 else hemisphere * HALF_NEURONS
     if hemisphere < 0:
-        return _dispatch(params, state, rng, dt, noise, with_exp, with_coba, everyone)
+        return _dispatch(params, state, rng, dt, noise, with_exp, with_coba, everyone, 0)
     return _dispatch(params + first, state + first, rng + first, dt, noise, with_exp, with_coba,
-                     half)
+                     half, 0)
+
+
+cdef int neuron_step_range(const float* params, float* state, unsigned int* rng, float dt,
+                           float noise, bint with_exp, bint with_coba, int first,
+                           int count) noexcept nogil:
+    """As neuron_step, for the neurons first .. first + count - 1 only."""
+    cdef RangeNeurons some = 0
+    if count <= 0:
+        return 0
+    return _dispatch(params + first, state + first, rng + first, dt, noise, with_exp,
+                     with_coba, some, count)
 
 
 cdef inline int _dispatch(const float* params, float* state, unsigned int* rng, float dt,
                           float noise, bint with_exp, bint with_coba,
-                          CountTag count_tag) noexcept nogil:
+                          CountTag count_tag, Py_ssize_t n) noexcept nogil:
     cdef ExpOn exp_on = 0
     cdef ExpOff exp_off = 0
     cdef CobaOn coba_on = 0
     cdef CobaOff coba_off = 0
     if with_exp and with_coba:
-        return _kernel(params, state, rng, dt, noise, exp_on, coba_on, count_tag)
+        return _kernel(params, state, rng, dt, noise, exp_on, coba_on, count_tag, n)
     if with_exp:
-        return _kernel(params, state, rng, dt, noise, exp_on, coba_off, count_tag)
+        return _kernel(params, state, rng, dt, noise, exp_on, coba_off, count_tag, n)
     if with_coba:
-        return _kernel(params, state, rng, dt, noise, exp_off, coba_on, count_tag)
-    return _kernel(params, state, rng, dt, noise, exp_off, coba_off, count_tag)
+        return _kernel(params, state, rng, dt, noise, exp_off, coba_on, count_tag, n)
+    return _kernel(params, state, rng, dt, noise, exp_off, coba_off, count_tag, n)
 
 
 
@@ -105,7 +119,8 @@ cdef inline int _dispatch(const float* params, float* state, unsigned int* rng, 
 # that gcc can prove the rows of the blocks (NEURON_STRIDE apart) never overlap
 # and needs no runtime checks.
 cdef int _kernel(crfloat P, rfloat S, ruint rng, float dt, float noise,
-                 ExpTag exp_tag, CobaTag coba_tag, CountTag count_tag) noexcept nogil:
+                 ExpTag exp_tag, CobaTag coba_tag, CountTag count_tag,
+                 Py_ssize_t range_count) noexcept nogil:
     cdef float inv_dt = 1.0 / dt
     cdef Py_ssize_t i
     cdef float crossed, latest = -1.0
@@ -118,8 +133,10 @@ cdef int _kernel(crfloat P, rfloat S, ruint rng, float dt, float noise,
     cdef Py_ssize_t count
     if CountTag is AllNeurons:
         count = NUM_NEURONS
-    else:
+    elif CountTag is HalfNeurons:
         count = HALF_NEURONS
+    else:
+        count = range_count
 
     for i in range(count):
         # every element is loaded unconditionally: conditional loads inside

@@ -221,6 +221,10 @@ class Chip:
         self._correlation_key = None
         self._validated_key = None
         self._synapse_snapshot = None
+        # neuron circuits a network uses, (first, last + 1), or None: all.  The
+        # engine integrates these (and any recorded one) only; the others are
+        # idle circuits and stay at rest
+        self.active_neurons = None
         # wall time of the last run() in the engine and in PPU programs (seconds)
         self.last_run_profile = {}
         self.reset_state()
@@ -412,6 +416,7 @@ class Chip:
         madc_neurons, madc_obs, madc_t = self._madc_plan(madc, t0, t_stop)
         madc_buf = np.zeros((len(madc_t), len(madc_neurons)), np.float32)
         cadc_neurons, cadc_t = self._cadc_plan(cadc, t0, t_stop)
+        self._activate(np.concatenate([madc_neurons, cadc_neurons]).astype(np.int64))
         cadc_buf = np.zeros((len(cadc_t), len(cadc_neurons)), np.float32)
         madc_t0 = madc_t[0] if len(madc_t) else 0.0
         madc_interval = madc.interval if madc is not None else 1.0
@@ -485,6 +490,29 @@ class Chip:
                                                             self.config, self.mismatch, rng)
             result.cadc_neurons = cadc_neurons.astype(np.int64)
         return result
+
+    def _activate(self, recorded):
+        """Set the engine's integrated range: the active neurons and the
+        recorded ones, widened to whole blocks of 16 (vector width).  Circuits
+        that join it start at rest, as idle circuits sit."""
+        e = self._engine
+        if self.active_neurons is None:
+            first, last = 0, C.NUM_NEURONS
+        else:
+            check_range("active_neurons", list(self.active_neurons), 0, C.NUM_NEURONS)
+            first, last = (int(x) for x in self.active_neurons)
+            if len(recorded):
+                first, last = min(first, int(recorded.min())), max(last, int(recorded.max()) + 1)
+            first, last = first // 16 * 16, min(C.NUM_NEURONS, -(-last // 16) * 16)
+        joining = np.zeros(C.NUM_NEURONS, bool)
+        joining[first:last] = True
+        joining[e.active_first:e.active_last] = False
+        if joining.any():
+            for arr in e.state.values():
+                arr[joining] = 0.0
+            e.state["v"][joining] = e.physical["e_leak"][joining]
+            e.state["spike_offset"][joining] = -1.0
+        e.active_first, e.active_last = first, last
 
     # --- input preparation ---
     def _input_events(self, spikes, t0, t_stop):

@@ -351,6 +351,11 @@ class State(common.control.BaseState):
         self._bias_for_negative_currents(config)
         self._route(config)
         self.chip.config = config
+        # only the circuits the network uses are integrated (a few neurons run
+        # many times faster than 512)
+        slots = [np.asarray(p.slots) for p in self._neuron_populations() if p.size]
+        self.chip.active_neurons = ((int(min(s.min() for s in slots)),
+                                     int(max(s.max() for s in slots)) + 1) if slots else (0, 0))
 
     def _population_config(self, pop, slow_scaler):
         """Configuration fields of a population's neurons (translated standard cells)."""

@@ -252,3 +252,42 @@ def test_cadc_conversion_per_channel_and_averaged_reads():
     np.testing.assert_allclose(averaged.mean(axis=0), value - 0.5, atol=0.06)
     assert averaged.std(axis=0).mean() == pytest.approx(np.sqrt((1.5 ** 2 + 1 / 12) / 4),
                                                          rel=0.02)
+
+
+def test_integrating_only_the_used_neurons_changes_nothing_for_them():
+    """With `active_neurons` the engine integrates only the circuits a network
+    uses (and recorded ones): their spikes and traces are bit-identical to a
+    run over all 512 (each circuit has its own noise generator), the idle
+    circuits stay at rest, and circuits that join later start from rest."""
+    from cython_core import MadcRecording
+    results = {}
+    for active in (None, (16, 40)):
+        chip = Chip(seed=3)
+        n = chip.config.neurons
+        n.threshold_enable = True
+        n.constant_current_enable = True
+        n.constant_current_i_offset = np.arange(512) % 300 + 400
+        chip.active_neurons = active
+        res = chip.run(100.0, madc=MadcRecording([20, 70], "v", 0.5))
+        results[active] = (res, chip.analog_state()["v"])
+    full, part = results[None], results[(16, 40)]
+    # the range covers the recorded neuron 70 too, in whole blocks of 16: 16..79
+    used = (full[0].spike_neurons >= 16) & (full[0].spike_neurons < 80)
+    assert used.sum() > 20
+    np.testing.assert_array_equal(full[0].spike_times[used], part[0].spike_times)
+    np.testing.assert_array_equal(full[0].spike_neurons[used], part[0].spike_neurons)
+    np.testing.assert_array_equal(full[0].madc_codes, part[0].madc_codes)
+    idle = np.ones(512, bool)
+    idle[16:80] = False
+    np.testing.assert_array_equal(part[1][idle], Chip(seed=3).analog_state()["v"][idle])
+    chip = Chip(seed=3)
+    rest = chip.analog_state()["v"].copy()
+    chip.active_neurons = (0, 16)
+    chip.config.neurons.leak_v_leak[100] = 900       # a circuit that joins later
+    chip.run(10.0)
+    chip.active_neurons = None
+    chip.run(0.1)
+    v = chip.analog_state()["v"]
+    # ... and it starts at its (new) leak potential, not from a stale state
+    assert abs(v[100] - chip.physical_parameters()["e_leak"][100]) < 1.0
+    assert np.all(np.abs(v[200:] - rest[200:]) < 5.0)

@@ -12,7 +12,8 @@ with parts switched off to show where the time goes.
     python tests/benchmarks/engine_full_chip.py [--repeats N] [--dt US] [--threads 2]
 
 It also prints the engine's time with all 512 membranes recorded through
-the MADC at the step rate.
+the MADC at the step rate, and the run's time when a network uses only some of
+the circuits (the engine then integrates those alone).
 """
 import argparse
 import statistics
@@ -128,6 +129,18 @@ def main():
     print(f"  engine                        {engine_alone * 1e3:8.2f} ms without, "
           f"{engine_recording * 1e3:8.2f} ms with")
     print(f"  run() (with the codes' conversion) {with_madc * 1e3:8.2f} ms")
+
+    # a network that uses only some of the circuits: the others are not
+    # integrated (Chip.active_neurons, which the PyNN backends set)
+    chip.config.correlation_sensors_enable = True
+    chip.config.neurons.threshold_enable = True
+    print("the same inputs into a network that uses only some circuits (median wall time "
+          "of run()):")
+    for used in (1, 16, 64, 128, 256, C.NUM_NEURONS):
+        chip.active_neurons = (0, used)
+        wall_used, _, _ = measure(chip, args.repeats)
+        print(f"  {used:3d} neuron(s)  {wall_used * 1e3:8.2f} ms")
+    chip.active_neurons = None
 
 
 if __name__ == "__main__":
