@@ -96,9 +96,11 @@ class Recorder(core_recording.Recorder):
                         continue
                     index = self.population.id_to_index(id)
                     if key == "spikes":
-                        times = data[key][id]
+                        # the FPGA's 8 ns timestamps can round a spike of the
+                        # snippet's last step a few ns past its end
+                        times = np.minimum(data[key][id], float(t_stop))
                         segment.spiketrains.append(neo.SpikeTrain(
-                            times[times <= float(t_stop)], t_start=t_start, t_stop=t_stop,
+                            times, t_start=t_start, t_stop=t_stop,
                             units="ms", source_population=label, source_id=id,
                             channel_id=id, source_index=index))
                         continue
