@@ -280,8 +280,10 @@ class Chip:
         e.t_last_post[...] = NEVER
         e.spike_counter[...] = 0
         e.clear_in_flight()
+        # full resources, and no use of them yet: the first event of a row
+        # carries U (u relaxes from 0 to U at each event)
         e.stp_x[...] = 1.0
-        e.stp_u[...] = self.config.synapses.stp_U
+        e.stp_u[...] = 0.0
         e.stp_t_last[...] = 0.0
         e.time = 0.0
 
@@ -361,9 +363,9 @@ class Chip:
         with np.errstate(divide="ignore"):
             e.stp_inv_rec[...] = np.where(syn.stp_tau_rec > 0, 1.0 / syn.stp_tau_rec, 1e9)
             e.stp_inv_facil[...] = np.where(syn.stp_tau_facil > 0, 1.0 / syn.stp_tau_facil, 0.0)
-        # a row that starts STP starts with full resources and u = U
+        # a row that starts STP starts with full resources, unused
         e.stp_x[newly] = 1.0
-        e.stp_u[newly] = syn.stp_U[newly]
+        e.stp_u[newly] = 0.0
 
     def _load_routing(self):
         """Label -> synapse rows table: a driver whose row_select equals the

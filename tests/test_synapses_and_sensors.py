@@ -304,7 +304,8 @@ def test_short_term_plasticity_follows_tsodyks_markram(ideal_chip, U, tau_rec, t
     times = 5.0 + 10.0 * np.arange(8)
     p = chip.physical_parameters()
     tau_s = 1.0 / p["inv_tau_e"][3]
-    x, u, last, expected = 1.0, U, 0.0, []
+    # full resources and no use yet: the first event carries U
+    x, u, last, expected = 1.0, 0.0, 0.0, []
     for t in times:
         h = t - last
         x = 1 + (x - x * u - 1) * np.exp(-h / tau_rec)
