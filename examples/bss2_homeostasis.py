@@ -14,6 +14,7 @@ import matplotlib
 import numpy as np
 
 import calibration
+from cython_core import constants as C
 import pynn_brainscales.brainscales2 as pynn
 
 matplotlib.use("Agg")
@@ -57,7 +58,7 @@ pynn.run(12.0)                                   # 12 ms of hardware time = 12 s
 
 rates = neurons.get_plasticity_data("rate")[0]
 weights = projection.get_data("weight")[0]
-times = np.array([r.time for r in rates])
+times = np.array([r.time for r in rates]) / (C.FPGA_CLOCK_MHZ * 1000.0)   # cycles -> ms
 counts = np.array([r.data for r in rates]).astype(float)
 mean_weight = np.array([r.data.mean(axis=0) for r in weights])
 pynn.end()

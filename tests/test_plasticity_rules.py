@@ -5,6 +5,8 @@ import pytest
 
 import pynn_brainscales.brainscales2 as pynn
 
+CYCLES_PER_MS = 125_000        # the FPGA clock (125 MHz) stamps plasticity records
+
 
 def driven_neuron(**extra):
     # fires regularly (~6 us) on its offset current
@@ -64,14 +66,15 @@ def test_observables_come_back_per_snippet_with_times_and_shapes():
     pynn.run(0.1)
     data = prj.get_data("w")
     assert len(data) == 1                                  # one executed run
-    assert [r.time for r in data[0]] == pytest.approx([0.01, 0.03, 0.05, 0.07, 0.09])
+    # record times in FPGA clock cycles (125 per us), as the real system's
+    assert [r.time for r in data[0]] == [1250, 3750, 6250, 8750, 11250]
     for record in data[0]:
         assert record.data.shape == (3, 2) and record.data.dtype == np.uint8
         np.testing.assert_array_equal(record.data, weights)
     counts = pop.get_plasticity_data("counts")[0]
     spikes = pop.get_data().segments[0].spiketrains
     # each count covers the spikes since the previous execution (reset=True)
-    edges = [0.0] + [r.time for r in counts]
+    edges = [0.0] + [r.time / CYCLES_PER_MS for r in counts]
     for j, train in enumerate(spikes):
         expected = np.histogram(np.asarray(train), bins=edges)[0]
         np.testing.assert_array_equal([r.data[j] for r in counts], expected)
@@ -81,7 +84,7 @@ def test_observables_come_back_per_snippet_with_times_and_shapes():
     pynn.reset()
     pynn.run(0.05)                                          # a second snippet
     second = prj.get_data("w")
-    assert len(second) == 2 and [r.time for r in second[1]] == pytest.approx([0.01, 0.03])
+    assert len(second) == 2 and [r.time for r in second[1]] == [1250, 3750]
     pynn.end()
 
 
@@ -221,7 +224,7 @@ def test_static_recording_synapse():
     prj = pynn.Projection(src, pop, pynn.AllToAllConnector(), synapse)
     pynn.run(0.03)
     weights = prj.get_data("weights")[0]
-    assert [r.time for r in weights] == pytest.approx([0.005, 0.015])
+    assert [r.time / CYCLES_PER_MS for r in weights] == pytest.approx([0.005, 0.015])
     assert all(np.all(r.data == 17) for r in weights)
     assert prj.get_data("correlation_causal")[0][0].data.shape == (2, 1)
     with pytest.raises(RuntimeError, match="no observable 'correlation_acausal'"):
@@ -257,7 +260,7 @@ def test_two_rules_with_one_timer_on_two_projections():
     np.testing.assert_array_equal(b.get("weight", format="array"), [[7, np.nan], [np.nan, 7]])
     for rule, values in ((up, [12, 14, 16]), (down, [9, 8, 7])):
         records = rule.get_observable_array("n")[0]
-        assert [r.time for r in records] == pytest.approx([0.01, 0.02, 0.03])
+        assert [r.time / CYCLES_PER_MS for r in records] == pytest.approx([0.01, 0.02, 0.03])
         assert [int(r.data[0]) for r in records] == values
     pynn.end()
 

@@ -98,8 +98,10 @@ class ObservableArray:
 
 @dataclass
 class Record:
-    """One execution's recorded data: `time` (hardware ms) and `data`."""
-    time: float
+    """One execution's recorded data: `time`, when the rule ran, in FPGA clock
+    cycles (125 MHz) since the experiment's start, as the real system stamps
+    its records, and `data`."""
+    time: int
     data: np.ndarray
 
 
@@ -216,7 +218,8 @@ class PlasticityRule:
         recording = Recording(self)
         try:
             self.kernel(synapses, neurons, recording)
-            recording._store(self._recording_data[-1], time_ms, synapses, neurons)
+            recording._store(self._recording_data[-1],
+                             int(round(ppu.time * C.FPGA_CLOCK_MHZ)), synapses, neurons)
         except Exception as err:
             raise PlasticityRuleError(
                 f"plasticity rule {type(self).__name__} failed at {time_ms:g} ms (hardware "
@@ -266,7 +269,7 @@ class Recording:
         except KeyError:
             raise AttributeError(name) from None
 
-    def _store(self, snippet, time_ms, synapses, neurons):
+    def _store(self, snippet, cycles, synapses, neurons):
         for name, value in self._values.items():
             obs = self._rule.observables[name]
             if isinstance(obs, ObservableArray):
@@ -274,7 +277,7 @@ class Recording:
                 if data.size != obs.size:
                     raise ValueError(f"recording.{name}: {data.size} values; the "
                                      f"ObservableArray has size {obs.size}")
-                snippet.data_array[name].append(Record(time_ms, data))
+                snippet.data_array[name].append(Record(cycles, data))
                 continue
             views = synapses if isinstance(obs, ObservablePerSynapse) else neurons
             kind = "projection" if views is synapses else "population"
@@ -290,7 +293,7 @@ class Recording:
                 if data.shape != view.shape:
                     raise ValueError(f"recording.{name}: shape {data.shape} for {kind} {i}; "
                                      f"expected {view.shape}")
-                target[i].append(Record(time_ms, data))
+                target[i].append(Record(cycles, data))
 
 
 def _typed(name, obs, values):

@@ -229,7 +229,7 @@ class Population(core.Population):
                     self._parameters[name][:] = 1.0
 
     def get_plasticity_data(self, observable):
-        """Per snippet (executed run), the records (`.time` in hardware ms,
+        """Per snippet (executed run), the records (`.time` in FPGA clock cycles,
         `.data` per neuron) of a per-neuron observable of the cell type's
         plasticity rule; None for a snippet in which the rule did not run."""
         from .plasticity_rules import ObservablePerNeuron, observable_records

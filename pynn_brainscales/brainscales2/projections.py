@@ -39,7 +39,7 @@ class Projection(core.Projection):
             rule._add_projection(self)
 
     def get_data(self, observable):
-        """Per snippet (executed run), the records (`.time` in hardware ms,
+        """Per snippet (executed run), the records (`.time` in FPGA clock cycles,
         `.data` [pre, post]) of a per-synapse observable of this projection's
         plasticity rule; None for a snippet in which the rule did not run."""
         from .plasticity_rules import ObservablePerSynapse, observable_records
