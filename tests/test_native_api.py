@@ -479,3 +479,22 @@ def test_projection_changes_between_snippets_apply_to_the_next():
     # one train per cell and snippet, in snippet order: 10 inputs per snippet
     assert counts == [10, 0, 0, 0, 0, 10]
     pynn.end()
+
+
+def test_circuit_values_are_cast_to_integers_as_the_real_system_does():
+    """The real system casts each HXNeuron value with int() (toward zero): its
+    tutorials sweep CapMem currents with np.linspace.  Out-of-range values
+    still raise."""
+    pynn.setup(chip=0)
+    pop = pynn.Population(2, pynn.cells.HXNeuron(constant_current_enable=True,
+                                                 constant_current_i_offset=[20.41, 999.9]))
+    pynn.run(None, pynn.RunCommand.PREPARE)
+    from pynn_brainscales import simulator as core
+    config = core.state.chip.config.neurons
+    assert config.constant_current_i_offset[pop.slots].tolist() == [20, 999]
+    pynn.end()
+    pynn.setup(chip=0)
+    pynn.Population(1, pynn.cells.HXNeuron(constant_current_i_offset=1030.5))
+    with pytest.raises(Exception, match=r"constant_current_i_offset: value 1030 .*0\.\.1022"):
+        pynn.run(0.01)
+    pynn.end()

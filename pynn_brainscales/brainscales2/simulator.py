@@ -111,10 +111,14 @@ class NativeState(core.State):
                         f"has no multi-compartment connections, Bayesian fire coupling, "
                         f"adaptation pulses or sinking offset current: this field must be 0")
             params = {name: values for name, values in params.items() if name in NEURON_FIELDS}
+            # the real system casts each value to its field's integer type
+            # (int(): toward zero), so np.linspace(0, 1000, 50) sets CapMem
+            # currents; an ideal chip takes CapMem values as they are
+            whole = (lambda values: values) if self.ideal else np.trunc
             fields = {name: (values.astype(bool) if name.endswith(("enable", "division",
                       "multiplication", "small_capacitance", "high_resistance", "coba_mode",
                       "invert_a", "invert_b", "recurrent", "digital", "bypass_excitatory",
-                      "bypass_inhibitory")) else values)
+                      "bypass_inhibitory")) else whole(np.asarray(values, float)))
                       for name, values in params.items()}
         elif getattr(ct, "calibrated", False):
             fields = pop.calibrated_config()
