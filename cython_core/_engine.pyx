@@ -409,9 +409,12 @@ cdef class Engine:
         """Load synapse labels [2, rows, columns] (both layouts)."""
         self.synapse_label[...] = labels
         self.synapse_label_t[...] = np.transpose(labels, (0, 2, 1))
-        self.row_listens[...] = 0
-        h, r = np.indices((2, 256))
-        self.row_listens[h[..., None], r[..., None], self.synapse_label] = 1
+        # row (h, r) listens to address a: entry (h * 256 + r) * 64 + a
+        heard = (np.arange(2 * 256, dtype=np.intp)[:, None] * 64
+                 + self.synapse_label.reshape(2 * 256, 256))
+        listens = np.zeros(2 * 256 * 64, np.uint8)
+        listens[heard.ravel()] = 1
+        self.row_listens[...] = listens.reshape(2, 256, 64)
 
     def reset_correlation(self, int hemisphere, rows=None):
         """Reset the correlation accumulators of the given rows (default all)."""
