@@ -231,14 +231,28 @@ class State(common.control.BaseState):
             self._delays_seen = True
 
     def allocate(self, n):
-        """Chip neuron circuits for `n` neurons, in order of creation."""
-        if self.free_slot + n > C.NUM_NEURONS:
-            raise errors.InvalidDimensionsError(
-                f"cannot place {n} more neuron(s): {self.free_slot} of the chip's "
-                f"{C.NUM_NEURONS} neuron circuits are in use")
+        """Chip neuron circuits for `n` neurons, in order of creation.  The native
+        API refuses a population the chip cannot hold at once; the standard one,
+        as PyNN's simulators do, lets a script build and inspect a network of
+        any size and refuses it when it is mapped (run())."""
+        if self.native and self.free_slot + n > C.NUM_NEURONS:
+            raise errors.InvalidDimensionsError(self._too_many(n))
         slots = np.arange(self.free_slot, self.free_slot + n)
         self.free_slot += n
         return slots
+
+    def _too_many(self, n):
+        return (f"cannot place {n} more neuron(s): {self.free_slot} of the chip's "
+                f"{C.NUM_NEURONS} neuron circuits are in use")
+
+    def _check_placement(self):
+        """The network's neurons on the chip's 512 circuits, or a clear error."""
+        if self.free_slot > C.NUM_NEURONS:
+            sizes = ", ".join(f"{p.label or type(p.celltype).__name__} ({p.size})"
+                              for p in self._neuron_populations())
+            raise errors.InvalidDimensionsError(
+                f"the network has {self.free_slot} neurons ({sizes}); the chip has "
+                f"{C.NUM_NEURONS} neuron circuits")
 
     # --- running ---
     def run(self, simtime):
@@ -326,6 +340,7 @@ class State(common.control.BaseState):
         return [p for p in self.populations if not p.is_source]
 
     def _build(self):
+        self._check_placement()
         ideal = self.ideal
         self._post_slots = {prj: _post_slots(prj) for prj in self.projections}
         self._sensor_tau = self._sensor_time_constants()

@@ -138,8 +138,17 @@ def test_electrodes(ideal):
 
 def test_hardware_limits_raise_clear_errors():
     sim.setup(ideal=True)
-    with pytest.raises(InvalidDimensionsError, match="512 neuron circuits"):
-        sim.Population(600, sim.IF_curr_exp())
+    # as PyNN's simulators, a network of any size can be built and inspected
+    # (connectors, parameters); mapping it onto the chip refuses it
+    big = sim.Population(600, sim.IF_curr_exp(), label="big")
+    prj = sim.Projection(big, sim.Population(10, sim.IF_curr_exp()),
+                         sim.FixedProbabilityConnector(0.1))
+    prj.set(weight=0.5)
+    assert len(prj) > 0 and big.get("tau_m") == 20.0
+    with pytest.raises(InvalidDimensionsError,
+                       match=r"610 neurons \(big \(600\), .*\(10\)\); the chip has 512 neuron "
+                             r"circuits"):
+        sim.run(1.0)
     sim.setup(ideal=True)
     with pytest.raises(NotImplementedError, match="Supported cell types: IF_curr_exp"):
         sim.Population(1, sim.HH_cond_exp())
