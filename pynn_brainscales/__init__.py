@@ -29,8 +29,8 @@ from .standardmodels.electrodes import (ACSource, DCSource,             # noqa: 
                                         NoisyCurrentSource, StepCurrentSource)
 from .standardmodels.synapses import (                                  # noqa: F401
     AdditivePotentiationMultiplicativeDepression, AdditiveWeightDependence,
-    GutigWeightDependence, MultiplicativeWeightDependence, SpikePairRule, StaticSynapse,
-    STDPMechanism, TsodyksMarkramSynapse)
+    GutigWeightDependence, MultiplicativeWeightDependence, SimpleStochasticSynapse,
+    SpikePairRule, StaticSynapse, STDPMechanism, TsodyksMarkramSynapse)
 from .unsupported import *                                              # noqa: F401,F403
 
 

@@ -39,7 +39,8 @@ def route(requests, config, integer_weights, capacity=None, reserved=None):
     largest weight a request's synapses must be able to hold later (plastic
     synapses up to w_max), which sets its number of parallel rows.  `reserved`
     [2 hemispheres, 128 drivers]: drivers left to the caller.
-    Returns ({(source, delay): [labels]}, {key: [(hemisphere, row) per part]})."""
+    Returns ({(source, delay): [labels]}, {key: [(hemisphere, row) per part]},
+    {key: [label per part]})."""
     syn = config.synapses
     capacity = capacity or {}
     order = sorted(requests, key=lambda k: -len(requests[k][0]))
@@ -87,17 +88,18 @@ def route(requests, config, integer_weights, capacity=None, reserved=None):
     part_label = ((row_select(part_hemisphere, driver) << 6) | part_address).tolist()
     part_rows = part_row.tolist()
     labels = defaultdict(list)
-    placed = {}
+    placed, key_labels = {}, {}
     first = np.r_[0, np.cumsum(parts)].tolist()
     for i, key in enumerate(order):
         source, delay, _, h, stp, _ = key
         rows = part_rows[first[i]:first[i + 1]]
-        labels[source, delay] += part_label[first[i]:first[i + 1]]
+        key_labels[key] = part_label[first[i]:first[i + 1]]
+        labels[source, delay] += key_labels[key]
         placed[key] = [(h, r) for r in rows]
         if stp is not None:
             syn.stp_enable[h, rows] = True
             syn.stp_U[h, rows], syn.stp_tau_rec[h, rows], syn.stp_tau_facil[h, rows] = stp
-    return labels, placed
+    return labels, placed, key_labels
 
 
 def _concatenate(arrays, dtype):

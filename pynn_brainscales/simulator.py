@@ -197,6 +197,12 @@ class State(common.control.BaseState):
         self.clear()
 
     def clear(self):
+        # draws which spikes stochastic synapses release: reproducible per
+        # chip and seed
+        seed = self.seed if isinstance(self.seed, (int, np.integer)) else 0
+        self._release_rng = np.random.default_rng([getattr(self, "chip_seed", 0), int(seed),
+                                                   0x5E1EA5E])
+        self._label_release, self._label_connection = {}, {}
         self.recorders = set()
         self.write_on_end = []
         self.id_counter = 0
@@ -499,6 +505,7 @@ class State(common.control.BaseState):
 
     def _route(self, config):
         requests, capacity = {}, {}
+        self._release_of_owner = {}
         plastic = []           # (projection, slots, placement of each connection)
         for number, prj in enumerate(self.projections):
             if len(prj.connections_pre) == 0 or self._routes_itself(prj):
@@ -523,13 +530,23 @@ class State(common.control.BaseState):
         requests = {key: parts[0] if len(parts) == 1 else _sum_by_column(parts)
                     for key, parts in requests.items()}
         try:
-            self._labels, placed = mapping.route(requests, config, not self.ideal, capacity,
+            self._labels, placed, key_labels = mapping.route(requests, config, not self.ideal,
+                                                             capacity,
                                                  self._reserved_drivers())
         except mapping.RoutingError as err:
             raise errors.ConnectionError(str(err)) from err
         # each part of a request (a parallel row) takes one synapse per column
         self.synapses_placed = sum(len(requests[key][0]) * len(rows)
                                    for key, rows in placed.items())
+        # the release probability of each row label that thins its spikes, and
+        # the connection it serves: the parallel rows of one connection release
+        # together
+        self._label_release, self._label_connection = {}, {}
+        for connection, (key, labels) in enumerate(key_labels.items()):
+            if key[5] in self._release_of_owner:
+                for label in labels:
+                    self._label_release[label] = self._release_of_owner[key[5]]
+                    self._label_connection[label] = connection
         self._routes_of = {}
         self._source_route_table = {}
         for (src, d), labs in self._labels.items():
@@ -576,7 +593,19 @@ class State(common.control.BaseState):
         else:
             dynamics, dyn_index = [None], np.zeros(n, np.int64)
         count = np.zeros(n, np.int64)
-        if prj.plastic:
+        release = (np.asarray(prj.connections_p, float) if "p" in prj.extra_names
+                   else np.ones(n))
+        partial = release < 1.0
+        if np.any(partial):
+            # a connection that releases at random has a row of its own: its
+            # source's spikes are thinned for it alone
+            if np.any(pre_codes[source_index[partial]] < 0):
+                raise errors.ConnectionError(
+                    f"{type(prj.synapse_type).__name__} p < 1 from chip neurons: their spikes "
+                    f"reach every synapse of a row (the FPGA replays them unthinned); release "
+                    f"at random is realised for spike sources only")
+            count = np.where(partial, 1 + np.arange(n), 0)
+        elif prj.plastic:
             pair = (np.asarray(prj.connections_pre, np.int64) * (prj.post.size + 1)
                     + prj.connections_post) * len(delays) + delay_index
             if _has_repeats(pair):                         # repeated connections (multapses)
@@ -600,7 +629,9 @@ class State(common.control.BaseState):
                [tuple(row) for row in np.asarray(dynamics, float)[np.ravel(dyn_index)[first]]
                 .tolist()])
         owners = ([(number, c) for c in count[first].tolist()] if prj.plastic
-                  else [None] * len(first))
+                  else [(number, c) if c else None for c in count[first].tolist()])
+        for key_index in np.flatnonzero(partial[first]):
+            self._release_of_owner[owners[key_index]] = float(release[first[key_index]])
         receptor = prj.receptor_type
         keys = [(source, delay, receptor, h, dyn, owner) for source, delay, h, dyn, owner
                 in zip(sources, key_delays, hemispheres, stp, owners)]
@@ -706,19 +737,38 @@ class State(common.control.BaseState):
             spikes, cells = pop.spikes_between(t0 / self.time_scale, t1 / self.time_scale)
             pop.store_source_spikes(spikes, cells)
             # each route (cell, delay, label) carries all of its cell's spikes
-            route_cell, route_delay, route_label = self._source_routes(pop)
+            route_cell, route_delay, route_label, route_release = self._source_routes(pop)
             first = np.searchsorted(cells, np.arange(pop.size + 1))
             counts = np.diff(first)[route_cell]
             # index of every carried spike: each route's run of its cell's spikes
             start = np.repeat(first[route_cell] - np.cumsum(counts) + counts, counts)
             carried = start + np.arange(counts.sum())
-            times.append((spikes[carried] + np.repeat(route_delay, counts)) * self.time_scale)
-            labels.append(np.repeat(route_label, counts))
+            route_times = (spikes[carried] + np.repeat(route_delay, counts)) * self.time_scale
+            route_labels = np.repeat(route_label, counts)
+            if np.any(route_release < 1.0):
+                sent = self._released(route_label, route_release, counts)
+                route_times, route_labels = route_times[sent], route_labels[sent]
+            times.append(route_times)
+            labels.append(route_labels)
         t = np.concatenate(times)
         lab = np.concatenate(labels).astype(np.int64)
         now = t < t1
         self.backlog = (t[~now], lab[~now])
         return np.maximum(t[now], t0), lab[now]
+
+    def _released(self, route_label, route_release, counts):
+        """Which carried spikes a stochastic synapse releases (a mask over the
+        routes' runs of spikes): one draw per connection and spike, shared by
+        the connection's parallel rows."""
+        sent = np.ones(int(counts.sum()), bool)
+        starts = np.concatenate([[0], np.cumsum(counts)])
+        draws = {}
+        for j in np.flatnonzero(route_release < 1.0):
+            connection = self._label_connection[int(route_label[j])]
+            if connection not in draws:
+                draws[connection] = self._release_rng.random(int(counts[j]))
+            sent[starts[j]:starts[j + 1]] = draws[connection] < route_release[j]
+        return sent
 
     def _source_routes(self, pop):
         """The routes of a source population's cells: (cell index, delay, label)
@@ -731,7 +781,9 @@ class State(common.control.BaseState):
                 cell += [index] * len(labs)
                 delay += [d] * len(labs)
                 label += labs
-        table = (np.array(cell, np.int64), np.array(delay, float), np.array(label, np.int64))
+        release = [self._label_release.get(lab, 1.0) for lab in label]
+        table = (np.array(cell, np.int64), np.array(delay, float), np.array(label, np.int64),
+                 np.array(release, float))
         self._source_route_table[pop] = table
         return table
 

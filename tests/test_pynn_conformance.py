@@ -11,7 +11,7 @@ import pytest
 from pynn_conformance import run_all
 
 # the number passing when this floor was last raised; a drop is a regression
-PASSING_FLOOR = 54
+PASSING_FLOOR = 55
 
 
 def test_pynn_system_scenarios():

@@ -509,3 +509,34 @@ def test_refractory_periods_beyond_the_calibrations_range(tmp_path, monkeypatch)
     # the slow refractory clock's ticks
     assert len(isi) > 3 and np.all(np.abs(isi - 59.4) < 2.0)
     sim.end()
+
+
+def test_stochastic_synapses_release_each_spike_with_p(ideal):
+    """SimpleStochasticSynapse from a spike source: each connection releases
+    each spike with its own p, independently of the others, and a weight on
+    parallel rows arrives whole or not at all.  From chip neurons it raises."""
+    times = np.arange(2.5, 1000.0, 5.0)
+    src = sim.Population(1, sim.SpikeSourceArray(spike_times=times))
+    cells = sim.Population(4, sim.IF_cond_exp(tau_syn_E=1.0))
+    # 0.5 uS takes several parallel rows
+    prj = sim.Projection(src, cells, sim.AllToAllConnector(), sim.SimpleStochasticSynapse(
+        weight=0.5, p=np.array([[0.0, 0.5, 0.5, 1.0]])))
+    cells.record("gsyn_exc")
+    sim.run(1000.0)
+    g = cells.get_data().segments[0].analogsignals[0].magnitude
+    arrivals = [np.flatnonzero((g[:-1, i] < 0.1) & (g[1:, i] >= 0.1)) for i in range(4)]
+    counts = [len(a) for a in arrivals]
+    # 200 spikes at p = 0.5: 100 +- 7; 4 sd is 28
+    assert counts[0] == 0 and counts[3] == 200 and all(abs(c - 100) < 28 for c in counts[1:3])
+    assert not np.array_equal(arrivals[1], arrivals[2])
+    # every released event has the full weight: the p = 1 connection's response
+    # to the same spike, up to the previous event's tail there (0.5 uS e^-5)
+    for a in arrivals[1]:
+        assert g[a:a + 5, 1].max() == pytest.approx(g[a:a + 5, 3].max(), abs=0.004)
+    assert prj.get("p", format="list")[1][2] == 0.5
+    sim.end()
+    sim.setup(ideal=True)
+    a, b = sim.Population(1, sim.IF_cond_exp()), sim.Population(1, sim.IF_cond_exp())
+    sim.Projection(a, b, sim.AllToAllConnector(), sim.SimpleStochasticSynapse(weight=0.01, p=0.5))
+    with pytest.raises(PyNNConnectionError, match="p < 1 from chip neurons"):
+        sim.run(1.0)

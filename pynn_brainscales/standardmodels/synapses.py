@@ -34,6 +34,22 @@ class TsodyksMarkramSynapse(synapses.TsodyksMarkramSynapse):
         return simulator.state.min_delay
 
 
+class SimpleStochasticSynapse(synapses.SimpleStochasticSynapse):
+    """A synapse that transmits each presynaptic spike with probability `p`.
+    The chip's synapses transmit every event; the backend realises the release
+    for spike sources as it realises delays, on the input side: each connection
+    with p < 1 gets a synapse row of its own, and its source's spikes on that
+    row are thinned with p, independently per connection.  From chip neurons
+    (whose spikes the FPGA replays unthinned) p < 1 raises."""
+    translations = build_translations(("weight", "weight"), ("delay", "delay"), ("p", "p"))
+
+    def parameter_ranges(self):
+        return {"p": (0.0, 1.0, "")}
+
+    def _get_minimum_delay(self):
+        return simulator.state.min_delay
+
+
 # the correlation sensors' time constant [DESIGN.md: 2..30 us, calix]
 SENSOR_TAU_RANGE_US = (2.0, 30.0)
 
