@@ -460,6 +460,9 @@ def test_backend_statistics_count_what_the_network_takes():
     assert stats.neuron_usage == pytest.approx(10 / 512)
     assert "MappedTopologyStatistics" in str(stats)
     pynn.end()
+    # the session is over: as on the real system, nothing to report until setup()
+    with pytest.raises(RuntimeError, match="setup"):
+        pynn.get_backend_statistics()
 
 
 def test_projection_changes_between_snippets_apply_to_the_next():

@@ -135,10 +135,13 @@ def reset(annotations=None):
 
 
 def end():
+    """Write what was recorded to files, and end the session: as on the real
+    system, the next experiment starts with setup()."""
     state = _state()
     for (population, variables, filename) in state.write_on_end:
         population.write_data(get_io(filename), variables)
     state.write_on_end = []
+    _core.state = _core.State()
 
 
 def get_current_time():
