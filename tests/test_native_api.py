@@ -345,12 +345,17 @@ def test_logger_of_the_real_system(capsys, tmp_path):
         log = pynn.logger.get("demo")
         log.INFO("spikes: ", 12, ", rate: ", 3.5)
         log.DEBUG("hidden")
+        # the lower-case methods format as Python's logging (the real tutorials
+        # call log.info(f"..."), the real software log.debug("%s", x))
+        log.info("%s neurons", 8)
+        log.debug("hidden %s", "as well")
         quiet = pynn.logger.get("hxcomm")
         pynn.logger.set_loglevel(quiet, pynn.logger.LogLevel.WARN)
         quiet.INFO("hidden too")
         quiet.WARN("shown")
         text = log_file.read_text()
         assert "INFO brainscales2.demo: spikes: 12, rate: 3.5" in text
+        assert "INFO brainscales2.demo: 8 neurons" in text
         assert "WARNING brainscales2.hxcomm: shown" in text and "hidden" not in text
         with pytest.raises(ValueError, match="level: value 7 is not one of"):
             pynn.logger.default_config(level=7)

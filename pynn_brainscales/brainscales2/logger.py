@@ -26,7 +26,9 @@ class LogLevel(enum.IntEnum):
 
 
 class Logger:
-    """A named logger with pylogging's methods, one per level."""
+    """A named logger with pylogging's methods, two per level: upper case
+    (`log.INFO("spikes: ", count)`: the parts joined) and lower case
+    (`log.info("%s spikes", count)`: formatted as Python's logging does)."""
 
     def __init__(self, name):
         self.name = name
@@ -36,23 +38,25 @@ class Logger:
         if self.python_logger.isEnabledFor(level):
             self.python_logger.log(level, "".join(str(part) for part in parts))
 
-    def TRACE(self, *parts):
-        self._log(LogLevel.TRACE, parts)
 
-    def DEBUG(self, *parts):
-        self._log(LogLevel.DEBUG, parts)
+def _joining(level):
+    def log(self, *parts):
+        self._log(level, parts)
+    log.__doc__ = f"Log the parts, joined without separator, at {level.name}."
+    return log
 
-    def INFO(self, *parts):
-        self._log(LogLevel.INFO, parts)
 
-    def WARN(self, *parts):
-        self._log(LogLevel.WARN, parts)
+def _formatting(level):
+    def log(self, message, *args):
+        self.python_logger.log(level, message, *args)
+    log.__doc__ = f"Log message % args at {level.name}, as Python's logging does."
+    return log
 
-    def ERROR(self, *parts):
-        self._log(LogLevel.ERROR, parts)
 
-    def FATAL(self, *parts):
-        self._log(LogLevel.FATAL, parts)
+for _member in LogLevel:
+    if _member is not LogLevel.ALL:
+        setattr(Logger, _member.name, _joining(_member))
+        setattr(Logger, _member.name.lower(), _formatting(_member))
 
 
 def _level(level):
