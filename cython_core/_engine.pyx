@@ -96,23 +96,20 @@ cdef float* _fptr(cnp.ndarray arr):
     return <float*>cnp.PyArray_DATA(arr)
 
 
-def _madc_tables(neurons, observe, float synin_base, float adapt_base, float adapt_gain):
+def _madc_tables(neurons, observe, node_base, node_gain):
     """The engine's MADC channel tables: the channels reordered by hemisphere
     (stably), each with its column in the output, the state element it reads
-    (row * NEURON_STRIDE + neuron) and its node (base + gain * state); and how
-    many belong to hemisphere 0.  Never empty (the engine takes addresses)."""
+    (row * NEURON_STRIDE + neuron) and its node (base + gain * state, from
+    node_base / node_gain per Observable); and how many belong to hemisphere
+    0.  Never empty (the engine takes addresses)."""
     if len(neurons) == 0:
         return (np.zeros(1, np.int32), np.zeros(1, np.int32), np.zeros(1, np.float32),
                 np.ones(1, np.float32), 0)
     neurons = neurons.astype(np.int64)
     order = np.argsort(neurons >= COLUMNS, kind="stable")
     rows = np.array([S_V, S_U_E, S_U_I, S_W], np.int64)[observe]
-    base = np.select([observe == OBSERVE_EXC, observe == OBSERVE_INH,
-                      observe == OBSERVE_ADAPTATION], [synin_base, synin_base, adapt_base], 0.0)
-    # the synapses draw current from their input line: its voltage drops below
-    # the line's rest as the synaptic current grows (both receptors)
-    gain = np.select([observe == OBSERVE_EXC, observe == OBSERVE_INH,
-                      observe == OBSERVE_ADAPTATION], [-1.0, -1.0, adapt_gain], 1.0)
+    base = np.asarray(node_base, np.float64)[observe]
+    gain = np.asarray(node_gain, np.float64)[observe]
     return (order.astype(np.int32),
             (rows * NEURON_STRIDE + neurons)[order].astype(np.int32),
             base[order].astype(np.float32), gain[order].astype(np.float32),
@@ -211,9 +208,6 @@ cdef struct LoopArgs:
     double cadc_interval
     float* cadc_out
     long n_cadc_rows
-    float synin_base
-    float adapt_base
-    float adapt_gain
     int* rec_label
     int* loop_start
     int* loop_label
@@ -549,7 +543,7 @@ cdef class Engine:
             double madc_interval, float[:, ::1] madc_out, long madc_next,
             const int[::1] cadc_neurons, double cadc_t0, double cadc_interval,
             float[:, ::1] cadc_out, long cadc_next,
-            float synin_base, float adapt_base, float adapt_gain, int threads=1):
+            const double[::1] node_base, const double[::1] node_gain, int threads=1):
         """Advance `n_steps` of `dt` us from self.time.
 
         Events (sorted by time, all inside this segment) and offset-current
@@ -583,8 +577,7 @@ cdef class Engine:
         # one entry per channel (a neuron may be on several, with different
         # observables); the hemisphere threads use disjoint entries
         column, offset, base, gain, split = _madc_tables(
-            np.asarray(madc_neurons), np.asarray(madc_observe), synin_base, adapt_base,
-            adapt_gain)
+            np.asarray(madc_neurons), np.asarray(madc_observe), node_base, node_gain)
         a.madc_column = <int*>cnp.PyArray_DATA(column)
         a.madc_offset = <int*>cnp.PyArray_DATA(offset)
         a.madc_base = <float*>cnp.PyArray_DATA(base)
@@ -599,9 +592,6 @@ cdef class Engine:
         a.cadc_interval = cadc_interval
         a.cadc_out = &cadc_out[0, 0] if cadc_out.shape[0] and cadc_out.shape[1] else NULL
         a.n_cadc_rows = cadc_out.shape[0]
-        a.synin_base = synin_base
-        a.adapt_base = adapt_base
-        a.adapt_gain = adapt_gain
         a.rec_label = <int*>cnp.PyArray_DATA(self.recurrent_label)
         a.loop_start = <int*>cnp.PyArray_DATA(self.loop_start)
         a.loop_label = <int*>cnp.PyArray_DATA(self.loop_label)

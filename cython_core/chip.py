@@ -23,6 +23,10 @@ from .config import ChipConfig, ConfigurationError, check_range
 OBSERVABLES = {"v": Observable.OBSERVE_V, "exc_synin": Observable.OBSERVE_EXC,
                "inh_synin": Observable.OBSERVE_INH,
                "adaptation": Observable.OBSERVE_ADAPTATION}
+# the readout nodes' lines (mismatch.READOUT_NODES) per Observable, for the engine
+_by_code = sorted(OBSERVABLES, key=lambda name: int(OBSERVABLES[name]))
+NODE_BASE = np.array([M.READOUT_NODES[name][1] for name in _by_code])
+NODE_GAIN = np.array([M.READOUT_NODES[name][2] for name in _by_code])
 NEVER = -1e30
 
 
@@ -147,9 +151,8 @@ class PPUAccess:
         neurons = (np.arange(C.NUM_NEURONS) if neurons is None
                    else self._indices("neurons", neurons, C.NUM_NEURONS))
         state = self._chip._engine.state
-        nodes = {"v": state["v"], "exc_synin": M.SYNIN_BASELINE_MV - state["u_e"],
-                 "inh_synin": M.SYNIN_BASELINE_MV - state["u_i"],
-                 "adaptation": M.ADAPTATION_BASELINE_MV + M.ADAPTATION_MV_PER_NA * state["w"]}
+        nodes = {name: base + gain * state[variable]
+                 for name, (variable, base, gain) in M.READOUT_NODES.items()}
         sources = np.broadcast_to(np.asarray(source, dtype=object), neurons.shape)
         voltage = np.empty(neurons.shape, np.float64)
         for name in set(sources.tolist()):
@@ -444,8 +447,7 @@ class Chip:
                     sched[0][sc_pos:sc_stop], sched[1][sc_pos:sc_stop], sched[2][sc_pos:sc_stop],
                     madc_neurons, madc_obs, madc_t0, madc_interval, madc_buf, madc_next,
                     cadc_neurons, cadc_t0, cadc_interval, cadc_buf, cadc_next,
-                    M.SYNIN_BASELINE_MV, M.ADAPTATION_BASELINE_MV, M.ADAPTATION_MV_PER_NA,
-                    self.threads)
+                    NODE_BASE, NODE_GAIN, self.threads)
                 self.last_run_profile["engine_s"] += time.perf_counter() - started
                 spike_chunks.append((times, neurons))
                 ev_pos, sc_pos = ev_stop, sc_stop

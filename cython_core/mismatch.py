@@ -76,8 +76,15 @@ MADC_GAIN_CODES_PER_MV = 1.023
 # line rests near the top of the MADC's range and drops as its synapses draw
 # current (both receptors), with ~700 mV of range below it.
 SYNIN_BASELINE_MV = 800.0
+SYNIN_MV_PER_MV = -1.0
 ADAPTATION_BASELINE_MV = 500.0
 ADAPTATION_MV_PER_NA = 5.0
+# what each readout source shows (MADC, CADC): node voltage (mV) = base + gain
+# x the engine's state variable
+READOUT_NODES = {"v": ("v", 0.0, 1.0),
+                 "exc_synin": ("u_e", SYNIN_BASELINE_MV, SYNIN_MV_PER_MV),
+                 "inh_synin": ("u_i", SYNIN_BASELINE_MV, SYNIN_MV_PER_MV),
+                 "adaptation": ("w", ADAPTATION_BASELINE_MV, ADAPTATION_MV_PER_NA)}
 
 # --- temporal noise ------------------------------------------------------
 # White current noise on the membrane, as a density: sd of the step-mean

@@ -876,8 +876,8 @@ class State(common.control.BaseState):
         if variable == "v":
             return T.v_from_hw(node_mv, self._offset[slot])
         if variable in ("gsyn_exc", "gsyn_inh"):
-            # the line drops below its rest as the synaptic current grows
-            line = self._synin_baseline[int(variable == "gsyn_inh")][slot] - node_mv
+            line = (node_mv - self._synin_baseline[int(variable == "gsyn_inh")][slot]) / (
+                M.SYNIN_MV_PER_MV)
             gm = M.GM_PER_LSB_US["excitatory"] * T.GM_BIAS
             return gm * line * T.COBA_BIAS / M.COBA_NORM_NUMERATOR_MV / kappa
         if variable == "w":
