@@ -177,6 +177,12 @@ class PPUAccess:
         return values.astype(np.int64, copy=False)
 
 
+def _fpga_timestamps(times):
+    """Event times (us) as the FPGA stamps them: to the nearest tick of its clock."""
+    res = C.TIMESTAMP_RESOLUTION_US
+    return np.floor(np.asarray(times, float) / res + 0.5) * res
+
+
 def default_threads():
     """2 where this process may run on two cores and the engine was built with
     OpenMP, else 1."""
@@ -416,7 +422,8 @@ class Chip:
         rng = np.random.default_rng([self.seed, int(noise_seed), 0x5EED])
         self._engine.rng[...] = rng.integers(1, 2**32 - 1, C.NUM_NEURONS, dtype=np.uint32)
 
-        ev_t, ev_l = self._input_events(spikes, t0, t_stop)
+        background = self.background_events(t0, t_stop, generators=True)
+        ev_t, ev_l = self._input_events(spikes, background, t0, t_stop)
         sched = self._offset_schedule(offset_current_schedule, t0, t_stop)
         madc_neurons, madc_obs, madc_t = self._madc_plan(madc, t0, t_stop)
         madc_buf = np.zeros((len(madc_t), len(madc_neurons)), np.float32)
@@ -475,12 +482,10 @@ class Chip:
         neurons = np.concatenate([c[1] for c in spike_chunks]) if spike_chunks else np.zeros(0, np.int32)
         digital = self.config.neurons.event_routing_enable_digital[neurons]
         times, neurons = times[digital], neurons[digital]
-        res = C.TIMESTAMP_RESOLUTION_US
-        times = np.floor(times / res + 0.5) * res
-        result = RunResult(t_start=t0, t_stop=t_stop, spike_times=times,
+        result = RunResult(t_start=t0, t_stop=t_stop, spike_times=_fpga_timestamps(times),
                            spike_neurons=neurons.astype(np.int64))
-        bt, bl, bg = self._background
-        result.background_times = np.floor(bt / res + 0.5) * res
+        bt, bl, bg = background
+        result.background_times = _fpga_timestamps(bt)
         result.background_labels, result.background_generators = bl.astype(np.int64), bg
         if len(madc_neurons):
             result.madc_times = madc_t
@@ -519,7 +524,9 @@ class Chip:
         e.active_first, e.active_last = first, last
 
     # --- input preparation ---
-    def _input_events(self, spikes, t0, t_stop):
+    def _input_events(self, spikes, background, t0, t_stop):
+        """The run's events, sorted by time: `spikes` (checked) and the
+        generators' `background` events (times, labels, generators)."""
         times, labels = [], []
         if spikes is not None:
             st, sl = spikes
@@ -531,10 +538,8 @@ class Chip:
             check_range("spikes.times", st, t0, t_stop, integer=False, high_exclusive=True)
             times.append(st)
             labels.append(sl.astype(np.int32))
-        bt, bl, bg = self.background_events(t0, t_stop, generators=True)
-        self._background = (bt, bl, bg)
-        times.append(bt)
-        labels.append(bl)
+        times.append(background[0])
+        labels.append(background[1])
         t = np.concatenate(times)
         l = np.concatenate(labels)
         order = np.argsort(t, kind="stable")
