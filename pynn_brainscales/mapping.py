@@ -30,6 +30,17 @@ def row_select(hemisphere, driver):
     return hemisphere * C.DRIVERS_PER_HEMISPHERE + driver
 
 
+def parallel_shares(total, parts, integer):
+    """Hardware weights (a number or an array) spread over `parts` parallel
+    rows, [..., parts]: integers differing by at most one (the larger first)
+    that sum to the weight, or equal shares."""
+    total = np.asarray(total, float)
+    if not integer:
+        return np.repeat((total / parts)[..., None], parts, axis=-1)
+    base, rest = np.divmod(np.rint(total).astype(np.int64), parts)
+    return base[..., None] + (np.arange(parts) < rest[..., None])
+
+
 def route(requests, config, integer_weights, capacity=None, reserved=None):
     """Place `requests` {(source, delay, receptor, hemisphere, stp, owner): (columns,
     weights)} into `config.synapses`; `stp` is None or (U, tau_rec, tau_facil) in

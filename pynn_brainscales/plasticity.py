@@ -36,6 +36,8 @@ from cython_core._plasticity import pair_stdp_update
 from cython_core import mismatch as M
 from cython_core.config import ChipConfig
 
+from .mapping import parallel_shares
+
 # the program runs every PERIOD_PER_TAU sensor time constants: short enough that
 # a period rarely holds more than a few pairs per synapse (saturation, updates
 # with a stale weight), long enough that reading the sensors does not dominate
@@ -73,14 +75,9 @@ class SynapsePlacement:
 def write_parts(weights, rows, columns, total, integer):
     """Spread hardware weights `total` over each connection's parallel `rows` of
     one hemisphere's [256, 256] `weights` (integers differ by at most one)."""
-    parts = rows.shape[1]
-    if integer:
-        base, rest = np.divmod(np.asarray(total).astype(np.int64), parts)
-        for k in range(parts):
-            weights[rows[:, k], columns] = base + (k < rest)
-    else:
-        for k in range(parts):
-            weights[rows[:, k], columns] = total / parts
+    shares = parallel_shares(total, rows.shape[1], integer)
+    for k in range(rows.shape[1]):
+        weights[rows[:, k], columns] = shares[..., k]
 
 
 @dataclass

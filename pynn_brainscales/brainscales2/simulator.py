@@ -14,7 +14,7 @@ from cython_core import CadcRecording, MadcRecording, constants as C
 from cython_core.config import NEURON_FIELDS
 
 from .. import simulator as core
-from ..mapping import row_select as mapping_row_select
+from ..mapping import parallel_shares, row_select as mapping_row_select
 from .standardmodels.cells import UNSUPPORTED_FIELDS
 
 US_PER_MS = 1000.0
@@ -273,7 +273,7 @@ class NativeState(core.State):
             for cell, slot, weight in zip(cells.tolist(), slots.tolist(), weights.tolist()):
                 h, column = divmod(slot, C.COLUMNS_PER_HEMISPHERE)
                 parts = max(1, int(np.ceil(weight / C.WEIGHT_MAX - 1e-9)))
-                shares = self._shares(weight, parts)
+                shares = parallel_shares(weight, parts, not self.ideal).tolist()
                 hemisphere_rows = rows.setdefault(h, [])
                 for share in shares:
                     for row in hemisphere_rows:
@@ -284,14 +284,6 @@ class NativeState(core.State):
                         hemisphere_rows.append(row)
                     row[1][column] = (cell, share)
         return {"population": pop, "rows": rows}
-
-    def _shares(self, weight, parts):
-        """A hardware weight spread over parallel rows (integers differing by at
-        most one on a real chip, equal shares on an ideal one)."""
-        if self.ideal:
-            return [weight / parts] * parts
-        base, rest = divmod(int(np.rint(weight)), parts)
-        return [base + (1 if k < rest else 0) for k in range(parts)]
 
     def _place_generator(self, config, g, plan):
         """Write one generator population's rows and its generator (left off
