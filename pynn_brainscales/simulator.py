@@ -202,7 +202,6 @@ class State(common.control.BaseState):
         seed = self.seed if isinstance(self.seed, (int, np.integer)) else 0
         self._release_rng = np.random.default_rng([getattr(self, "chip_seed", 0), int(seed),
                                                    0x5E1EA5E])
-        self._label_release, self._label_connection = {}, {}
         self.recorders = set()
         self.write_on_end = []
         self.id_counter = 0
@@ -242,14 +241,12 @@ class State(common.control.BaseState):
         as PyNN's simulators do, lets a script build and inspect a network of
         any size and refuses it when it is mapped (run())."""
         if self.native and self.free_slot + n > C.NUM_NEURONS:
-            raise errors.InvalidDimensionsError(self._too_many(n))
+            raise errors.InvalidDimensionsError(
+                f"cannot place {n} more neuron(s): {self.free_slot} of the chip's "
+                f"{C.NUM_NEURONS} neuron circuits are in use")
         slots = np.arange(self.free_slot, self.free_slot + n)
         self.free_slot += n
         return slots
-
-    def _too_many(self, n):
-        return (f"cannot place {n} more neuron(s): {self.free_slot} of the chip's "
-                f"{C.NUM_NEURONS} neuron circuits are in use")
 
     def _check_placement(self):
         """The network's neurons on the chip's 512 circuits, or a clear error."""
@@ -505,7 +502,6 @@ class State(common.control.BaseState):
 
     def _route(self, config):
         requests, capacity = {}, {}
-        self._release_of_owner = {}
         plastic = []           # (projection, slots, placement of each connection)
         for number, prj in enumerate(self.projections):
             if len(prj.connections_pre) == 0 or self._routes_itself(prj):
@@ -530,23 +526,18 @@ class State(common.control.BaseState):
         requests = {key: parts[0] if len(parts) == 1 else _sum_by_column(parts)
                     for key, parts in requests.items()}
         try:
-            self._labels, placed, key_labels = mapping.route(requests, config, not self.ideal,
-                                                             capacity,
-                                                 self._reserved_drivers())
+            self._labels, placed, key_labels = mapping.route(
+                requests, config, not self.ideal, capacity, self._reserved_drivers())
         except mapping.RoutingError as err:
             raise errors.ConnectionError(str(err)) from err
         # each part of a request (a parallel row) takes one synapse per column
         self.synapses_placed = sum(len(requests[key][0]) * len(rows)
                                    for key, rows in placed.items())
-        # the release probability of each row label that thins its spikes, and
-        # the connection it serves: the parallel rows of one connection release
-        # together
-        self._label_release, self._label_connection = {}, {}
-        for connection, (key, labels) in enumerate(key_labels.items()):
-            if key[5] in self._release_of_owner:
-                for label in labels:
-                    self._label_release[label] = self._release_of_owner[key[5]]
-                    self._label_connection[label] = connection
+        # the labels of stochastic synapses: the connection each serves (its
+        # parallel rows release together) and its release probability
+        self._label_release = {label: (key[5], release) for key, labels in key_labels.items()
+                               if (release := self._release_of(key[5])) is not None
+                               for label in labels}
         self._routes_of = {}
         self._source_route_table = {}
         for (src, d), labs in self._labels.items():
@@ -561,6 +552,14 @@ class State(common.control.BaseState):
         config.loopback_labels = np.array(labels, np.int64)
         config.loopback_delays = np.array(delays, float) * self.time_scale   # chip us
         self._configure_plasticity(config, plastic, placed)
+
+    def _release_of(self, owner):
+        """The release probability of the connection a row request of its own
+        serves (owner: projection number, 1 + connection index), or None."""
+        if owner is None:
+            return None
+        prj = self.projections[owner[0]]
+        return float(prj.connections_p[owner[1] - 1]) if "p" in prj.extra_names else None
 
     def _routes_itself(self, prj):
         """Whether a subclass places this projection's synapses itself."""
@@ -630,8 +629,6 @@ class State(common.control.BaseState):
                 .tolist()])
         owners = ([(number, c) for c in count[first].tolist()] if prj.plastic
                   else [(number, c) if c else None for c in count[first].tolist()])
-        for key_index in np.flatnonzero(partial[first]):
-            self._release_of_owner[owners[key_index]] = float(release[first[key_index]])
         receptor = prj.receptor_type
         keys = [(source, delay, receptor, h, dyn, owner) for source, delay, h, dyn, owner
                 in zip(sources, key_delays, hemispheres, stp, owners)]
@@ -764,7 +761,7 @@ class State(common.control.BaseState):
         starts = np.concatenate([[0], np.cumsum(counts)])
         draws = {}
         for j in np.flatnonzero(route_release < 1.0):
-            connection = self._label_connection[int(route_label[j])]
+            connection, _ = self._label_release[int(route_label[j])]
             if connection not in draws:
                 draws[connection] = self._release_rng.random(int(counts[j]))
             sent[starts[j]:starts[j + 1]] = draws[connection] < route_release[j]
@@ -781,7 +778,7 @@ class State(common.control.BaseState):
                 cell += [index] * len(labs)
                 delay += [d] * len(labs)
                 label += labs
-        release = [self._label_release.get(lab, 1.0) for lab in label]
+        release = [self._label_release.get(lab, (None, 1.0))[1] for lab in label]
         table = (np.array(cell, np.int64), np.array(delay, float), np.array(label, np.int64),
                  np.array(release, float))
         self._source_route_table[pop] = table

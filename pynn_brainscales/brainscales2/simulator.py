@@ -410,7 +410,7 @@ class MappedTopologyStatistics:
 
 def backend_statistics(state):
     syn = state.chip.config.synapses
-    neurons = sum(p.size for p in state.populations if not p.is_source)
+    neurons = sum(p.size for p in state._neuron_populations())
     rows = int(np.count_nonzero(syn.row_modes != C.ROW_DISABLED))
     drivers = int(np.count_nonzero(syn.driver_enable))
     return MappedTopologyStatistics(
