@@ -137,9 +137,10 @@ def check_reach(name, value, low, high, unit, cell):
     value = np.atleast_1d(np.asarray(value, float))
     bad = ~np.isfinite(value) | (value < low) | (value > high)
     if np.any(bad):
+        unit = f" {unit}" if unit else ""
         raise InvalidParameterValueError(
-            f"{cell}.{name}: value {value[bad][0]:g} {unit} is outside the circuit's reach "
-            f"{low:.4g}..{high:.4g} {unit}")
+            f"{cell}.{name}: value {value[bad][0]:g}{unit} is outside the circuit's reach "
+            f"{low:.4g}..{high:.4g}{unit}")
 
 
 def _check_each(name, value, reach, unit, cell):
