@@ -94,6 +94,7 @@ def main():
     chip.threads = args.threads
     measure(chip, 2)                                    # warm-up: caches, page faults
     wall, res, n_events = measure(chip, args.repeats)
+    engine_alone = measure.engine_s
     steps = round(DURATION_US / args.dt)
     row_events = 2 * n_events                           # one row per hemisphere
     synaptic_events = row_events * C.COLUMNS_PER_HEMISPHERE
@@ -108,8 +109,6 @@ def main():
           f"({synaptic_events} events, {n_events} input spikes)")
     print(f"  output spikes             {len(res.spike_times)}  ({rate_hz_bio:.1f} Hz biological per neuron)")
 
-    measure(chip, args.repeats)
-    engine_alone = measure.engine_s
     membranes = MadcRecording(np.arange(C.NUM_NEURONS), "v", args.dt)
     with_madc, recorded, _ = measure(chip, args.repeats, madc=membranes)
     engine_recording = measure.engine_s
