@@ -141,6 +141,45 @@ cdef void _additive_single_rows(const double[::1] causal, const double[::1] acau
         weights[synapse_index[i, 0]] = new
 
 
+def additive_stdp_leading_rows(const double[::1] causal, const double[::1] acausal,
+                               double[::1] weights, const double[:, ::1] reset_code,
+                               const double[:, ::1] pairs_per_code, double causal_scale,
+                               double acausal_scale, double a_plus, double a_minus,
+                               double w_min, double w_max, const double[::1] uniform,
+                               bint integer):
+    """pair_stdp_update for the synapses of whole rows, one row per synapse and
+    one additive rule: synapse i is weights[i] and reads causal[i] and
+    acausal[i] (the first len(causal) / 256 rows of a hemisphere, all read in
+    order).  Without index arrays the loop is contiguous and vectorises."""
+    cdef Py_ssize_t n = causal.shape[0], i
+    cdef double span = w_max - w_min
+    cdef double potentiation = span * a_plus * causal_scale
+    cdef double depression = span * a_minus * acausal_scale
+    cdef double low = ceil(w_min - 1e-9), high = floor(w_max + 1e-9)
+    cdef double new
+    if n % COLUMNS or acausal.shape[0] != n or weights.shape[0] < n:
+        raise ValueError(f"causal, acausal: whole rows of {COLUMNS} synapses each, and "
+                         f"weights for each of them")
+    if (reset_code.shape[0] != 2 or reset_code.shape[1] != COLUMNS
+            or pairs_per_code.shape[0] != 2 or pairs_per_code.shape[1] != COLUMNS):
+        raise ValueError("reset_code and pairs_per_code: one value per [branch, column], "
+                         f"shape (2, {COLUMNS})")
+    if integer and uniform.shape[0] != n:
+        raise ValueError("stochastic rounding needs one uniform number per synapse")
+    with nogil:
+        for i in range(n):
+            new = (weights[i]
+                   + potentiation * (reset_code[0, i % COLUMNS] - causal[i])
+                   * pairs_per_code[0, i % COLUMNS]
+                   - depression * (reset_code[1, i % COLUMNS] - acausal[i])
+                   * pairs_per_code[1, i % COLUMNS])
+            new = w_min if new < w_min else (w_max if new > w_max else new)
+            if integer:
+                new = floor(new + uniform[i])
+                new = low if new < low else (high if new > high else new)
+            weights[i] = new
+
+
 cdef Py_ssize_t _stride(const double[::1] values, Py_ssize_t n, str name) except -1:
     if values.shape[0] == n:
         return 1

@@ -357,11 +357,13 @@ class Chip:
     def _load_synapses(self, hemisphere=None):
         e = self._engine
         if hemisphere is None:
-            e.synapse_step[...] = M.synapse_parameters(self.config, self.mismatch)
+            # kept for the PPU's weight writes within the run (the DAC biases
+            # cannot change there)
+            self._step_per_weight = M.synapse_step_per_weight(self.config, self.mismatch)
             e.set_labels(self.config.synapses.labels)
-        else:
-            e.synapse_step[hemisphere] = M.synapse_parameters(self.config, self.mismatch,
-                                                              hemisphere)
+        sel = slice(None) if hemisphere is None else hemisphere
+        np.multiply(self.config.synapses.weights[sel], self._step_per_weight[sel],
+                    out=e.synapse_step[sel], casting="same_kind")
 
     def _load_stp(self):
         syn = self.config.synapses

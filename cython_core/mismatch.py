@@ -287,16 +287,19 @@ def offset_current(capmem, mismatch, neurons=slice(None)):
     return OFFSET_CURRENT_PER_LSB_NA * np.asarray(capmem) * mismatch.neuron["i_offset"][neurons]
 
 
-def synapse_parameters(config, mismatch, hemisphere=slice(None)):
-    """Synaptic-line voltage step per synapse (mV) of all hemispheres, [2, rows,
-    columns], or of one hemisphere, [rows, columns]."""
-    syn = config.synapses
+def synapse_parameters(config, mismatch):
+    """Synaptic-line voltage step per synapse (mV), [2, rows, columns]."""
+    return np.multiply(config.synapses.weights, synapse_step_per_weight(config, mismatch),
+                       dtype=np.float32)
+
+
+def synapse_step_per_weight(config, mismatch):
+    """Synaptic-line voltage step (mV) per weight LSB of every synapse, [2, rows,
+    columns] (float32): its DAC's per column, times the synapse's own gain."""
     quadrant = quadrant_of_neuron().reshape(C.NUM_HEMISPHERES, C.COLUMNS_PER_HEMISPHERE)
     dac = (SYNAPSE_STEP_PER_DAC_LSB_MV * config.quadrants.synapse_dac_bias
            * mismatch.synapse_dac_gain)[quadrant]            # (2, 256) per column
-    step = (syn.weights[hemisphere] * mismatch.synapse_weight_gain[hemisphere]
-            * dac[hemisphere][..., None, :])
-    return np.ascontiguousarray(step, dtype=np.float32)
+    return np.ascontiguousarray(mismatch.synapse_weight_gain * dac[:, None, :], np.float32)
 
 
 def correlation_parameters(config, mismatch, per_synapse=True):

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from cython_core import PPUProgram, constants as C
-from cython_core._plasticity import pair_stdp_update
+from cython_core._plasticity import additive_stdp_leading_rows, pair_stdp_update
 from cython_core import mismatch as M
 from cython_core.config import ChipConfig
 
@@ -111,6 +111,13 @@ def stdp_groups(projection, placement, unit, chip_us_per_ms):
     groups = []
     for h in np.flatnonzero(np.bincount(placement.hemisphere, minlength=C.NUM_HEMISPHERES)):
         index = np.flatnonzero(placement.hemisphere == h)
+        # in the order of the synapses (rows, then columns): the program's
+        # reads and writes then run along memory
+        # (a synapse holds one connection: the positions are distinct)
+        position = placement.rows[index, 0] * C.COLUMNS_PER_HEMISPHERE + placement.columns[index]
+        by_position = np.full(C.ROWS_PER_HEMISPHERE * C.COLUMNS_PER_HEMISPHERE, -1, np.int64)
+        by_position[position] = index
+        index = by_position[by_position >= 0]
         groups.append(PlasticGroup(
             index=index, hemisphere=int(h), rows=placement.rows[index],
             columns=placement.columns[index],
@@ -213,8 +220,16 @@ class PairSTDPProgram:
             causal, acausal = (np.ascontiguousarray(x, float).ravel() for x in (causal, acausal))
             weights = np.ascontiguousarray(ppu.get_weights(h), dtype=float)
             for g, index in zip(self.groups, self._index):
-                if g.hemisphere == h:
-                    uniform = ppu.random(len(g.index)) if self.integer else np.zeros(0)
+                if g.hemisphere != h:
+                    continue
+                uniform = ppu.random(len(g.index)) if self.integer else np.zeros(0)
+                if index["leading_rows"]:
+                    additive_stdp_leading_rows(
+                        causal, acausal, weights.ravel(), *self._tables[h],
+                        *(float(getattr(g, name)[0]) for name in (
+                            "causal_scale", "acausal_scale", "a_plus", "a_minus", "w_min",
+                            "w_max")), uniform, self.integer)
+                else:
                     pair_stdp_update(causal, acausal, index["read"], index["synapse"],
                                      weights.ravel(), *self._tables[h],
                                      g.causal_scale, g.acausal_scale, g.a_plus, g.a_minus,
@@ -245,9 +260,19 @@ class PairSTDPProgram:
         read = np.ascontiguousarray(position * C.COLUMNS_PER_HEMISPHERE + g.columns[:, None],
                                     np.int64)
         synapse = g.rows * C.COLUMNS_PER_HEMISPHERE + g.columns[:, None]
-        # reading every row in order, the two coincide
-        return {"read": read, "synapse": read if np.array_equal(read, synapse) else
-                np.ascontiguousarray(synapse, np.int64)}
+        # reading every row in order, the two coincide; a group that fills the
+        # rows read, which are the hemisphere's first, with one additive rule
+        # takes the update without index arrays
+        same = np.array_equal(read, synapse)
+        read_count = len(self.rows[h]) * C.COLUMNS_PER_HEMISPHERE
+        shared = all(len(getattr(g, name)) == 1 for name in (
+            "causal_scale", "acausal_scale", "a_plus", "a_minus", "w_min", "w_max",
+            "mu_plus", "mu_minus"))
+        leading_rows = (same and read.shape == (read_count, 1) and shared
+                        and g.mu_plus[0] == 0.0 and g.mu_minus[0] == 0.0
+                        and np.array_equal(read[:, 0], np.arange(read_count)))
+        return {"read": read, "synapse": read if same else np.ascontiguousarray(synapse, np.int64),
+                "leading_rows": leading_rows}
 
     def _column_tables(self, h):
         """Reset code and pairs per code of each [branch, column] of hemisphere h."""
