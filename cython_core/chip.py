@@ -473,12 +473,10 @@ class Chip:
                 call_idx += 1
         self._engine.time = t_stop
         if offset_current_schedule is not None and len(sched[0]):
-            # the CapMem holds the last written value after the run
-            last = {}
-            for n, c in zip(sched[1], sched[3]):
-                last[int(n)] = c
-            for n, c in last.items():
-                self.config.neurons.constant_current_i_offset[n] = c
+            # the CapMem holds the last written value after the run (the
+            # schedule is in time order: each neuron's last entry wins)
+            neurons, last = np.unique(sched[1][::-1], return_index=True)
+            self.config.neurons.constant_current_i_offset[neurons] = sched[3][::-1][last]
 
         times = np.concatenate([c[0] for c in spike_chunks]) if spike_chunks else np.zeros(0)
         neurons = np.concatenate([c[1] for c in spike_chunks]) if spike_chunks else np.zeros(0, np.int32)

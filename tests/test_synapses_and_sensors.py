@@ -292,6 +292,11 @@ def test_offset_current_schedule(ideal_chip):
     tau = 1 / p["inv_c"][9] / p["g_leak"][9]
     expected = v_inf + (p["e_leak"][9] - v_inf) * np.exp(-25.0 / tau)
     assert chip.analog_state()["v"][9] == pytest.approx(expected, abs=0.05)
+    # several writes per cell, given out of time order: the CapMem keeps each
+    # cell's last one in time
+    chip.run(50.0, offset_current_schedule=([90.0, 60.0, 70.0, 55.0], [9, 9, 4, 4],
+                                            [300, 100, 200, 700]))
+    assert n.constant_current_i_offset[9] == 300 and n.constant_current_i_offset[4] == 200
 
 
 @pytest.mark.parametrize("U, tau_rec, tau_facil", [(0.5, 50.0, 0.0), (0.1, 20.0, 100.0)])
