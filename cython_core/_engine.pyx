@@ -17,7 +17,7 @@ cdef extern from "_openmp.h":
 
 from ._types cimport *
 from ._neurons cimport neuron_step, neuron_step_range
-from ._synapses cimport deliver_row, correlate_pre, correlate_post
+from ._synapses cimport deliver_row, correlate_pre, correlate_post, note_pre_spike
 
 cnp.import_array()
 
@@ -281,6 +281,7 @@ cdef class Engine:
     cdef public cnp.ndarray row_listens  # [2][256 rows][64 addresses]: any synapse with it
     cdef public cnp.ndarray amp_causal, inv_tau_causal, amp_acausal, inv_tau_acausal
     cdef public cnp.ndarray causal, acausal, t_last_pre, t_last_post, saturation
+    cdef public cnp.ndarray row_address, t_row_pre
     cdef public cnp.ndarray route_start, route_hemisphere, route_row, route_mode
     cdef public cnp.ndarray recurrent_label, spike_counter
     cdef public bint correlation_enable
@@ -365,6 +366,9 @@ cdef class Engine:
         self.t_last_pre = np.full((2, 64, 256), NEVER, np.float64)   # [h][address][row]
         self.t_last_post = aligned_zeros(NEURONS, np.float64)
         self.t_last_post[...] = NEVER
+        self.row_address = np.zeros((2, 256), np.int32)     # all labels 0
+        self.t_row_pre = np.full((2, 256), NEVER, np.float64)
+        self.syn.uniform_rows[0] = self.syn.uniform_rows[1] = 1
         self.saturation = aligned_zeros(NEURONS, np.float32)
         self.saturation[...] = 1.0
         self.route_start = np.zeros(257, np.int32)
@@ -409,6 +413,23 @@ cdef class Engine:
         listens = np.zeros(2 * 256 * 64, np.uint8)
         listens[heard.ravel()] = 1
         self.row_listens[...] = listens.reshape(2, 256, 64)
+        rows = self.synapse_label.astype(np.int32)
+        one = np.all(rows == rows[:, :, :1], axis=2)
+        self.row_address[...] = np.where(one, rows[:, :, 0], -1)
+        for h in range(2):
+            self.syn.uniform_rows[h] = bool(one[h].all())
+        self._gather_row_times()
+
+    def forget_spike_times(self):
+        """No pre or post spike seen yet: the sensors pair nothing until new ones."""
+        self.t_last_pre[...] = NEVER
+        self.t_last_post[...] = NEVER
+        self._gather_row_times()
+
+    def _gather_row_times(self):
+        address = np.maximum(self.row_address, 0)
+        self.t_row_pre[...] = np.take_along_axis(
+            self.t_last_pre, address[:, None, :], axis=1)[:, 0, :]
 
     def reset_correlation(self, int hemisphere, rows=None):
         """Reset the correlation accumulators of the given rows (default all)."""
@@ -451,6 +472,8 @@ cdef class Engine:
         self.syn.acausal = _fptr(self.acausal)
         self.syn.t_last_pre = <double*>cnp.PyArray_DATA(self.t_last_pre)
         self.syn.t_last_post = <double*>cnp.PyArray_DATA(self.t_last_post)
+        self.syn.row_address = <int*>cnp.PyArray_DATA(self.row_address)
+        self.syn.t_row_pre = <double*>cnp.PyArray_DATA(self.t_row_pre)
         self.syn.saturation = _fptr(self.saturation)
         for arr in (self.route_start, self.route_hemisphere, self.route_row, self.route_mode,
                     self.recurrent_label):
@@ -503,7 +526,7 @@ cdef class Engine:
                 # no synapse of the row has this address: nothing to deliver or
                 # to correlate, but the row's last pre spike at it is kept
                 if self.correlation_enable:
-                    self.syn.t_last_pre[(h * 64 + address) * 256 + r] = t_event
+                    note_pre_spike(&self.syn, h, r, address, t_event)
                 continue
             if mode[j] == ROW_EXCITATORY:
                 deliver_row(&self.syn, h, r, address, to_end, self.S + S_ACC_Q_E * NEURON_STRIDE,

@@ -6,3 +6,5 @@ cdef void deliver_row(const SynapseArrays* syn, int hemisphere, int row, int add
 cdef void correlate_pre(SynapseArrays* syn, int hemisphere, int row, int address,
                         double t) noexcept nogil
 cdef void correlate_post(SynapseArrays* syn, int neuron, double t) noexcept nogil
+cdef void note_pre_spike(SynapseArrays* syn, int hemisphere, int row, int address,
+                         double t) noexcept nogil

@@ -65,7 +65,16 @@ cdef void correlate_pre(SynapseArrays* syn, int hemisphere, int row, int address
         increment = amp[c] * decay(<float>(t - t_last_post[c]), inv_tau[c]) * (
             1.0 - acausal[c] / saturation[c])
         acausal[c] += increment if label[c] == addr else 0.0
+    note_pre_spike(syn, hemisphere, row, address, t)
+
+
+cdef void note_pre_spike(SynapseArrays* syn, int hemisphere, int row, int address,
+                         double t) noexcept nogil:
+    """A pre spike of `address` reached the row (whether or not a synapse of
+    it listens): the time the sensors pair post spikes with."""
     syn.t_last_pre[(<Py_ssize_t>hemisphere * ADDRESSES + address) * ROWS + row] = t
+    if syn.row_address[hemisphere * ROWS + row] == address:
+        syn.t_row_pre[hemisphere * ROWS + row] = t
 
 
 cdef void correlate_post(SynapseArrays* syn, int neuron, double t) noexcept nogil:
@@ -76,10 +85,17 @@ cdef void correlate_post(SynapseArrays* syn, int neuron, double t) noexcept nogi
     cdef crfloat inv_tau = syn.inv_tau_causal + base
     cdef rfloat causal = syn.causal + base
     cdef const double* t_last_pre = syn.t_last_pre + <Py_ssize_t>hemisphere * ADDRESSES * ROWS
+    cdef const double* t_row_pre = syn.t_row_pre + hemisphere * ROWS
     cdef float sat = syn.saturation[neuron]
     cdef int r
-    for r in range(ROWS):
-        causal[r] += amp[r] * decay(<float>(t - t_last_pre[label[r] * ROWS + r]),
-                                    inv_tau[r]) * (
-            1.0 - causal[r] / sat)
+    if syn.uniform_rows[hemisphere]:
+        # each row's one address: its last pre spikes lie contiguous
+        for r in range(ROWS):
+            causal[r] += amp[r] * decay(<float>(t - t_row_pre[r]), inv_tau[r]) * (
+                1.0 - causal[r] / sat)
+    else:
+        for r in range(ROWS):
+            causal[r] += amp[r] * decay(<float>(t - t_last_pre[label[r] * ROWS + r]),
+                                        inv_tau[r]) * (
+                1.0 - causal[r] / sat)
     syn.t_last_post[neuron] = t

@@ -84,4 +84,10 @@ cdef struct SynapseArrays:
                          # spike is that of its row and label, us (address-major:
                          # a post spike's reads stay within its rows' few addresses)
     double* t_last_post  # per neuron, us
+    # A row whose synapses all carry one address (a row per source, as a
+    # full-chip projection maps): its last pre spike at that address, kept
+    # contiguous by row so that a post spike reads it without a gather
+    int* row_address     # [2][256 rows]: the address, or -1 (mixed labels)
+    double* t_row_pre    # [2][256 rows]: that address's last pre spike, us
+    int uniform_rows[2]  # per hemisphere: whether every row has one address
     float* saturation    # per neuron column, mV

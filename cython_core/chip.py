@@ -27,7 +27,6 @@ OBSERVABLES = {"v": Observable.OBSERVE_V, "exc_synin": Observable.OBSERVE_EXC,
 _by_code = sorted(OBSERVABLES, key=lambda name: int(OBSERVABLES[name]))
 NODE_BASE = np.array([M.READOUT_NODES[name][1] for name in _by_code])
 NODE_GAIN = np.array([M.READOUT_NODES[name][2] for name in _by_code])
-NEVER = -1e30
 
 
 @dataclass
@@ -285,8 +284,7 @@ class Chip:
         e.state["v"][...] = e.physical["e_leak"] if v is None else v
         e.causal[...] = 0.0
         e.acausal[...] = 0.0
-        e.t_last_pre[...] = NEVER
-        e.t_last_post[...] = NEVER
+        e.forget_spike_times()
         e.spike_counter[...] = 0
         e.clear_in_flight()
         # full resources, and no use of them yet: the first event of a row

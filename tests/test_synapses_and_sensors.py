@@ -352,3 +352,28 @@ def test_a_row_remembers_pre_spikes_at_an_address_none_of_its_synapses_has():
         causal.append(chip.analog_state()["causal"][0, 0, 0])
     assert causal[0] > 0.0
     assert causal[1] == causal[0]
+
+
+def test_sensors_pair_alike_on_rows_of_one_address_and_of_mixed_addresses():
+    """Where every row of a hemisphere carries one address (a row per source),
+    a post spike reads its rows' last pre spikes without a gather over the
+    addresses; one idle synapse relabelled (mixed rows) leaves every other
+    accumulator the same, bit for bit."""
+    probe = _sensor_chip()
+    t_post = probe.run(ONSET + 30.0, offset_current_schedule=([ONSET], [0], [600])).spikes_of(0)[0]
+    states = []
+    for mixed in (False, True):
+        chip = _sensor_chip()
+        chip.config.synapses.labels[0, 0, :] = 0
+        if mixed:
+            chip.config.synapses.labels[0, 0, 200] = 9
+        res = chip.run(ONSET + 45.0, spikes=([t_post - 3.0, t_post + 4.0], [0, 0]),
+                       offset_current_schedule=([ONSET], [0], [600]))
+        assert len(res.spike_times) == 1
+        assert np.all(chip._engine.row_address[0] >= 0) != mixed
+        states.append(chip.analog_state())
+    assert states[0]["causal"][0, 0, 0] > 0 and states[0]["acausal"][0, 0, 0] > 0
+    for branch in ("causal", "acausal"):
+        uniform, mixed = states[0][branch].copy(), states[1][branch].copy()
+        uniform[0, 0, 200] = mixed[0, 0, 200] = 0.0        # the relabelled synapse heard nothing
+        np.testing.assert_array_equal(uniform, mixed)
