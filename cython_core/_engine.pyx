@@ -413,9 +413,8 @@ cdef class Engine:
         listens = np.zeros(2 * 256 * 64, np.uint8)
         listens[heard.ravel()] = 1
         self.row_listens[...] = listens.reshape(2, 256, 64)
-        rows = self.synapse_label.astype(np.int32)
-        one = np.all(rows == rows[:, :, :1], axis=2)
-        self.row_address[...] = np.where(one, rows[:, :, 0], -1)
+        one = np.all(self.synapse_label == self.synapse_label[:, :, :1], axis=2)
+        self.row_address[...] = np.where(one, self.synapse_label[:, :, 0].astype(np.int32), -1)
         for h in range(2):
             self.syn.uniform_rows[h] = bool(one[h].all())
         self._gather_row_times()

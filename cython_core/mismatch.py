@@ -179,6 +179,9 @@ class Mismatch:
                 per_q = self._lognormal(f"corr_{branch}_{what}_q", sd_q, C.NUM_QUADRANTS)
                 self.correlation_gain[branch, what] = (
                     per_syn * per_q[col_quadrant][:, None, :])
+        # the sensors' engine takes rates (1 / tau): the inverse gains once, here
+        self.correlation_rate_gain = {branch: 1.0 / self.correlation_gain[branch, "tau"]
+                                      for branch in ("causal", "acausal")}
         self.correlation_reset_offset = self._normal("corr_reset", CORRELATION_RESET_SD_MV,
                                                      C.NUM_QUADRANTS)
         ch_shape = (C.NUM_HEMISPHERES, 2, C.COLUMNS_PER_HEMISPHERE)
@@ -316,10 +319,10 @@ def correlation_parameters(config, mismatch, per_synapse=True):
         q.correlation_i_bias_tau, 0.5)) ** CORRELATION_TAU_EXPONENT)[quadrant]
     out = {}
     for branch in ("causal", "acausal"):
-        out[f"amp_{branch}"] = np.ascontiguousarray(
-            amp[:, None, :] * mismatch.correlation_gain[branch, "amplitude"], dtype=np.float32)
-        out[f"inv_tau_{branch}"] = np.ascontiguousarray(
-            1.0 / (tau[:, None, :] * mismatch.correlation_gain[branch, "tau"]), dtype=np.float32)
+        out[f"amp_{branch}"] = np.multiply(
+            amp[:, None, :], mismatch.correlation_gain[branch, "amplitude"], dtype=np.float32)
+        out[f"inv_tau_{branch}"] = np.multiply(
+            (1.0 / tau)[:, None, :], mismatch.correlation_rate_gain[branch], dtype=np.float32)
     out["reset_mv"] = reset
     out["saturation"] = np.ascontiguousarray(
         np.maximum(reset[quadrant_of_neuron()] - CORRELATION_FLOOR_MV, 1.0), dtype=np.float32)
