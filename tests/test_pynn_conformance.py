@@ -1,10 +1,13 @@
 """PyNN 0.13.0's own system scenarios against pynn_brainscales (ideal chip).
 
-NEST 3.10 passes 66 of the 70; the target here is >= 60.  What cannot exist on
-BrainScaleS-2 fails by design (alpha synapses, HH, > 512 neurons, STDP that
-expects all-to-all pairing, stochastic synapses, composed neurons with three
-receptors); scenario4 needs more synapse rows than a hemisphere has.  The
-README's compatibility table lists every failure with its reason.
+PyNN 0.13.0 has 66 scenario functions; NEST 3.10 passes 65 of them through this
+runner (scenario5 needs morphio).  What cannot exist on BrainScaleS-2 fails by
+design: alpha-shaped synapses (7 scenarios, composed neurons included) and
+Hodgkin-Huxley channels (2, the multicompartment scenario5 included), STDP that
+expects all-to-all pairing (scenario3) and short-term plasticity per (source,
+delay) with distance-dependent delays (scenario4: far more synapse drivers than a
+hemisphere has).  The README's compatibility table lists every failure with its
+reason.
 """
 import pytest
 
