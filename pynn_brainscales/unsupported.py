@@ -1,6 +1,6 @@
 """Standard models that cannot exist on BrainScaleS-2: using one raises
 NotImplementedError naming what is supported."""
-from pyNN.standardmodels import cells, receptors, synapses
+from pyNN.standardmodels import cells, ion_channels, receptors, synapses
 
 SUPPORTED_CELLS = ["IF_curr_exp", "IF_cond_exp", "EIF_cond_exp_isfa_ista", "SpikeSourceArray",
                    "SpikeSourcePoisson", "SpikeSourcePoissonRefractory", "SpikeSourceGamma"]
@@ -18,7 +18,14 @@ REASONS = {
                    "has two exponential synaptic inputs, excitatory and inhibitory",
     "AdExp": "composed point neurons do not exist; the AdEx circuit is EIF_cond_exp_isfa_ista",
     "LIF": "composed point neurons do not exist; the LIF circuit is IF_curr_exp / IF_cond_exp",
+    "MultiCompartmentNeuron": "the emulator has no multicompartment neurons (the chip joins "
+                              "AdEx circuits into compartments; PyNN's morphologies with ion "
+                              "channels have no counterpart there)",
 }
+HH_CHANNEL = "the chip has no Hodgkin-Huxley ion channels"
+CHANNEL_REASONS = {"NaChannel": HH_CHANNEL, "KdrChannel": HH_CHANNEL, "PassiveLeakHH": HH_CHANNEL,
+                   "PassiveLeak": "ion channels belong to multicompartment neurons, which the "
+                                  "emulator lacks"}
 COMPOSED = "composed point neurons do not exist; the synaptic inputs are part of the cell types"
 RECEPTOR_REASONS = {name: COMPOSED for name in (
     "CondAlphaPostSynapticResponse", "CondBetaPostSynapticResponse",
@@ -50,6 +57,7 @@ __all__ = []
 for _module, _reasons, _kind, _supported in (
         (cells, REASONS, "cell", SUPPORTED_CELLS),
         (receptors, RECEPTOR_REASONS, "cell", SUPPORTED_CELLS),
+        (ion_channels, CHANNEL_REASONS, "cell", SUPPORTED_CELLS),
         (synapses, SYNAPSE_REASONS, "synapse", SUPPORTED_SYNAPSES)):
     for _name, _reason in _reasons.items():
         base = getattr(_module, _name, None)

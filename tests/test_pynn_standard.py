@@ -154,6 +154,10 @@ def test_hardware_limits_raise_clear_errors():
         sim.Population(1, sim.HH_cond_exp())
     with pytest.raises(NotImplementedError, match="alpha"):
         sim.Population(1, sim.IF_curr_alpha())
+    with pytest.raises(NotImplementedError, match="no multicompartment neurons"):
+        sim.MultiCompartmentNeuron()
+    with pytest.raises(NotImplementedError, match="no Hodgkin-Huxley ion channels"):
+        sim.NaChannel()
     p = sim.Population(1, sim.IF_cond_exp(v_rest=-65.0, e_rev_E=40.0, e_rev_I=-90.0))
     with pytest.raises(InvalidParameterValueError, match="span .* more than the circuit"):
         sim.run(1.0)
