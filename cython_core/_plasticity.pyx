@@ -61,12 +61,7 @@ def pair_stdp_update(const double[::1] causal, const double[::1] acausal,
     cdef Py_ssize_t s_mm = _stride(mu_minus, n, "mu_minus")
     if synapse_index.shape[0] != n or synapse_index.shape[1] != parts:
         raise ValueError("read_index and synapse_index differ in shape")
-    if (reset_code.shape[0] != 2 or reset_code.shape[1] != COLUMNS
-            or pairs_per_code.shape[0] != 2 or pairs_per_code.shape[1] != COLUMNS):
-        raise ValueError("reset_code and pairs_per_code: one value per [branch, column], "
-                             f"shape (2, {COLUMNS})")
-    if integer and uniform.shape[0] != n:
-        raise ValueError("stochastic rounding needs one uniform number per synapse")
+    _check_tables(reset_code, pairs_per_code, uniform, n, integer)
     if (parts == 1 and s_cs + s_as + s_ap + s_am + s_lo + s_hi + s_mp + s_mm == 0
             and mu_plus[0] == 0.0 and mu_minus[0] == 0.0):
         # the common case (additive, one row per synapse, one rule): its loop
@@ -160,12 +155,7 @@ def additive_stdp_leading_rows(const double[::1] causal, const double[::1] acaus
     if n % COLUMNS or acausal.shape[0] != n or weights.shape[0] < n:
         raise ValueError(f"causal, acausal: whole rows of {COLUMNS} synapses each, and "
                          f"weights for each of them")
-    if (reset_code.shape[0] != 2 or reset_code.shape[1] != COLUMNS
-            or pairs_per_code.shape[0] != 2 or pairs_per_code.shape[1] != COLUMNS):
-        raise ValueError("reset_code and pairs_per_code: one value per [branch, column], "
-                         f"shape (2, {COLUMNS})")
-    if integer and uniform.shape[0] != n:
-        raise ValueError("stochastic rounding needs one uniform number per synapse")
+    _check_tables(reset_code, pairs_per_code, uniform, n, integer)
     with nogil:
         for i in range(n):
             new = (weights[i]
@@ -178,6 +168,17 @@ def additive_stdp_leading_rows(const double[::1] causal, const double[::1] acaus
                 new = floor(new + uniform[i])
                 new = low if new < low else (high if new > high else new)
             weights[i] = new
+
+
+cdef int _check_tables(const double[:, ::1] reset_code, const double[:, ::1] pairs_per_code,
+                       const double[::1] uniform, Py_ssize_t n, bint integer) except -1:
+    if (reset_code.shape[0] != 2 or reset_code.shape[1] != COLUMNS
+            or pairs_per_code.shape[0] != 2 or pairs_per_code.shape[1] != COLUMNS):
+        raise ValueError("reset_code and pairs_per_code: one value per [branch, column], "
+                         f"shape (2, {COLUMNS})")
+    if integer and uniform.shape[0] != n:
+        raise ValueError("stochastic rounding needs one uniform number per synapse")
+    return 0
 
 
 cdef Py_ssize_t _stride(const double[::1] values, Py_ssize_t n, str name) except -1:
