@@ -201,6 +201,32 @@ def distinct_dense(const long[::1] codes, Py_ssize_t size):
     return values_array, index_array, place_array
 
 
+def group_order(const long[::1] groups, Py_ssize_t n_groups):
+    """A stable order that sorts group indices 0..n_groups-1 (counting, one
+    write stream per group: O(len(groups) + n_groups)), and where each group's
+    run starts in it (n_groups + 1 bounds)."""
+    import numpy
+    cdef Py_ssize_t n = groups.shape[0], i, g
+    _check_codes(groups, n_groups)
+    starts_array = numpy.zeros(n_groups + 1, numpy.int64)
+    cdef long[::1] starts = starts_array
+    order_array = numpy.empty(n, numpy.int64)
+    cdef long[::1] order = order_array
+    next_array = numpy.empty(n_groups, numpy.int64)
+    cdef long[::1] next_free = next_array
+    with nogil:
+        for i in range(n):
+            starts[groups[i] + 1] += 1
+        for g in range(n_groups):
+            starts[g + 1] += starts[g]
+            next_free[g] = starts[g]
+        for i in range(n):
+            g = groups[i]
+            order[next_free[g]] = i
+            next_free[g] += 1
+    return order_array, starts_array
+
+
 def has_repeats(const long[::1] codes, Py_ssize_t size):
     """Whether any value occurs twice among integer codes in 0..size-1 (one
     pass over a byte mask, stopping at the first repeat)."""

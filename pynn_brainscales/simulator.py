@@ -17,7 +17,7 @@ from calibration.result import NEURON_FIELDS
 from cython_core import Chip, ChipConfig, MadcRecording, constants as C
 from cython_core.config import FAST_REFRACTORY_SCALER, slowest_needed_scaler
 from cython_core import mismatch as M
-from cython_core._routing import distinct_dense, has_repeats
+from cython_core._routing import distinct_dense, group_order, has_repeats
 
 from . import mapping, plasticity as P, translation as T
 
@@ -510,11 +510,21 @@ class State(common.control.BaseState):
             w_hw = self._hardware_weights(prj, slots)
             keys, group = self._request_keys(number, prj, slots)
             column = slots % C.COLUMNS_PER_HEMISPHERE
-            # per key, its columns once each with their weights summed (multapses)
-            pairs, _, place = distinct(group * C.COLUMNS_PER_HEMISPHERE + column)
-            summed = np.bincount(place, weights=w_hw, minlength=len(pairs))
-            g_unique, c_unique = np.divmod(pairs, C.COLUMNS_PER_HEMISPHERE)
-            bounds = np.searchsorted(g_unique, np.arange(len(keys) + 1))
+            code = group * C.COLUMNS_PER_HEMISPHERE + column
+            if _has_repeats(code):
+                # repeated connections (multapses): one synapse per key and
+                # column, with their weights summed
+                pairs, _, place = distinct(code)
+                summed = np.bincount(place, weights=w_hw, minlength=len(pairs))
+                g_unique, c_unique = np.divmod(pairs, C.COLUMNS_PER_HEMISPHERE)
+                bounds = np.searchsorted(g_unique, np.arange(len(keys) + 1))
+            else:
+                # each connection a synapse of its own: its key's columns by a
+                # counting sort by key (sorting the codes took ~2.5 ms more for
+                # 131k connections)
+                order, bounds = group_order(np.ascontiguousarray(group, np.int64), len(keys))
+                c_unique, summed = column[order], w_hw[order]
+            bounds = bounds.tolist()
             for g, key in enumerate(keys):
                 part = (c_unique[bounds[g]:bounds[g + 1]], summed[bounds[g]:bounds[g + 1]])
                 requests.setdefault(key, []).append(part)

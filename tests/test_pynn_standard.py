@@ -544,3 +544,24 @@ def test_stochastic_synapses_release_each_spike_with_p(ideal):
     sim.Projection(a, b, sim.AllToAllConnector(), sim.SimpleStochasticSynapse(weight=0.01, p=0.5))
     with pytest.raises(PyNNConnectionError, match="p < 1 from chip neurons"):
         sim.run(1.0)
+
+
+def test_repeated_static_connections_add_their_weights():
+    """A (pre, post) pair connected twice (a multapse) acts as one synapse with
+    the summed weight, while other connections of the projection keep theirs:
+    on an ideal chip the membranes match a network with the sums."""
+    def membranes(connections):
+        sim.setup(timestep=0.1, ideal=True)
+        source = sim.Population(2, sim.SpikeSourceArray(spike_times=[[5.0], [12.0]]))
+        cells = sim.Population(2, sim.IF_curr_exp(tau_m=20.0))
+        cells.record("v")
+        sim.Projection(source, cells, sim.FromListConnector(connections),
+                       sim.StaticSynapse(), receptor_type="excitatory")
+        sim.run(30.0)
+        v = cells.get_data().segments[0].filter(name="v")[0].magnitude.copy()
+        sim.end()
+        return v
+    repeated = membranes([(0, 0, 0.3, 1.0), (1, 1, 0.4, 1.0), (0, 0, 0.2, 1.0)])
+    summed = membranes([(0, 0, 0.5, 1.0), (1, 1, 0.4, 1.0)])
+    assert repeated[:, 0].max() - repeated[0, 0] > 1.0           # a PSP of about 1.7 mV
+    np.testing.assert_allclose(repeated, summed, atol=1e-9)
