@@ -229,6 +229,7 @@ class Chip:
         self._correlation_key = None
         self._validated_key = None
         self._synapse_snapshot = None
+        self._step_per_weight_key = None
         # neuron circuits a network uses, (first, last + 1), or None: all.  The
         # engine integrates these (and any recorded one) only; the others are
         # idle circuits and stay at rest
@@ -327,13 +328,14 @@ class Chip:
         sensing = bool(cfg.correlation_sensors_enable)
         key = (sensing,) + quadrant_bytes
         if key != self._correlation_key:
-            self._correlation = M.correlation_parameters(cfg, self.mismatch,
-                                                         per_synapse=sensing)
-            if sensing:
-                for name in ("amp_acausal", "inv_tau_acausal", "saturation"):
-                    getattr(e, name)[...] = self._correlation[name]
-                for name in ("amp_causal", "inv_tau_causal"):   # column-major in the engine
-                    getattr(e, name)[...] = np.transpose(self._correlation[name], (0, 2, 1))
+            # written into the engine's arrays (the causal ones are column-major
+            # there: through transposed views)
+            engine_arrays = {"amp_acausal": e.amp_acausal, "inv_tau_acausal": e.inv_tau_acausal,
+                             "saturation": e.saturation,
+                             "amp_causal": np.transpose(e.amp_causal, (0, 2, 1)),
+                             "inv_tau_causal": np.transpose(e.inv_tau_causal, (0, 2, 1))}
+            self._correlation = M.correlation_parameters(
+                cfg, self.mismatch, per_synapse=sensing, out=engine_arrays if sensing else None)
             self._correlation_key = key
         e.correlation_enable = bool(cfg.correlation_sensors_enable)
         nc = cfg.neurons
@@ -356,8 +358,12 @@ class Chip:
         e = self._engine
         if hemisphere is None:
             # kept for the PPU's weight writes within the run (the DAC biases
-            # cannot change there)
-            self._step_per_weight = M.synapse_step_per_weight(self.config, self.mismatch)
+            # cannot change there) and for later configurations with the same
+            # DAC biases
+            dac_key = self.config.quadrants.synapse_dac_bias.tobytes()
+            if dac_key != self._step_per_weight_key:
+                self._step_per_weight = M.synapse_step_per_weight(self.config, self.mismatch)
+                self._step_per_weight_key = dac_key
             e.set_labels(self.config.synapses.labels)
         sel = slice(None) if hemisphere is None else hemisphere
         np.multiply(self.config.synapses.weights[sel], self._step_per_weight[sel],

@@ -305,10 +305,12 @@ def synapse_step_per_weight(config, mismatch):
     return np.ascontiguousarray(mismatch.synapse_weight_gain * dac[:, None, :], np.float32)
 
 
-def correlation_parameters(config, mismatch, per_synapse=True):
+def correlation_parameters(config, mismatch, per_synapse=True, out=None):
     """Per-synapse amplitude (mV per pair), 1/tau (1/us) for causal and acausal
-    branches, per-neuron saturation level (mV) and per-quadrant reset voltage (mV);
-    without `per_synapse`, the reset voltage alone."""
+    branches, [2, rows, columns], per-neuron saturation level (mV) and
+    per-quadrant reset voltage (mV); without `per_synapse`, the reset voltage
+    alone.  `out`: arrays (or views, any strides) to write the per-synapse
+    parameters and the saturation into instead of new ones."""
     q = config.quadrants
     reset = _potential(q.correlation_v_res_meas, mismatch.correlation_reset_offset)
     if not per_synapse:
@@ -317,13 +319,19 @@ def correlation_parameters(config, mismatch, per_synapse=True):
     amp = (CORRELATION_AMPLITUDE_PER_LSB_MV * q.correlation_i_bias_amplitude)[quadrant]
     tau = (CORRELATION_TAU_REF_US * (CORRELATION_TAU_REF_BIAS / np.maximum(
         q.correlation_i_bias_tau, 0.5)) ** CORRELATION_TAU_EXPONENT)[quadrant]
-    out = {}
+    out = dict(out or {})
     for branch in ("causal", "acausal"):
-        out[f"amp_{branch}"] = np.multiply(
-            amp[:, None, :], mismatch.correlation_gain[branch, "amplitude"], dtype=np.float32)
-        out[f"inv_tau_{branch}"] = np.multiply(
-            (1.0 / tau)[:, None, :], mismatch.correlation_rate_gain[branch], dtype=np.float32)
+        for name, per_column, gain in (
+                (f"amp_{branch}", amp, mismatch.correlation_gain[branch, "amplitude"]),
+                (f"inv_tau_{branch}", 1.0 / tau, mismatch.correlation_rate_gain[branch])):
+            if name in out:
+                np.multiply(per_column[:, None, :], gain, out=out[name], casting="same_kind")
+            else:
+                out[name] = np.multiply(per_column[:, None, :], gain, dtype=np.float32)
+    saturation = np.maximum(reset[quadrant_of_neuron()] - CORRELATION_FLOOR_MV, 1.0)
+    if "saturation" in out:
+        out["saturation"][...] = saturation
+    else:
+        out["saturation"] = saturation.astype(np.float32)
     out["reset_mv"] = reset
-    out["saturation"] = np.ascontiguousarray(
-        np.maximum(reset[quadrant_of_neuron()] - CORRELATION_FLOOR_MV, 1.0), dtype=np.float32)
     return out

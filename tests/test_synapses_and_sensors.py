@@ -377,3 +377,20 @@ def test_sensors_pair_alike_on_rows_of_one_address_and_of_mixed_addresses():
         uniform, mixed = states[0][branch].copy(), states[1][branch].copy()
         uniform[0, 0, 200] = mixed[0, 0, 200] = 0.0        # the relabelled synapse heard nothing
         np.testing.assert_array_equal(uniform, mixed)
+
+
+def test_psp_height_follows_the_synapse_dac_bias_between_runs(ideal_chip):
+    """The synapse DAC bias scales every synapse's line-voltage step; changed
+    between runs, the next run's PSPs follow it (linear in a CUBA input)."""
+    from cython_core import MadcRecording
+    chip = ideal_chip
+    drive_with_input(chip, 0, "excitatory", weight=40)
+    heights = []
+    for dac_bias in (600, 300):
+        chip.config.quadrants.synapse_dac_bias[...] = dac_bias
+        chip.reset_state()
+        res = chip.run(40.0, spikes=([5.0], [0]), madc=MadcRecording([0], "v", 0.1))
+        trace = res.madc_mv[:, 0]
+        heights.append(trace.max() - trace[0])
+    assert heights[0] > 1.0
+    assert heights[1] / heights[0] == pytest.approx(0.5, rel=1e-3)
