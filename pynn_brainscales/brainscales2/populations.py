@@ -7,11 +7,13 @@ import neo
 import numpy as np
 import quantities as pq
 
+from cython_core.mismatch import READOUT_NODES
+
 from .. import populations as core
 from .. import recording as core_recording
 from .. import simulator as core_simulator
 
-ANALOG = ("v", "exc_synin", "inh_synin", "adaptation")
+ANALOG = tuple(READOUT_NODES)           # one of them per neuron, as on the chip
 SWITCHES = ("threshold_enable", "excitatory_input_enable", "inhibitory_input_enable")
 
 

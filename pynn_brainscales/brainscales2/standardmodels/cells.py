@@ -15,6 +15,7 @@ import numpy as np
 from pyNN.standardmodels import StandardCellType, build_translations
 
 from cython_core.config import NEURON_FIELDS
+from cython_core.mismatch import READOUT_NODES
 
 from ...standardmodels import cells as _standard
 from ..plasticity_rules import PlasticityRuleHandle
@@ -62,7 +63,8 @@ class HXNeuron(StandardCellType, PlasticityRuleHandle):
         inh_synin = 2
         adaptation = 3
 
-    READOUT_NODES = ("v", "exc_synin", "inh_synin", "adaptation")
+    # the nodes the readout sources show, in ReadoutSource order
+    READOUT_NODES = tuple(READOUT_NODES)
     RULE_PARAMETERS = ("plasticity_rule_enable_readout_source", "plasticity_rule_readout_source")
     default_parameters = {**{name: float(f.default) for name, f in NEURON_FIELDS.items()},
                           **{name: 0.0 for name in UNMODELLED_FIELDS + UNSUPPORTED_FIELDS},
