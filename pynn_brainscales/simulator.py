@@ -272,11 +272,7 @@ class State(common.control.BaseState):
             self.running = True
             return
         duration = round(steps) * self.dt * self.time_scale
-        started = time.perf_counter()
-        if self._network_fingerprint() != self._built_for:
-            self._build()
-            self.builds += 1
-        self.build_seconds = time.perf_counter() - started
+        self.prepare()
         if not self.started:
             self.chip.reset_state(v=self._initial_v())
             self.started = True
@@ -293,6 +289,16 @@ class State(common.control.BaseState):
         self._deliver_results(result, groups, t0)
         self.t = self.chip.time / self.time_scale
         self.running = True
+
+    def prepare(self):
+        """Build the chip's configuration, unless the network is as it was at
+        the last build; build_seconds says how long this took."""
+        started = time.perf_counter()
+        if self._network_fingerprint() != self._built_for:
+            self._build()
+            self.builds += 1
+            self._built_for = self._network_fingerprint()
+        self.build_seconds = time.perf_counter() - started
 
     def _run_chip(self, duration, spikes, madc, schedule, ppu):
         return self.chip.run(duration, spikes=spikes, madc=madc, ppu=ppu,

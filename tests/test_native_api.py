@@ -7,6 +7,7 @@ from pyNN.errors import ConnectionError as PyNNConnectionError
 from pyNN.errors import InvalidDimensionsError
 
 import calibration
+import pynn_brainscales
 import pynn_brainscales.brainscales2 as pynn
 from cython_core import constants as C
 from cython_core.config import NEURON_FIELDS
@@ -458,12 +459,17 @@ def test_backend_statistics_count_what_the_network_takes():
     pynn.Projection(src, cells, pynn.AllToAllConnector(), pynn.synapses.StaticSynapse(weight=100))
     pynn.Population(2, pynn.cells.SpikeSourcePoissonOnChip(rate=1e4)).record("spikes")
     pynn.run(None, pynn.RunCommand.PREPARE)
+    state = pynn_brainscales.simulator.state
+    assert state.builds == 1
     stats = pynn.get_backend_statistics()
     # weight 100 takes two parallel rows: 5 sources x 2 rows, 50 connections x 2
     assert (stats.num_neurons, stats.num_connections, stats.num_synapses,
             stats.num_synapse_rows, stats.num_background_generators) == (10, 50, 100, 10, 1)
     assert stats.neuron_usage == pytest.approx(10 / 512)
     assert "MappedTopologyStatistics" in str(stats)
+    # the run after PREPARE takes the configuration it built
+    pynn.run(0.05)
+    assert state.builds == 1
     pynn.end()
     # the session is over: as on the real system, nothing to report until setup()
     with pytest.raises(RuntimeError, match="setup"):

@@ -11,7 +11,6 @@ Scripts written for the real system run unchanged:
 Times are hardware time in ms, neuron parameters the circuit's own (see
 `cells.HXNeuron`), weights 6-bit integers, recordings raw ADC codes.
 """
-import time
 
 from pyNN import errors, random, space                                  # noqa: F401
 from pyNN.connectors import (AllToAllConnector, FixedNumberPostConnector,   # noqa: F401
@@ -80,9 +79,7 @@ def run(duration, command=RunCommand.EXECUTE):
     between (the real system runs each experiment from its start)."""
     state = _state()
     if command == RunCommand.PREPARE:
-        started = time.perf_counter()
-        state._build()
-        state.build_seconds = time.perf_counter() - started
+        state.prepare()
         return state.t
     if not isinstance(command, RunCommand):
         raise ValueError(f"run(): command {command!r} is not one of {list(RunCommand)}")
