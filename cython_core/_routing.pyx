@@ -206,24 +206,18 @@ def group_order(const long[::1] groups, Py_ssize_t n_groups):
     write stream per group: O(len(groups) + n_groups)), and where each group's
     run starts in it (n_groups + 1 bounds)."""
     import numpy
-    cdef Py_ssize_t n = groups.shape[0], i, g
+    cdef Py_ssize_t i
     _check_codes(groups, n_groups)
     starts_array = numpy.zeros(n_groups + 1, numpy.int64)
-    cdef long[::1] starts = starts_array
-    order_array = numpy.empty(n, numpy.int64)
-    cdef long[::1] order = order_array
-    next_array = numpy.empty(n_groups, numpy.int64)
+    numpy.cumsum(numpy.bincount(groups, minlength=n_groups), out=starts_array[1:])
+    next_array = starts_array[:-1].copy()
+    order_array = numpy.empty(groups.shape[0], numpy.int64)
     cdef long[::1] next_free = next_array
+    cdef long[::1] order = order_array
     with nogil:
-        for i in range(n):
-            starts[groups[i] + 1] += 1
-        for g in range(n_groups):
-            starts[g + 1] += starts[g]
-            next_free[g] = starts[g]
-        for i in range(n):
-            g = groups[i]
-            order[next_free[g]] = i
-            next_free[g] += 1
+        for i in range(groups.shape[0]):
+            order[next_free[groups[i]]] = i
+            next_free[groups[i]] += 1
     return order_array, starts_array
 
 
