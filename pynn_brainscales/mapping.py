@@ -85,7 +85,7 @@ def route(requests, config, integer_weights, capacity=None, reserved=None):
         used = int(np.count_nonzero(syn.row_modes[h]))
         need = int(parts[failed])
         raise RoutingError(
-            f"hemisphere {h}: no synapse row left for a {receptor[failed]} input to "
+            f"hemisphere {h}: no synapse row left for an {receptor[failed]} input to "
             f"{len(columns[failed])} neuron(s) ({used} of {ROWS} rows in use"
             + (f"; its weight, {largest[failed]:g} hardware LSB, takes {need} rows in "
                f"parallel ({C.WEIGHT_MAX} LSB each)" if need > 1 else "")
