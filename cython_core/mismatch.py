@@ -290,12 +290,6 @@ def offset_current(capmem, mismatch, neurons=slice(None)):
     return OFFSET_CURRENT_PER_LSB_NA * np.asarray(capmem) * mismatch.neuron["i_offset"][neurons]
 
 
-def synapse_parameters(config, mismatch):
-    """Synaptic-line voltage step per synapse (mV), [2, rows, columns]."""
-    return np.multiply(config.synapses.weights, synapse_step_per_weight(config, mismatch),
-                       dtype=np.float32)
-
-
 def synapse_step_per_weight(config, mismatch):
     """Synaptic-line voltage step (mV) per weight LSB of every synapse, [2, rows,
     columns] (float32): its DAC's per column, times the synapse's own gain."""
