@@ -111,9 +111,9 @@ def stdp_groups(projection, placement, unit, chip_us_per_ms):
     groups = []
     for h in np.flatnonzero(np.bincount(placement.hemisphere, minlength=C.NUM_HEMISPHERES)):
         index = np.flatnonzero(placement.hemisphere == h)
-        # in the order of the synapses (rows, then columns): the program's
-        # reads and writes then run along memory
-        # (a synapse holds one connection: the positions are distinct)
+        # in the order of the synapses (rows, then columns), so that the
+        # program's reads and writes run along memory; a synapse holds one
+        # connection, so the positions are distinct
         position = placement.rows[index, 0] * C.COLUMNS_PER_HEMISPHERE + placement.columns[index]
         by_position = np.full(C.ROWS_PER_HEMISPHERE * C.COLUMNS_PER_HEMISPHERE, -1, np.int64)
         by_position[position] = index
