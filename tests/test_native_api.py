@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from pyNN.errors import ConnectionError as PyNNConnectionError
-from pyNN.errors import InvalidDimensionsError
+from pyNN.errors import InvalidDimensionsError, InvalidParameterValueError
 
 import calibration
 import pynn_brainscales
@@ -511,4 +511,23 @@ def test_circuit_values_are_cast_to_integers_as_the_real_system_does():
     pynn.Population(1, pynn.cells.HXNeuron(constant_current_i_offset=1030.5))
     with pytest.raises(Exception, match=r"constant_current_i_offset: value 1030 .*0\.\.1022"):
         pynn.run(0.01)
+    pynn.end()
+
+
+@pytest.mark.parametrize("name", ["synapse_dac_bias", "i_synin_gm_E", "i_synin_gm_I"])
+def test_chip_wide_calibration_targets_take_one_value(name):
+    """The synapse DAC bias and each receptor's input strength are calibrated
+    once for the whole chip: several values raise at run(), a RuntimeError as
+    on the real system (and a PyNN parameter error), naming the parameter;
+    after reset() and one value the network runs."""
+    pynn.setup(ideal=True)
+    pop = pynn.Population(3, pynn.cells.CalibHXNeuronCuba())
+    pop.set(**{name: [400, 500, 500]})
+    with pytest.raises(RuntimeError, match=rf"{name}: values \[400.0, 500.0\]; it is set once"):
+        pynn.run(0.1)
+    with pytest.raises(InvalidParameterValueError):
+        pynn.run(0.1)
+    pynn.reset()
+    pop.set(**{name: 450})
+    pynn.run(0.1)
     pynn.end()

@@ -20,6 +20,12 @@ from .standardmodels.cells import UNSUPPORTED_FIELDS
 US_PER_MS = 1000.0
 
 
+class ChipWideParameterError(errors.InvalidParameterValueError, RuntimeError):
+    """A calibration target the real system sets once for the whole chip was
+    given several values.  The real system raises RuntimeError when it maps
+    the network; this is one as well (and a PyNN parameter error)."""
+
+
 class RunCommand(Enum):
     """APPEND runs a snippet of the experiment, EXECUTE its last one (after
     which the experiment is over until reset()); PREPARE only maps, routes and
@@ -165,17 +171,22 @@ class NativeState(core.State):
                  "i_synin_gm_inh": "i_synin_gm_I", "e_rev_exc": "e_rev_E",
                  "e_rev_inh": "e_rev_I"}
         target = {k: np.array(defaults.per_neuron(k)) for k in names}
-        dac = set()
+        # one value for the whole chip, as the real system's calibration takes
+        # them: the DAC bias, and each receptor's synaptic input strength
+        chip_wide = {name: set() for name in ("synapse_dac_bias", "i_synin_gm_E", "i_synin_gm_I")}
         for pop in pops:
             params = pop.hardware_parameters()
             for key, name in names.items():
                 if name in params:
                     target[key][pop.slots] = params[name]
-            dac.update(np.unique(params["synapse_dac_bias"]).tolist())
-        if len(dac) > 1:
-            raise errors.InvalidParameterValueError(
-                f"synapse_dac_bias: values {sorted(dac)}; the bias is global on the chip, "
-                f"give one value for all calibrated neurons")
+            for name, values in chip_wide.items():
+                values.update(np.unique(params[name]).tolist())
+        for name, values in chip_wide.items():
+            if len(values) > 1:
+                raise ChipWideParameterError(
+                    f"{name}: values {sorted(values)}; it is set once for the whole chip, "
+                    f"give one value for all calibrated neurons")
+        dac = chip_wide["synapse_dac_bias"]
         coba = any(p.celltype.conductance_based for p in pops)
         try:
             targets = calibration.Targets(synapse_dac_bias=dac.pop(), **target)
