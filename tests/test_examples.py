@@ -60,6 +60,11 @@ def test_native_example_modules(tmp_path, monkeypatch):
     assert len(weights) == 1 and 4 * 125_000 <= weights[0].time <= 6 * 125_000
     assert len(weights[0].data) == 1 and list(weights[0].data[0]) == [63]
     runpy.run_module("pynn_brainscales.brainscales2.examples.single_neuron_demo")
+    # a rule in Python on the emulated PPU (its sensor calibration cached here)
+    from pynn_brainscales.brainscales2.examples import plasticity_rule
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    spikes = plasticity_rule.main(plasticity_rule.cell_params)
+    assert len(spikes) == len(plasticity_rule.VOLLEY_TIMES)      # one spike per volley
     for figure in ("leak_over_threshold.png", "external_input.png", "internal_projections.png",
-                   "isi_calib.png", "single_neuron_demo.png"):
+                   "isi_calib.png", "single_neuron_demo.png", "plasticity_rule.png"):
         assert (tmp_path / figure).stat().st_size > 10_000, figure

@@ -7,6 +7,7 @@ system's examples have, so that its instructions and tests find them:
     python -m pynn_brainscales.brainscales2.examples.internal_projections
     python -m pynn_brainscales.brainscales2.examples.isi_calib
     python -m pynn_brainscales.brainscales2.examples.static_recording_synapse
+    python -m pynn_brainscales.brainscales2.examples.plasticity_rule
 
 Each saves its figure (matplotlib) in the working directory.  Parameters are
 the circuit's own (CapMem values, hardware ms).
