@@ -2,9 +2,10 @@
 sensors and rewrites their weights while the network runs.
 
 A neuron is made to fire by volleys of 16 "teacher" sources (static synapses)
-every 20 us, for 0.6 ms.  Eight "student" sources reach it through plastic synapses: four
-fire 3 us before each volley (their pairs are causal), four 3 us after it
-(acausal).  The chip's correlation sensors are calibrated first (cached).  Every 20 us the rule moves each student's weight by its causal
+every 20 us, for 0.6 ms.  Eight "student" sources reach it through plastic
+synapses: four fire 3 us before each volley (their pairs are causal), four
+3 us after it (acausal).  The chip's correlation sensors are calibrated first
+(cached).  Every 20 us the rule moves each student's weight by its causal
 minus its acausal correlation (stochastic rounding to the 6-bit grid) and
 records the weights: the early students grow, the late ones shrink.  Saves
 plasticity_rule.png.
