@@ -65,6 +65,11 @@ def test_native_example_modules(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     spikes = plasticity_rule.main(plasticity_rule.cell_params)
     assert len(spikes) == len(plasticity_rule.VOLLEY_TIMES)      # one spike per volley
+    from pynn_brainscales.brainscales2.examples import calibhxneuron
+    counts = [len(train) for train in calibhxneuron.main()]
+    # the same input: the higher the calibrated rest, the more spikes
+    assert counts[-1] > counts[0] and counts == sorted(counts)
     for figure in ("leak_over_threshold.png", "external_input.png", "internal_projections.png",
-                   "isi_calib.png", "single_neuron_demo.png", "plasticity_rule.png"):
+                   "isi_calib.png", "single_neuron_demo.png", "plasticity_rule.png",
+                   "calibhxneuron.png"):
         assert (tmp_path / figure).stat().st_size > 10_000, figure

@@ -8,6 +8,7 @@ system's examples have, so that its instructions and tests find them:
     python -m pynn_brainscales.brainscales2.examples.isi_calib
     python -m pynn_brainscales.brainscales2.examples.static_recording_synapse
     python -m pynn_brainscales.brainscales2.examples.plasticity_rule
+    python -m pynn_brainscales.brainscales2.examples.calibhxneuron
 
 Each saves its figure (matplotlib) in the working directory.  Parameters are
 the circuit's own (CapMem values, hardware ms).
