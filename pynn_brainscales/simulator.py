@@ -282,10 +282,9 @@ class State(common.control.BaseState):
         madc, groups = self._madc_plan()
         result = self._run_chip(duration, spikes, madc, schedule,
                                 self._ppu_programs(t0, t0 + duration))
+        # the PPU's weights back into the projections: no change of the network
+        # (see _network_fingerprint), the configuration holds them already
         self._take_learned_weights()
-        # the configuration (with the weights the PPU left) serves the next run
-        # as long as the network stays as it is now
-        self._built_for = self._network_fingerprint()
         self._deliver_results(result, groups, t0)
         self.t = self.chip.time / self.time_scale
         self.running = True

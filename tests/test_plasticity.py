@@ -126,6 +126,10 @@ def test_weights_set_between_runs_are_learned_from(ideal):
     sim.run(500.0)
     after = prj.get("weight", format="array")
     assert np.all((after >= 0) & (after <= 0.01)) and np.any(after != 0.002)
+    # the weights learned (taken back into the projection) are no change of the
+    # network: a continued run keeps the configuration; set() rebuilt it once
+    sim.run(100.0)
+    assert sim.simulator.state.builds == 2
 
 
 def test_sensor_time_constants_are_checked(ideal):
