@@ -5,7 +5,7 @@ The scenarios are fetched with pip at run time into a cache directory; nothing
 of them is kept in this repository.  Each scenario function gets a proxy of
 `pynn_brainscales` whose `setup()` defaults to an ideal chip.
 
-    python tests/pynn_conformance.py [--list-failures]
+    python tests/pynn_conformance.py [--list-failures] [--simulator nest]
 """
 import argparse
 import importlib
@@ -77,12 +77,14 @@ def scenario_functions(directory):
     return out
 
 
-def run_all(verbose=False):
-    """Returns a list of (name, passed, reason, seconds)."""
+def run_all(verbose=False, simulator="brainscales2"):
+    """Returns a list of (name, passed, reason, seconds).  `simulator`: this
+    backend (ideal chip), or "nest" for PyNN's NEST backend as a reference."""
     import matplotlib
     matplotlib.use("Agg")
     directory = fetch_scenarios()
-    sim = simulator_proxy()
+    sim = simulator_proxy() if simulator == "brainscales2" else importlib.import_module(
+        f"pyNN.{simulator}")
     results = []
     previous_cwd = os.getcwd()
     # some scenarios write data files (Results/...) into the working directory
@@ -114,15 +116,18 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--list-failures", action="store_true")
     parser.add_argument("--verbose", action="store_true")
+    parser.add_argument("--simulator", default="brainscales2", choices=["brainscales2", "nest"],
+                        help="the backend to run them on (nest: the reference, if installed)")
     args = parser.parse_args()
-    results = run_all(args.verbose)
+    results = run_all(args.verbose, args.simulator)
     passed = sum(r[1] for r in results)
     for name, ok, reason, seconds in results:
         if args.list_failures and not ok:
             print(f"FAIL {name}: {reason}")
         elif not args.list_failures:
             print(f"{'pass' if ok else 'FAIL'} {seconds:6.2f}s {name} {reason}")
-    print(f"{passed} of {len(results)} PyNN {PYNN_VERSION} system scenarios pass")
+    print(f"{passed} of {len(results)} PyNN {PYNN_VERSION} system scenarios pass on "
+          f"{args.simulator}")
 
 
 if __name__ == "__main__":
