@@ -113,9 +113,7 @@ class PPUAccess:
         if rows is not None:
             rows = self._indices("rows", rows, C.ROWS_PER_HEMISPHERE)
         chip = self._chip
-        column_reset = chip._correlation["reset_mv"][
-            h * 2 + np.arange(C.COLUMNS_PER_HEMISPHERE) // C.NEURONS_PER_QUADRANT]
-        return tuple(readout.cadc_drop_codes(drop, column_reset, h, branch, chip.config,
+        return tuple(readout.cadc_drop_codes(drop, chip._sensor_read_transfer(h, branch),
                                              chip.mismatch, self._rng,
                                              quantise=not chip.ideal, reads=int(reads))
                      for branch, drop in zip((readout.CAUSAL, readout.ACAUSAL),
@@ -228,6 +226,7 @@ class Chip:
         self._correlation = None
         self._correlation_key = None
         self._validated_key = None
+        self._sensor_transfers = {}
         self._synapse_snapshot = None
         self._step_per_weight_key = None
         # neuron circuits a network uses, (first, last + 1), or None: all.  The
@@ -311,6 +310,7 @@ class Chip:
             cfg.validate(integer_weights=not self.ideal, synapses=False)
             e.set_params(M.neuron_parameters(cfg, self.mismatch, self.dt))
             self._validated_key = key
+            self._sensor_transfers = {}     # the CADC's and sensors' settings may have moved
         # the synapse arrays are large: reload them only when they changed
         syn = cfg.synapses
         current = (syn.weights, syn.labels, syn.row_modes, syn.driver_enable,
@@ -353,6 +353,17 @@ class Chip:
         e.loop_label = np.ascontiguousarray(np.asarray(cfg.loopback_labels)[order], np.int32)
         e.loop_delay = np.ascontiguousarray(np.asarray(cfg.loopback_delays)[order], np.float64)
         e.bind()
+
+    def _sensor_read_transfer(self, hemisphere, branch):
+        """The CADC transfer of a hemisphere's sensor branch per column
+        (readout.cadc_drop_transfer), kept while the configuration stays."""
+        key = (hemisphere, branch)
+        if key not in self._sensor_transfers:
+            column_reset = self._correlation["reset_mv"][
+                hemisphere * 2 + np.arange(C.COLUMNS_PER_HEMISPHERE) // C.NEURONS_PER_QUADRANT]
+            self._sensor_transfers[key] = readout.cadc_drop_transfer(
+                column_reset, hemisphere, branch, self.config, self.mismatch)
+        return self._sensor_transfers[key]
 
     def _load_synapses(self, hemisphere=None):
         e = self._engine

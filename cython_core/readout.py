@@ -75,14 +75,22 @@ def cadc_codes(voltage, hemisphere, branch, column, config, mismatch, rng, quant
     return _convert(values, scale, shift, mismatch, rng, quantise, reads).reshape(shape)
 
 
-def cadc_drop_codes(drop, reset_mv, hemisphere, branch, config, mismatch, rng, quantise=True,
-                    reads=1):
-    """CADC codes of nodes that sit `drop` [rows, 256 columns] (mV) below their
-    column's `reset_mv` (the correlation sensors); as cadc_codes, without
-    forming the voltages: code = drop * -scale + (reset * scale + shift)."""
+def cadc_drop_transfer(reset_mv, hemisphere, branch, config, mismatch):
+    """Per column of a hemisphere's branch, the line code = drop * gain + offset
+    of nodes that sit `drop` (mV) below their column's `reset_mv` (the
+    correlation sensors): as cadc_channel_transfer, without forming the
+    voltages.  Returns (gain, offset), contiguous float64."""
     column = np.arange(C.COLUMNS_PER_HEMISPHERE)
     scale, shift = cadc_channel_transfer(hemisphere, branch, column, config, mismatch)
-    return _convert(drop, -scale, reset_mv * scale + shift, mismatch, rng, quantise, reads)
+    return (np.ascontiguousarray(-scale, np.float64),
+            np.ascontiguousarray(reset_mv * scale + shift, np.float64))
+
+
+def cadc_drop_codes(drop, transfer, mismatch, rng, quantise=True, reads=1):
+    """CADC codes of sensor drops [rows, 256 columns] (mV) through a column
+    `transfer` of cadc_drop_transfer, with noise, rounding and range as
+    cadc_codes."""
+    return _convert(drop, *transfer, mismatch, rng, quantise, reads)
 
 
 def _convert(values, scale, shift, mismatch, rng, quantise, reads):
