@@ -98,7 +98,7 @@ class PPUAccess:
         weights = np.asarray(weights, dtype=np.float64)
         check_range("ppu weights", weights, 0, C.WEIGHT_MAX, integer=not self._chip.ideal)
         syn.weights[h, sel] = weights
-        self._chip._load_synapses(hemisphere=h)
+        self._chip._load_synapses(hemisphere=h, rows=sel)
         self._chip._synapse_snapshot[0][h, sel] = weights
 
     def read_correlation(self, hemisphere, rows=None, reads=1):
@@ -365,7 +365,9 @@ class Chip:
                 column_reset, hemisphere, branch, self.config, self.mismatch)
         return self._sensor_transfers[key]
 
-    def _load_synapses(self, hemisphere=None):
+    def _load_synapses(self, hemisphere=None, rows=slice(None)):
+        """The synapses' line steps into the engine: all of them (and the
+        labels), or the given rows of one hemisphere (PPU weight writes)."""
         e = self._engine
         if hemisphere is None:
             # kept for the PPU's weight writes within the run (the DAC biases
@@ -376,9 +378,12 @@ class Chip:
                 self._step_per_weight = M.synapse_step_per_weight(self.config, self.mismatch)
                 self._step_per_weight_key = dac_key
             e.set_labels(self.config.synapses.labels)
-        sel = slice(None) if hemisphere is None else hemisphere
-        np.multiply(self.config.synapses.weights[sel], self._step_per_weight[sel],
-                    out=e.synapse_step[sel], casting="same_kind")
+        if hemisphere is None:
+            np.multiply(self.config.synapses.weights, self._step_per_weight,
+                        out=e.synapse_step, casting="same_kind")
+        else:
+            sel = (hemisphere, rows)
+            e.synapse_step[sel] = self.config.synapses.weights[sel] * self._step_per_weight[sel]
 
     def _load_stp(self):
         syn = self.config.synapses

@@ -230,7 +230,10 @@ def test_correlation_saturates():
     assert value < 0.9 * linear
 
 
-def test_ppu_reads_counters_and_writes_weights(ideal_chip):
+@pytest.mark.parametrize("rows", [None, [0]])
+def test_ppu_reads_counters_and_writes_weights(ideal_chip, rows):
+    """The PPU's weight writes, of a whole hemisphere or of some rows, reach
+    the synapses at once."""
     chip = ideal_chip
     n = chip.config.neurons
     n.threshold_enable[:4] = True
@@ -244,7 +247,7 @@ def test_ppu_reads_counters_and_writes_weights(ideal_chip):
         seen.append((ppu.time, counts[:5].copy()))
         w = ppu.get_weights(0)
         w[0, 100] = 63
-        ppu.set_weights(0, w)
+        ppu.set_weights(0, w if rows is None else w[rows], rows=rows)
 
     events = np.arange(1.0, 100.0, 10.0)
     chip.run(100.0, spikes=(events, np.zeros(len(events), int)),
