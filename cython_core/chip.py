@@ -223,7 +223,7 @@ class Chip:
         self.config = ChipConfig(integer_capmem=not self.ideal)
         self._engine = Engine()
         self._runs = 0
-        self._correlation = None
+        self._sensor_reset_mv = None
         self._correlation_key = None
         self._validated_key = None
         self._sensor_transfers = {}
@@ -328,14 +328,15 @@ class Chip:
         sensing = bool(cfg.correlation_sensors_enable)
         key = (sensing,) + quadrant_bytes
         if key != self._correlation_key:
-            # written into the engine's arrays (the causal ones are column-major
-            # there: through transposed views)
-            engine_arrays = {"amp_acausal": e.amp_acausal, "inv_tau_acausal": e.inv_tau_acausal,
-                             "saturation": e.saturation,
-                             "amp_causal": np.transpose(e.amp_causal, (0, 2, 1)),
-                             "inv_tau_causal": np.transpose(e.inv_tau_causal, (0, 2, 1))}
-            self._correlation = M.correlation_parameters(
-                cfg, self.mismatch, per_synapse=sensing, out=engine_arrays if sensing else None)
+            self._sensor_reset_mv = M.correlation_reset_mv(cfg, self.mismatch)
+            if sensing:
+                # into the engine's arrays (the causal ones are column-major
+                # there: through transposed views)
+                M.correlation_parameters(cfg, self.mismatch, {
+                    "amp_acausal": e.amp_acausal, "inv_tau_acausal": e.inv_tau_acausal,
+                    "saturation": e.saturation,
+                    "amp_causal": np.transpose(e.amp_causal, (0, 2, 1)),
+                    "inv_tau_causal": np.transpose(e.inv_tau_causal, (0, 2, 1))})
             self._correlation_key = key
         e.correlation_enable = bool(cfg.correlation_sensors_enable)
         nc = cfg.neurons
@@ -359,7 +360,7 @@ class Chip:
         (readout.cadc_drop_transfer), kept while the configuration stays."""
         key = (hemisphere, branch)
         if key not in self._sensor_transfers:
-            column_reset = self._correlation["reset_mv"][
+            column_reset = self._sensor_reset_mv[
                 hemisphere * 2 + np.arange(C.COLUMNS_PER_HEMISPHERE) // C.NEURONS_PER_QUADRANT]
             self._sensor_transfers[key] = readout.cadc_drop_transfer(
                 column_reset, hemisphere, branch, self.config, self.mismatch)
@@ -378,7 +379,6 @@ class Chip:
                 self._step_per_weight = M.synapse_step_per_weight(self.config, self.mismatch)
                 self._step_per_weight_key = dac_key
             e.set_labels(self.config.synapses.labels)
-        if hemisphere is None:
             np.multiply(self.config.synapses.weights, self._step_per_weight,
                         out=e.synapse_step, casting="same_kind")
         else:

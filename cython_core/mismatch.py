@@ -299,33 +299,25 @@ def synapse_step_per_weight(config, mismatch):
     return np.ascontiguousarray(mismatch.synapse_weight_gain * dac[:, None, :], np.float32)
 
 
-def correlation_parameters(config, mismatch, per_synapse=True, out=None):
-    """Per-synapse amplitude (mV per pair), 1/tau (1/us) for causal and acausal
-    branches, [2, rows, columns], per-neuron saturation level (mV) and
-    per-quadrant reset voltage (mV); without `per_synapse`, the reset voltage
-    alone.  `out`: arrays (or views, any strides) to write the per-synapse
-    parameters and the saturation into instead of new ones."""
+def correlation_reset_mv(config, mismatch):
+    """The correlation sensors' reset voltage (mV) per quadrant."""
+    return _potential(config.quadrants.correlation_v_res_meas, mismatch.correlation_reset_offset)
+
+
+def correlation_parameters(config, mismatch, out):
+    """Write the sensors' per-synapse amplitude (mV per pair) and 1/tau (1/us)
+    of both branches, [2, rows, columns], and their per-neuron saturation level
+    (mV) into the arrays (or views, any strides) of `out`: amp_causal,
+    inv_tau_causal, amp_acausal, inv_tau_acausal, saturation."""
     q = config.quadrants
-    reset = _potential(q.correlation_v_res_meas, mismatch.correlation_reset_offset)
-    if not per_synapse:
-        return {"reset_mv": reset}
     quadrant = quadrant_of_neuron().reshape(C.NUM_HEMISPHERES, C.COLUMNS_PER_HEMISPHERE)
     amp = (CORRELATION_AMPLITUDE_PER_LSB_MV * q.correlation_i_bias_amplitude)[quadrant]
     tau = (CORRELATION_TAU_REF_US * (CORRELATION_TAU_REF_BIAS / np.maximum(
         q.correlation_i_bias_tau, 0.5)) ** CORRELATION_TAU_EXPONENT)[quadrant]
-    out = dict(out or {})
     for branch in ("causal", "acausal"):
-        for name, per_column, gain in (
-                (f"amp_{branch}", amp, mismatch.correlation_gain[branch, "amplitude"]),
-                (f"inv_tau_{branch}", 1.0 / tau, mismatch.correlation_rate_gain[branch])):
-            if name in out:
-                np.multiply(per_column[:, None, :], gain, out=out[name], casting="same_kind")
-            else:
-                out[name] = np.multiply(per_column[:, None, :], gain, dtype=np.float32)
-    saturation = np.maximum(reset[quadrant_of_neuron()] - CORRELATION_FLOOR_MV, 1.0)
-    if "saturation" in out:
-        out["saturation"][...] = saturation
-    else:
-        out["saturation"] = saturation.astype(np.float32)
-    out["reset_mv"] = reset
-    return out
+        np.multiply(amp[:, None, :], mismatch.correlation_gain[branch, "amplitude"],
+                    out=out[f"amp_{branch}"], casting="same_kind")
+        np.multiply((1.0 / tau)[:, None, :], mismatch.correlation_rate_gain[branch],
+                    out=out[f"inv_tau_{branch}"], casting="same_kind")
+    out["saturation"][...] = np.maximum(
+        correlation_reset_mv(config, mismatch)[quadrant_of_neuron()] - CORRELATION_FLOOR_MV, 1.0)
