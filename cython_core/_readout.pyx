@@ -35,6 +35,11 @@ cdef inline void _key_words(uint64_t key, uint32_t* low, uint32_t* high) noexcep
     high[0] = _hash(<uint32_t>(key >> 32) ^ _hash(<uint32_t>key ^ 0x85ebca6bu))
 
 
+cdef inline uint32_t _word(uint32_t j, uint32_t low, uint32_t high) noexcept nogil:
+    # random word j of the stream keyed by (low, high)
+    return _hash(_hash(j ^ low) ^ high)
+
+
 cdef void _fill_uniform(double* out, Py_ssize_t n, uint64_t key) noexcept nogil:
     """n uniform numbers in [0, 1) with 53 random bits: element i from the
     hashes of 2i and 2i + 1."""
@@ -42,8 +47,8 @@ cdef void _fill_uniform(double* out, Py_ssize_t n, uint64_t key) noexcept nogil:
     cdef Py_ssize_t i
     _key_words(key, &low, &high)
     for i in range(n):
-        a = _hash(_hash((2 * <uint32_t>i) ^ low) ^ high)
-        b = _hash(_hash((2 * <uint32_t>i + 1) ^ low) ^ high)
+        a = _word(2 * <uint32_t>i, low, high)
+        b = _word(2 * <uint32_t>i + 1, low, high)
         out[i] = (<double>(a >> 5) * 67108864.0 + <double>(b >> 6)) * INV_2_53
 
 
@@ -55,8 +60,8 @@ cdef void _fill_normal(float* out, Py_ssize_t n, uint64_t key) noexcept nogil:
     cdef float u1, angle, radius
     _key_words(key, &low, &high)
     for k in range(n // 2):
-        a = _hash(_hash((2 * <uint32_t>k) ^ low) ^ high)
-        b = _hash(_hash((2 * <uint32_t>k + 1) ^ low) ^ high)
+        a = _word(2 * <uint32_t>k, low, high)
+        b = _word(2 * <uint32_t>k + 1, low, high)
         # u1 in (0, 1): never 0, so the logarithm stays finite (|z| <= 5.9)
         u1 = (<float>(a >> 8) + 0.5) * INV_2_24
         angle = <float>(b >> 8) * INV_2_24 * TWO_PI
@@ -67,8 +72,8 @@ cdef void _fill_normal(float* out, Py_ssize_t n, uint64_t key) noexcept nogil:
         out[half + k] = radius * cosf(angle - HALF_PI)
     if n % 2:
         k = n // 2
-        a = _hash(_hash((2 * <uint32_t>k) ^ low) ^ high)
-        b = _hash(_hash((2 * <uint32_t>k + 1) ^ low) ^ high)
+        a = _word(2 * <uint32_t>k, low, high)
+        b = _word(2 * <uint32_t>k + 1, low, high)
         u1 = (<float>(a >> 8) + 0.5) * INV_2_24
         angle = <float>(b >> 8) * INV_2_24 * TWO_PI
         out[k] = sqrtf(-2.0 * logf(u1)) * cosf(angle)
