@@ -293,10 +293,11 @@ class State(common.control.BaseState):
         """Build the chip's configuration, unless the network is as it was at
         the last build; build_seconds says how long this took."""
         started = time.perf_counter()
-        if self._network_fingerprint() != self._built_for:
+        fingerprint = self._network_fingerprint()
+        if fingerprint != self._built_for:
             self._build()
             self.builds += 1
-            self._built_for = self._network_fingerprint()
+            self._built_for = fingerprint
         self.build_seconds = time.perf_counter() - started
 
     def _run_chip(self, duration, spikes, madc, schedule, ppu):
