@@ -80,6 +80,10 @@ def write_parts(weights, rows, columns, total, integer):
         weights[rows[:, k], columns] = shares[..., k]
 
 
+# the parameters of an additive rule, in the order the compiled update takes them
+ADDITIVE_RULE = ("causal_scale", "acausal_scale", "a_plus", "a_minus", "w_min", "w_max")
+
+
 @dataclass
 class PlasticGroup:
     """The plastic synapses of one STDP projection in one hemisphere; arrays over
@@ -226,9 +230,8 @@ class PairSTDPProgram:
                 if index["leading_rows"]:
                     additive_stdp_leading_rows(
                         causal, acausal, weights.ravel(), *self._tables[h],
-                        *(float(getattr(g, name)[0]) for name in (
-                            "causal_scale", "acausal_scale", "a_plus", "a_minus", "w_min",
-                            "w_max")), uniform, self.integer)
+                        *(float(getattr(g, name)[0]) for name in ADDITIVE_RULE),
+                        uniform, self.integer)
                 else:
                     pair_stdp_update(causal, acausal, index["read"], index["synapse"],
                                      weights.ravel(), *self._tables[h],
@@ -265,9 +268,8 @@ class PairSTDPProgram:
         # takes the update without index arrays
         same = np.array_equal(read, synapse)
         read_count = len(self.rows[h]) * C.COLUMNS_PER_HEMISPHERE
-        shared = all(len(getattr(g, name)) == 1 for name in (
-            "causal_scale", "acausal_scale", "a_plus", "a_minus", "w_min", "w_max",
-            "mu_plus", "mu_minus"))
+        shared = all(len(getattr(g, name)) == 1
+                     for name in ADDITIVE_RULE + ("mu_plus", "mu_minus"))
         leading_rows = (same and read.shape == (read_count, 1) and shared
                         and g.mu_plus[0] == 0.0 and g.mu_minus[0] == 0.0
                         and np.array_equal(read[:, 0], np.arange(read_count)))
