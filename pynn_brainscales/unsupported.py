@@ -31,9 +31,10 @@ RECEPTOR_REASONS = {name: COMPOSED for name in (
     "CondAlphaPostSynapticResponse", "CondBetaPostSynapticResponse",
     "CondExpPostSynapticResponse", "CurrExpPostSynapticResponse")}
 RECEPTOR_REASONS["AlphaPSR"] = COMPOSED
-SUPPORTED_SYNAPSES = ["StaticSynapse", "TsodyksMarkramSynapse", "SimpleStochasticSynapse (from spike sources)", "STDPMechanism (SpikePairRule "
-                      "with additive, multiplicative, additive-multiplicative or Gutig weight "
-                      "dependence)"]
+SUPPORTED_SYNAPSES = ["StaticSynapse", "TsodyksMarkramSynapse",
+                      "SimpleStochasticSynapse (from spike sources)",
+                      "STDPMechanism (SpikePairRule with additive, multiplicative, "
+                      "additive-multiplicative or Gutig weight dependence)"]
 SYNAPSE_REASONS = {
     "StochasticTsodyksMarkramSynapse": "synapses transmit every event (no stochastic release)",
     "MultiQuantalSynapse": "synapses transmit every event (no quantal release)",

@@ -11,7 +11,6 @@ Scripts written for the real system run unchanged:
 Times are hardware time in ms, neuron parameters the circuit's own (see
 `cells.HXNeuron`), weights 6-bit integers, recordings raw ADC codes.
 """
-
 from pyNN import errors, random, space                                  # noqa: F401
 from pyNN.connectors import (AllToAllConnector, FixedNumberPostConnector,   # noqa: F401
                              FixedNumberPreConnector, FixedProbabilityConnector,
