@@ -16,7 +16,7 @@ cdef extern from "_openmp.h":
     int EMU_OPENMP
 
 from ._types cimport *
-from ._neurons cimport neuron_step, neuron_step_range
+from ._neurons cimport neuron_step, neuron_step_range, settle_spike
 from ._synapses cimport deliver_row, correlate_pre, correlate_post, note_pre_spike
 
 cnp.import_array()
@@ -763,8 +763,10 @@ cdef class Engine:
                                             self.with_exp, self.with_coba, lo, hi - lo)
             if nspikes:
                 for n in range(lo, hi):
-                    off = self.S[S_SPIKE_OFFSET * NEURON_STRIDE + n]
-                    if off >= 0.0 and self._emit(a, only, out, n, t_start + off, k, t_end) != 0:
+                    if self.S[S_SPIKE_OFFSET * NEURON_STRIDE + n] < 0.0:
+                        continue
+                    off = settle_spike(self.P, self.S, n, <float>dt, self.with_exp)
+                    if self._emit(a, only, out, n, t_start + off, k, t_end) != 0:
                         out.error = 1
                         return
             for j in range(<int>out.bp_count):

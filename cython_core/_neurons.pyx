@@ -126,10 +126,10 @@ cdef int _kernel(crfloat P, rfloat S, ruint rng, float dt, float noise,
     cdef float crossed, latest = -1.0
     cdef unsigned int x
     cdef float v0, free, ue_mean, ui_mean, s_e, s_i, g_e, g_i, g_tot, current, step_inf
-    cdef float gain, v_new, slope, phi, offset, left, released, v_after
-    cdef float w, w_inf, exp_term, exp_slope, rand, reset, thresh, refr0, t_ref
+    cdef float gain, v_new
+    cdef float w, w_inf, exp_term, exp_slope, rand, reset, thresh, refr0
     cdef float acc_q_e, acc_qd_e, acc_q_i, acc_qd_i, u_e, u_i
-    cdef float g_lin, current_lin, free_run
+    cdef float g_lin, current_lin
     cdef Py_ssize_t count
     if CountTag is AllNeurons:
         count = NUM_NEURONS
@@ -152,7 +152,6 @@ cdef int _kernel(crfloat P, rfloat S, ruint rng, float dt, float noise,
         acc_qd_i = S[S_ACC_QD_I * NEURON_STRIDE + i]
         reset = P[P_E_RESET * NEURON_STRIDE + i]
         thresh = P[P_V_THRESH * NEURON_STRIDE + i]
-        t_ref = P[P_T_REF * NEURON_STRIDE + i]
 
         # fraction of the step, at its end, in which the neuron is not refractory
         free = fminf(fmaxf((dt - refr0) * inv_dt, 0.0), 1.0)
@@ -202,29 +201,19 @@ cdef int _kernel(crfloat P, rfloat S, ruint rng, float dt, float noise,
         v_new = fminf(fmaxf(v0 + step_inf * gain * free, RAIL_LOW), RAIL_HIGH)
 
         crossed = (1.0 if v_new >= thresh else 0.0) * (1.0 if free > 0.0 else 0.0)
-        slope = v_new - v0
-        slope = slope if fabsf(slope) > 1e-9 else 1e-9
-        phi = fminf(fmaxf((thresh - v0) / slope, 0.0), 1.0)
-        offset = dt * (1.0 - free + free * phi)
-        # refractory time still left at the end of the step after this spike;
-        # if negative, the neuron is released inside the step and integrates on
-        left = t_ref - (dt - offset)
-        released = fmaxf(-left, 0.0) * inv_dt
+        # a crossing's time and reset are left to settle_spike, which the
+        # engine calls for the few neurons that crossed: here they would cost
+        # every neuron a division and a dozen more operations per step
+        S[S_V * NEURON_STRIDE + i] = v_new if free > 0.0 else reset
+        S[S_REFR * NEURON_STRIDE + i] = fmaxf(refr0 - dt, 0.0)
+        S[S_SPIKE_OFFSET * NEURON_STRIDE + i] = free if crossed > 0.0 else -1.0
+        S[S_V_START * NEURON_STRIDE + i] = v0
         if ExpTag is ExpOn:
-            # after the reset the exponential term, linearised at v0 near the
-            # threshold, no longer applies (its asymptote can lie far beyond the
-            # rails): the released part (a fraction of a step) starts from the
-            # reset with the linear currents at the reset potential, first order
-            # (the second-order term cost 6 % of the kernel's time)
-            free_run = released * dt * P[P_INV_C * NEURON_STRIDE + i]
-            v_after = reset + (current_lin - g_lin * (reset - v0)) * free_run
+            S[S_CURRENT_START * NEURON_STRIDE + i] = current_lin
+            S[S_G_START * NEURON_STRIDE + i] = g_lin
         else:
-            v_after = reset + (v0 + step_inf - reset) * gain * released
-        v_after = fminf(fmaxf(v_after, RAIL_LOW), RAIL_HIGH)
-
-        S[S_V * NEURON_STRIDE + i] = v_after if crossed > 0.0 else (v_new if free > 0.0 else reset)
-        S[S_REFR * NEURON_STRIDE + i] = fmaxf(left, 0.0) if crossed > 0.0 else fmaxf(refr0 - dt, 0.0)
-        S[S_SPIKE_OFFSET * NEURON_STRIDE + i] = offset if crossed > 0.0 else -1.0
+            S[S_CURRENT_START * NEURON_STRIDE + i] = step_inf
+            S[S_G_START * NEURON_STRIDE + i] = gain
 
         w_inf = P[P_A * NEURON_STRIDE + i] * v0 - P[P_A_E * NEURON_STRIDE + i]
         S[S_W * NEURON_STRIDE + i] = (w_inf + (w - w_inf) * P[P_DECAY_W * NEURON_STRIDE + i]
@@ -244,3 +233,44 @@ cdef int _kernel(crfloat P, rfloat S, ruint rng, float dt, float noise,
     for i in range(count):
         latest = fmaxf(latest, S[S_SPIKE_OFFSET * NEURON_STRIDE + i])
     return 1 if latest >= 0.0 else 0
+
+
+cdef float settle_spike(const float* P, float* S, Py_ssize_t i, float dt,
+                        bint with_exp) noexcept nogil:
+    """Complete the step of neuron i, which crossed its threshold in it (its
+    spike offset holds the step's free fraction): the spike's time within the
+    step (returned and stored as its offset), the reset, and the refractory
+    time left at the step's end.  with_exp: as for the neuron_step that made
+    the step.
+
+    The crossing is located by linear interpolation inside the step.  If the
+    refractory period ends before the step does, the neuron integrates the
+    rest from the reset."""
+    cdef float inv_dt = 1.0 / dt
+    cdef float v0 = S[S_V_START * NEURON_STRIDE + i]
+    cdef float free = S[S_SPIKE_OFFSET * NEURON_STRIDE + i]
+    cdef float reset = P[P_E_RESET * NEURON_STRIDE + i]
+    cdef float slope = S[S_V * NEURON_STRIDE + i] - v0
+    cdef float phi, offset, left, released, free_run, v_after
+    slope = slope if fabsf(slope) > 1e-9 else 1e-9
+    phi = fminf(fmaxf((P[P_V_THRESH * NEURON_STRIDE + i] - v0) / slope, 0.0), 1.0)
+    offset = dt * (1.0 - free + free * phi)
+    # refractory time still left at the end of the step after this spike;
+    # if negative, the neuron is released inside the step and integrates on
+    left = P[P_T_REF * NEURON_STRIDE + i] - (dt - offset)
+    released = fmaxf(-left, 0.0) * inv_dt
+    if with_exp:
+        # after the reset the exponential term, linearised at v0 near the
+        # threshold, no longer applies (its asymptote can lie far beyond the
+        # rails): the released part (a fraction of a step) starts from the
+        # reset with the linear currents at the reset potential, first order
+        free_run = released * dt * P[P_INV_C * NEURON_STRIDE + i]
+        v_after = reset + (S[S_CURRENT_START * NEURON_STRIDE + i]
+                           - S[S_G_START * NEURON_STRIDE + i] * (reset - v0)) * free_run
+    else:
+        v_after = reset + ((v0 + S[S_CURRENT_START * NEURON_STRIDE + i] - reset)
+                           * S[S_G_START * NEURON_STRIDE + i] * released)
+    S[S_V * NEURON_STRIDE + i] = fminf(fmaxf(v_after, RAIL_LOW), RAIL_HIGH)
+    S[S_REFR * NEURON_STRIDE + i] = fmaxf(left, 0.0)
+    S[S_SPIKE_OFFSET * NEURON_STRIDE + i] = offset
+    return offset

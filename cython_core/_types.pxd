@@ -64,6 +64,12 @@ cdef enum State:
     S_ACC_Q_I
     S_ACC_QD_I
     S_SPIKE_OFFSET     # time of the spike within the step, or -1
+    # the step's start values that the spike's timing and reset need, kept for
+    # the neurons that crossed the threshold (see _neurons.settle_spike)
+    S_V_START          # membrane at the step's start, mV
+    S_CURRENT_START    # exponential term on: the linear currents at the step's start, nA;
+                       # off: v_inf - v0, mV
+    S_G_START          # exponential term on: their conductance, uS; off: the step's gain
     NUM_STATE
 
 
