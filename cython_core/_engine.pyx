@@ -92,6 +92,18 @@ def aligned_zeros(shape, dtype):
     return raw[start:start + count * dtype.itemsize].view(dtype).reshape(shape)
 
 
+# neurons whose spike offsets the scan after a step with spikes checks at once
+DEF SCAN_BLOCK = 32
+
+
+cdef inline float _latest(const float* offsets, int first, int last) noexcept nogil:
+    cdef float latest = -1.0
+    cdef int n
+    for n in range(first, last):
+        latest = offsets[n] if offsets[n] > latest else latest
+    return latest
+
+
 cdef float* _fptr(cnp.ndarray arr):
     return <float*>cnp.PyArray_DATA(arr)
 
@@ -711,7 +723,7 @@ cdef class Engine:
         (its neurons, its synapse rows, its readout channels)."""
         cdef double t_start, t_end, t_spike, t_sample, frac
         cdef long k, ev = 0, sc = 0
-        cdef int j, n, nspikes, n_pending, first, last, neuron
+        cdef int j, n, nspikes, n_pending, first, last, neuron, block, block_end
         cdef float value, off
         cdef double t_arrive
         cdef int pending_now[NEURONS]
@@ -762,13 +774,19 @@ cdef class Engine:
                 nspikes = neuron_step_range(self.P, self.S, self.rng_p, <float>dt, self.noise,
                                             self.with_exp, self.with_coba, lo, hi - lo)
             if nspikes:
-                for n in range(lo, hi):
-                    if self.S[S_SPIKE_OFFSET * NEURON_STRIDE + n] < 0.0:
+                # a few of the neurons crossed: blocks without any are passed
+                # over by a vectorised maximum, the rest scanned one by one
+                for block in range(lo, hi, SCAN_BLOCK):
+                    block_end = block + SCAN_BLOCK if block + SCAN_BLOCK < hi else hi
+                    if _latest(self.S + S_SPIKE_OFFSET * NEURON_STRIDE, block, block_end) < 0.0:
                         continue
-                    off = settle_spike(self.P, self.S, n, <float>dt, self.with_exp)
-                    if self._emit(a, only, out, n, t_start + off, k, t_end) != 0:
-                        out.error = 1
-                        return
+                    for n in range(block, block_end):
+                        if self.S[S_SPIKE_OFFSET * NEURON_STRIDE + n] < 0.0:
+                            continue
+                        off = settle_spike(self.P, self.S, n, <float>dt, self.with_exp)
+                        if self._emit(a, only, out, n, t_start + off, k, t_end) != 0:
+                            out.error = 1
+                            return
             for j in range(<int>out.bp_count):
                 if self._emit(a, only, out, out.bp_n[j], out.bp_t[j], k, t_end) != 0:
                     out.error = 1
