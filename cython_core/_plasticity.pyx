@@ -188,3 +188,43 @@ cdef Py_ssize_t _stride(const double[::1] values, Py_ssize_t n, str name) except
         return 0
     raise ValueError(f"{name}: {values.shape[0]} values for {n} synapses; give one per "
                      f"synapse or one for all")
+
+
+def store_weight_rows(const double[:, ::1] weights, const long[::1] rows, bint integer,
+                      float[:, ::1] configured, float[:, ::1] kept,
+                      const float[:, ::1] step_per_weight, float[:, ::1] step):
+    """A PPU weight write to one hemisphere: weights[i] into row rows[i] of its
+    configured weights, of their copy `kept` and of the engine's line steps
+    (weight times step_per_weight).  The weights must lie in range already;
+    with `integer`, returns False and writes nothing if one is not an integer.
+    One pass to check and one to write, where numpy took ten over
+    temporaries: the STDP program writes every plastic weight each period."""
+    cdef Py_ssize_t n = weights.shape[0], i, c, r
+    cdef float w
+    cdef int fractional = 0
+    if weights.shape[1] != COLUMNS or rows.shape[0] != n:
+        raise ValueError(f"weights: one row of {COLUMNS} per row index")
+    if not (configured.shape[0] == kept.shape[0] == step_per_weight.shape[0] == step.shape[0]
+            == COLUMNS and configured.shape[1] == kept.shape[1] == step_per_weight.shape[1]
+            == step.shape[1] == COLUMNS):
+        raise ValueError(f"a hemisphere's arrays are {COLUMNS} x {COLUMNS}")
+    for i in range(n):
+        if not 0 <= rows[i] < COLUMNS:
+            raise ValueError(f"rows: value {rows[i]} is out of range; allowed range is "
+                             f"0..{COLUMNS - 1}")
+    with nogil:
+        if integer:
+            for i in range(n):
+                for c in range(COLUMNS):
+                    fractional |= weights[i, c] != floor(weights[i, c])
+    if fractional:
+        return False
+    with nogil:
+        for i in range(n):
+            r = rows[i]
+            for c in range(COLUMNS):
+                w = <float>weights[i, c]
+                configured[r, c] = w
+                kept[r, c] = w
+                step[r, c] = w * step_per_weight[r, c]
+    return True

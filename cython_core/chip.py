@@ -17,6 +17,7 @@ from . import constants as C
 from . import mismatch as M
 from . import readout
 from ._engine import Engine, Observable, openmp_available
+from ._plasticity import store_weight_rows
 from ._readout import uniform
 from .config import ChipConfig, ConfigurationError, check_range
 
@@ -93,13 +94,24 @@ class PPUAccess:
     def set_weights(self, hemisphere, weights, rows=None):
         """Write 6-bit weights of one hemisphere (all rows, or the given rows)."""
         h = self._hemi(hemisphere)
-        syn = self._chip.config.synapses
-        sel = slice(None) if rows is None else self._indices("rows", rows, C.ROWS_PER_HEMISPHERE)
+        chip = self._chip
+        configured = chip.config.synapses.weights[h]
+        if rows is None:
+            rows = _ALL_ROWS
+        else:
+            rows = self._indices("rows", rows, C.ROWS_PER_HEMISPHERE)
         weights = np.asarray(weights, dtype=np.float64)
-        check_range("ppu weights", weights, 0, C.WEIGHT_MAX, integer=not self._chip.ideal)
-        syn.weights[h, sel] = weights
-        self._chip._load_synapses(hemisphere=h, rows=sel)
-        self._chip._synapse_snapshot[0][h, sel] = weights
+        shape = rows.shape + (C.COLUMNS_PER_HEMISPHERE,)
+        rows = rows.ravel()
+        if weights.shape != shape:           # broadcast, as numpy's assignment would
+            weights = np.broadcast_to(weights, shape)
+        weights = np.ascontiguousarray(weights.reshape(len(rows), C.COLUMNS_PER_HEMISPHERE))
+        # NaN fails both comparisons
+        in_range = weights.size == 0 or (weights.min() >= 0 and weights.max() <= C.WEIGHT_MAX)
+        if not (in_range and store_weight_rows(
+                weights, rows, not chip.ideal, configured, chip._synapse_snapshot[0][h],
+                chip._step_per_weight[h], chip._engine.synapse_step[h])):
+            check_range("ppu weights", weights, 0, C.WEIGHT_MAX, integer=not chip.ideal)
 
     def read_correlation(self, hemisphere, rows=None, reads=1):
         """Causal and acausal correlation of the given rows as raw 8-bit CADC codes
@@ -172,6 +184,9 @@ class PPUAccess:
         values = np.asarray(values)
         check_range(name, values, 0, count - 1)
         return values.astype(np.int64, copy=False)
+
+
+_ALL_ROWS = np.arange(C.ROWS_PER_HEMISPHERE)
 
 
 def _fpga_timestamps(times):
@@ -366,24 +381,19 @@ class Chip:
                 column_reset, hemisphere, branch, self.config, self.mismatch)
         return self._sensor_transfers[key]
 
-    def _load_synapses(self, hemisphere=None, rows=slice(None)):
-        """The synapses' line steps into the engine: all of them (and the
-        labels), or the given rows of one hemisphere (PPU weight writes)."""
+    def _load_synapses(self):
+        """The synapses' labels and line steps into the engine."""
         e = self._engine
-        if hemisphere is None:
-            # kept for the PPU's weight writes within the run (the DAC biases
-            # cannot change there) and for later configurations with the same
-            # DAC biases
-            dac_key = self.config.quadrants.synapse_dac_bias.tobytes()
-            if dac_key != self._step_per_weight_key:
-                self._step_per_weight = M.synapse_step_per_weight(self.config, self.mismatch)
-                self._step_per_weight_key = dac_key
-            e.set_labels(self.config.synapses.labels)
-            np.multiply(self.config.synapses.weights, self._step_per_weight,
-                        out=e.synapse_step, casting="same_kind")
-        else:
-            sel = (hemisphere, rows)
-            e.synapse_step[sel] = self.config.synapses.weights[sel] * self._step_per_weight[sel]
+        # kept for the PPU's weight writes within the run (the DAC biases
+        # cannot change there) and for later configurations with the same
+        # DAC biases
+        dac_key = self.config.quadrants.synapse_dac_bias.tobytes()
+        if dac_key != self._step_per_weight_key:
+            self._step_per_weight = M.synapse_step_per_weight(self.config, self.mismatch)
+            self._step_per_weight_key = dac_key
+        e.set_labels(self.config.synapses.labels)
+        np.multiply(self.config.synapses.weights, self._step_per_weight,
+                    out=e.synapse_step, casting="same_kind")
 
     def _load_stp(self):
         syn = self.config.synapses

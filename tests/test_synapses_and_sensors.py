@@ -267,12 +267,29 @@ def test_ppu_program_error_reports_time(ideal_chip):
         ideal_chip.run(50.0, ppu=[PPUProgram([30.0], broken)])
 
 
-def test_ppu_weight_write_is_validated(ideal_chip):
-    def writes_too_much(ppu):
-        ppu.set_weights(0, np.full((256, 256), 64))
+@pytest.mark.parametrize("bad, rows, message", [
+    (64.0, None, r"ppu weights: value 64 at index \(3, 9\) is out of range; allowed range is 0..63"),
+    (-1.0, [2, 3], r"ppu weights: value -1 at index \(1, 9\) is out of range"),
+    (5.5, None, r"ppu weights: value 5.5 is not an integer"),
+    (np.nan, [3], r"ppu weights: value nan is not finite"),
+])
+def test_ppu_weight_write_is_validated(bad, rows, message):
+    """A write with one bad weight raises, naming it, and writes none of them."""
+    seen = []
 
-    with pytest.raises(RuntimeError, match="ppu weights: value 64.*0..63"):
-        Chip(seed=1).run(10.0, ppu=[PPUProgram([5.0], writes_too_much)])
+    def writes(ppu):
+        w = np.full((256, 256), 7.0)
+        w[3, 9] = bad
+        try:
+            ppu.set_weights(0, w if rows is None else w[rows], rows=rows)
+        finally:
+            seen.append(ppu.get_weights(0))
+
+    chip = Chip(seed=1)
+    before = chip.config.synapses.weights[0].copy()
+    with pytest.raises(RuntimeError, match=message):
+        chip.run(10.0, ppu=[PPUProgram([5.0], writes)])
+    np.testing.assert_array_equal(seen[0], before)
 
 
 def test_cadc_membrane_recording(ideal_chip):
