@@ -416,19 +416,45 @@ cdef class Engine:
         self.with_coba = bool(np.any(values["k_coba_e"] != 0) or np.any(values["k_coba_i"] != 0))
 
     def set_labels(self, labels):
-        """Load synapse labels [2, rows, columns] (both layouts)."""
-        self.synapse_label[...] = labels
-        self.synapse_label_t[...] = np.transpose(labels, (0, 2, 1))
-        # row (h, r) listens to address a: entry (h * 256 + r) * 64 + a
-        heard = (np.arange(2 * 256, dtype=np.intp)[:, None] * 64
-                 + self.synapse_label.reshape(2 * 256, 256))
-        listens = np.zeros(2 * 256 * 64, np.uint8)
-        listens[heard.ravel()] = 1
-        self.row_listens[...] = listens.reshape(2, 256, 64)
-        one = np.all(self.synapse_label == self.synapse_label[:, :, :1], axis=2)
-        self.row_address[...] = np.where(one, self.synapse_label[:, :, 0].astype(np.int32), -1)
-        for h in range(2):
-            self.syn.uniform_rows[h] = bool(one[h].all())
+        """Load synapse labels [2, rows, columns] (both layouts), and per row
+        the addresses it listens to and whether it has only one."""
+        cdef const cnp.int64_t[:, :, ::1] src = np.ascontiguousarray(labels, dtype=np.int64)
+        cdef unsigned char[:, :, ::1] label = self.synapse_label
+        cdef unsigned char[:, :, ::1] label_t = self.synapse_label_t
+        cdef unsigned char[:, :, ::1] listens = self.row_listens
+        cdef int[:, ::1] row_address = self.row_address
+        cdef Py_ssize_t h, r, c
+        cdef cnp.int64_t a, first, lowest = 0, highest = 0
+        cdef bint one, all_one
+        if tuple(labels.shape) != (2, 256, COLUMNS):
+            raise ValueError(f"labels: shape {tuple(labels.shape)}, need (2, 256, {COLUMNS})")
+        with nogil:
+            for h in range(2):
+                for r in range(256):
+                    for c in range(COLUMNS):
+                        a = src[h, r, c]
+                        lowest = a if a < lowest else lowest
+                        highest = a if a > highest else highest
+        if lowest < 0 or highest > ADDRESS_MASK:
+            raise ValueError(f"labels: values {lowest}..{highest}; allowed range is "
+                             f"0..{ADDRESS_MASK}")
+        with nogil:
+            for h in range(2):
+                all_one = True
+                for r in range(256):
+                    for a in range(ADDRESS_MASK + 1):
+                        listens[h, r, a] = 0
+                    first = src[h, r, 0]
+                    one = True
+                    for c in range(COLUMNS):
+                        a = src[h, r, c]
+                        label[h, r, c] = <unsigned char>a
+                        label_t[h, c, r] = <unsigned char>a
+                        listens[h, r, a] = 1
+                        one = one and a == first
+                    row_address[h, r] = <int>first if one else -1
+                    all_one = all_one and one
+                self.syn.uniform_rows[h] = all_one
         self._gather_row_times()
 
     def forget_spike_times(self):
