@@ -345,13 +345,10 @@ class Chip:
         if key != self._correlation_key:
             self._sensor_reset_mv = M.correlation_reset_mv(cfg, self.mismatch)
             if sensing:
-                # into the engine's arrays (the causal ones are column-major
-                # there: through transposed views)
                 M.correlation_parameters(cfg, self.mismatch, {
                     "amp_acausal": e.amp_acausal, "inv_tau_acausal": e.inv_tau_acausal,
-                    "saturation": e.saturation,
-                    "amp_causal": np.transpose(e.amp_causal, (0, 2, 1)),
-                    "inv_tau_causal": np.transpose(e.inv_tau_causal, (0, 2, 1))})
+                    "saturation": e.saturation, "amp_causal": e.amp_causal,
+                    "inv_tau_causal": e.inv_tau_causal})
             self._correlation_key = key
         e.correlation_enable = bool(cfg.correlation_sensors_enable)
         nc = cfg.neurons

@@ -179,9 +179,19 @@ class Mismatch:
                 per_q = self._lognormal(f"corr_{branch}_{what}_q", sd_q, C.NUM_QUADRANTS)
                 self.correlation_gain[branch, what] = (
                     per_syn * per_q[col_quadrant][:, None, :])
-        # the sensors' engine takes rates (1 / tau): the inverse gains once, here
-        self.correlation_rate_gain = {branch: 1.0 / self.correlation_gain[branch, "tau"]
-                                      for branch in ("causal", "acausal")}
+        # the gains of the engine's per-synapse arrays, in their layouts (the
+        # causal branch column-major, [2][column][row]) and as rates (1 / tau):
+        # computed once, here, they are written into the engine as one
+        # contiguous product per array
+        def engine_layout(branch, values):
+            return np.ascontiguousarray(np.transpose(values, (0, 2, 1)) if branch == "causal"
+                                        else values)
+        self.correlation_amplitude_gain_engine = {
+            branch: engine_layout(branch, self.correlation_gain[branch, "amplitude"])
+            for branch in ("causal", "acausal")}
+        self.correlation_rate_gain_engine = {
+            branch: engine_layout(branch, 1.0 / self.correlation_gain[branch, "tau"])
+            for branch in ("causal", "acausal")}
         self.correlation_reset_offset = self._normal("corr_reset", CORRELATION_RESET_SD_MV,
                                                      C.NUM_QUADRANTS)
         ch_shape = (C.NUM_HEMISPHERES, 2, C.COLUMNS_PER_HEMISPHERE)
@@ -306,18 +316,23 @@ def correlation_reset_mv(config, mismatch):
 
 def correlation_parameters(config, mismatch, out):
     """Write the sensors' per-synapse amplitude (mV per pair) and 1/tau (1/us)
-    of both branches, [2, rows, columns], and their per-neuron saturation level
-    (mV) into the arrays (or views, any strides) of `out`: amp_causal,
-    inv_tau_causal, amp_acausal, inv_tau_acausal, saturation."""
+    of both branches and their per-neuron saturation level (mV) into the
+    engine's arrays of `out`: amp_acausal and inv_tau_acausal [2, rows,
+    columns], amp_causal and inv_tau_causal column-major [2, columns, rows],
+    saturation [512]."""
     q = config.quadrants
     quadrant = quadrant_of_neuron().reshape(C.NUM_HEMISPHERES, C.COLUMNS_PER_HEMISPHERE)
     amp = (CORRELATION_AMPLITUDE_PER_LSB_MV * q.correlation_i_bias_amplitude)[quadrant]
     tau = (CORRELATION_TAU_REF_US * (CORRELATION_TAU_REF_BIAS / np.maximum(
         q.correlation_i_bias_tau, 0.5)) ** CORRELATION_TAU_EXPONENT)[quadrant]
     for branch in ("causal", "acausal"):
-        np.multiply(amp[:, None, :], mismatch.correlation_gain[branch, "amplitude"],
+        # per column: along the last axis of the acausal arrays, the middle one
+        # of the causal (column-major) ones
+        column = (slice(None), slice(None), None) if branch == "causal" else (
+            slice(None), None, slice(None))
+        np.multiply(amp[column], mismatch.correlation_amplitude_gain_engine[branch],
                     out=out[f"amp_{branch}"], casting="same_kind")
-        np.multiply((1.0 / tau)[:, None, :], mismatch.correlation_rate_gain[branch],
+        np.multiply((1.0 / tau)[column], mismatch.correlation_rate_gain_engine[branch],
                     out=out[f"inv_tau_{branch}"], casting="same_kind")
     out["saturation"][...] = np.maximum(
         correlation_reset_mv(config, mismatch)[quadrant_of_neuron()] - CORRELATION_FLOOR_MV, 1.0)
