@@ -139,6 +139,21 @@ def distinct(codes):
     return distinct_dense(codes, size)
 
 
+def _mixed_radix(digits):
+    """One int64 code per element from (values, radix) digits, the first most
+    significant; digits of radix 1 (all zero) cost nothing."""
+    code = None
+    for values, radix in digits:
+        if radix == 1 and code is not None:
+            continue
+        if code is None:
+            code = np.array(values, np.int64)
+        else:
+            code *= radix
+            code += values
+    return code
+
+
 def _has_repeats(codes):
     """Whether any integer code occurs twice (dense codes: a byte mask)."""
     codes = np.ascontiguousarray(codes, np.int64)
@@ -621,20 +636,19 @@ class State(common.control.BaseState):
                     f"at random is realised for spike sources only")
             count = np.where(partial, 1 + np.arange(n), 0)
         elif prj.plastic:
-            pair = (np.asarray(prj.connections_pre, np.int64) * (prj.post.size + 1)
-                    + prj.connections_post) * len(delays) + delay_index
+            pair = _mixed_radix([(source_index, prj.pre.size),
+                                 (np.asarray(prj.connections_post, np.int64), prj.post.size),
+                                 (delay_index, len(delays))])
             if _has_repeats(pair):                         # repeated connections (multapses)
                 order = np.argsort(pair, kind="stable")
                 first_of_run = np.r_[True, pair[order][1:] != pair[order][:-1]]
                 run_start = np.maximum.accumulate(np.where(first_of_run, np.arange(n), 0))
                 count[order] = np.arange(n) - run_start
         # one integer per key: mixed-radix digits (source, delay, hemisphere, dynamics, count)
-        digits = [(source_index, len(pre_codes)), (delay_index, len(delays)),
-                  (slots // C.COLUMNS_PER_HEMISPHERE, C.NUM_HEMISPHERES),
-                  (np.ravel(dyn_index), len(dynamics)), (count, int(count.max()) + 1)]
-        code = np.zeros(n, np.int64)
-        for values, radix in digits:
-            code = code * radix + values
+        code = _mixed_radix([(source_index, len(pre_codes)), (delay_index, len(delays)),
+                             (slots // C.COLUMNS_PER_HEMISPHERE, C.NUM_HEMISPHERES),
+                             (np.ravel(dyn_index), len(dynamics)),
+                             (count, int(count.max()) + 1)])
         _, first, group = distinct(code)
         # the attributes of each key, from one connection of it
         sources = [source_key(c) for c in pre_codes[source_index[first]].tolist()]
