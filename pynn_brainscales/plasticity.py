@@ -112,21 +112,27 @@ def stdp_groups(projection, placement, unit, chip_us_per_ms):
     # a full-chip projection's parameters are ~10 MB per update when spelled out
     # per synapse: the program takes one value for all where they agree
     shared = {name: values for name, values in rule.items() if len(values) == 1}
+    # in the order of the synapses (hemisphere, rows, then columns), so that
+    # the program's reads and writes run along memory; a synapse holds one
+    # connection, so the positions are distinct and a scatter sorts them
+    synapses = C.ROWS_PER_HEMISPHERE * C.COLUMNS_PER_HEMISPHERE
+    position = (placement.hemisphere * synapses
+                + placement.rows[:, 0] * C.COLUMNS_PER_HEMISPHERE + placement.columns)
+    by_position = np.full(C.NUM_HEMISPHERES * synapses, -1, np.int64)
+    by_position[position] = np.arange(len(position))
+    order = by_position[by_position >= 0]
+    rows, columns = placement.rows[order], placement.columns[order]
+    spelled_out = {name: values[order] for name, values in rule.items() if name not in shared}
+    bounds = np.searchsorted(placement.hemisphere[order], np.arange(C.NUM_HEMISPHERES + 1))
     groups = []
-    for h in np.flatnonzero(np.bincount(placement.hemisphere, minlength=C.NUM_HEMISPHERES)):
-        index = np.flatnonzero(placement.hemisphere == h)
-        # in the order of the synapses (rows, then columns), so that the
-        # program's reads and writes run along memory; a synapse holds one
-        # connection, so the positions are distinct
-        position = placement.rows[index, 0] * C.COLUMNS_PER_HEMISPHERE + placement.columns[index]
-        by_position = np.full(C.ROWS_PER_HEMISPHERE * C.COLUMNS_PER_HEMISPHERE, -1, np.int64)
-        by_position[position] = index
-        index = by_position[by_position >= 0]
+    for h in range(C.NUM_HEMISPHERES):
+        part = slice(bounds[h], bounds[h + 1])
+        if part.start == part.stop:
+            continue
         groups.append(PlasticGroup(
-            index=index, hemisphere=int(h), rows=placement.rows[index],
-            columns=placement.columns[index],
-            **{name: shared[name] if name in shared else values[index]
-               for name, values in rule.items()}))
+            index=order[part], hemisphere=h, rows=rows[part], columns=columns[part],
+            **{name: shared[name] if name in shared else spelled_out[name][part]
+               for name in rule}))
     return groups
 
 
