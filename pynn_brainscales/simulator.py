@@ -532,7 +532,9 @@ class State(common.control.BaseState):
             keys, group = self._request_keys(number, prj, slots)
             column = slots % C.COLUMNS_PER_HEMISPHERE
             code = group * C.COLUMNS_PER_HEMISPHERE + column
-            if _has_repeats(code):
+            # a plastic projection's keys keep repeated connections apart (their
+            # count digit): only static ones can repeat a (key, column)
+            if not prj.plastic and _has_repeats(code):
                 # repeated connections (multapses): one synapse per key and
                 # column, with their weights summed
                 pairs, _, place = distinct(code)
