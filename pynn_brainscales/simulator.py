@@ -531,10 +531,10 @@ class State(common.control.BaseState):
             w_hw = self._hardware_weights(prj, slots)
             keys, group = self._request_keys(number, prj, slots)
             column = slots % C.COLUMNS_PER_HEMISPHERE
-            code = group * C.COLUMNS_PER_HEMISPHERE + column
             # a plastic projection's keys keep repeated connections apart (their
             # count digit): only static ones can repeat a (key, column)
-            if not prj.plastic and _has_repeats(code):
+            code = None if prj.plastic else group * C.COLUMNS_PER_HEMISPHERE + column
+            if code is not None and _has_repeats(code):
                 # repeated connections (multapses): one synapse per key and
                 # column, with their weights summed
                 pairs, _, place = distinct(code)
@@ -612,11 +612,11 @@ class State(common.control.BaseState):
         # the pre cells are distinct: their index in prj.pre numbers the sources
         pre_codes = source_codes(cell_ids(prj.pre, np.arange(prj.pre.size)))
         source_index = np.asarray(prj.connections_pre, np.int64)
-        rounded = np.round(prj.connections_delay, 6)
-        if n and np.all(rounded == rounded[0]):
-            delays, delay_index = rounded[:1], np.zeros(n, np.int64)
+        delay = np.asarray(prj.connections_delay, float)
+        if n and delay.min() == delay.max():          # one delay (two reductions, no rounding)
+            delays, delay_index = np.round(delay[:1], 6), np.zeros(n, np.int64)
         else:
-            delays, delay_index = np.unique(rounded, return_inverse=True)
+            delays, delay_index = np.unique(np.round(delay, 6), return_inverse=True)
         if "tau_rec" in prj.extra_names:            # short-term plasticity of the row
             stp = np.round(np.column_stack([
                 prj.connections_U, prj.connections_tau_rec * self.time_scale,
@@ -625,10 +625,9 @@ class State(common.control.BaseState):
         else:
             dynamics, dyn_index = [None], np.zeros(n, np.int64)
         count = np.zeros(n, np.int64)
-        release = (np.asarray(prj.connections_p, float) if "p" in prj.extra_names
-                   else np.ones(n))
-        partial = release < 1.0
-        if np.any(partial):
+        partial = (np.asarray(prj.connections_p, float) < 1.0 if "p" in prj.extra_names
+                   else None)
+        if partial is not None and np.any(partial):
             # a connection that releases at random has a row of its own: its
             # source's spikes are thinned for it alone
             if np.any(pre_codes[source_index[partial]] < 0):
