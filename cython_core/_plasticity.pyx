@@ -8,8 +8,20 @@ and writes the new weights (sums over each synapse's parallel rows).  Nothing
 here knows PyNN: the arrays are the chip's and the rule's.
 """
 from libc.math cimport floor, ceil, pow
+from libc.stdint cimport uint64_t
+from libc.stdlib cimport free, malloc
+from libc.string cimport memset
+
+from ._readout cimport _fill_normal, _fill_uniform
+from ._types cimport crfloat, rfloat
+
+cdef extern from *:
+    ctypedef const double* crdouble "const double * __restrict__"
 
 DEF COLUMNS = 256
+# the column-major causal sensors are read in tiles of TILE x TILE (as the CADC
+# conversion of _readout does)
+DEF TILE = 8
 
 
 cdef inline double soft_bound(double distance, double mu) noexcept nogil:
@@ -228,3 +240,128 @@ def store_weight_rows(const double[:, ::1] weights, const long[::1] rows, bint i
                 kept[r, c] = w
                 step[r, c] = w * step_per_weight[r, c]
     return True
+
+
+def additive_stdp_from_sensors(float[:, ::1] causal, float[:, ::1] acausal, Py_ssize_t n_rows,
+                               const double[:, ::1] code_scale, const double[:, ::1] code_shift,
+                               double noise_sd, uint64_t causal_key, uint64_t acausal_key,
+                               bint floor_codes, double code_max,
+                               const double[:, ::1] reset_code,
+                               const double[:, ::1] pairs_per_code, double causal_scale,
+                               double acausal_scale, double a_plus, double a_minus,
+                               double w_min, double w_max, bint integer, uint64_t uniform_key,
+                               float[:, ::1] configured, float[:, ::1] kept,
+                               const float[:, ::1] step_per_weight, float[:, ::1] step):
+    """The additive pair-STDP update of the leading `n_rows` rows of one
+    hemisphere as the PPU does it row by row: the CADC reads of both sensor
+    branches (code = drop * code_scale + code_shift per [branch, column], plus
+    Gaussian noise of sd `noise_sd`, rounded down with `floor_codes`, within
+    0..code_max), the update of additive_stdp_leading_rows, the weight
+    write (configured weights, their kept copy and the engine's line steps) and
+    the sensors' reset.  `causal` is the engine's column-major causal branch
+    [column, row], `acausal` its row-major acausal one.  The noise and the
+    rounding's uniforms come from the keys as channel_codes and uniform draw
+    them, so that the result equals those steps done one after another."""
+    cdef Py_ssize_t n = n_rows * COLUMNS, r, c, i, r0, r1, c0
+    cdef double span = w_max - w_min
+    cdef double potentiation = span * a_plus * causal_scale
+    cdef double depression = span * a_minus * acausal_scale
+    cdef double low = ceil(w_min - 1e-9), high = floor(w_max + 1e-9)
+    cdef float* noise_c = NULL
+    cdef float* drop_c = NULL
+    cdef float* noise_a = NULL
+    cdef double* uniform = NULL
+    if not 0 <= n_rows <= COLUMNS:
+        raise ValueError(f"n_rows: value {n_rows} is out of range; allowed range is 0..{COLUMNS}")
+    if not (causal.shape[0] == acausal.shape[0] == configured.shape[0] == kept.shape[0]
+            == step.shape[0] == step_per_weight.shape[0] == COLUMNS
+            and causal.shape[1] == acausal.shape[1] == configured.shape[1] == kept.shape[1]
+            == step.shape[1] == step_per_weight.shape[1] == COLUMNS):
+        raise ValueError(f"a hemisphere's arrays are {COLUMNS} x {COLUMNS}")
+    if code_scale.shape[0] != 2 or code_shift.shape[0] != 2 or code_scale.shape[1] != COLUMNS \
+            or code_shift.shape[1] != COLUMNS:
+        raise ValueError(f"code_scale, code_shift: one value per [branch, column], "
+                         f"shape (2, {COLUMNS})")
+    _check_tables(reset_code, pairs_per_code, None, n, False)
+    if n == 0:
+        return
+    try:
+        noise_c = <float*>malloc(n * sizeof(float))
+        noise_a = <float*>malloc(n * sizeof(float))
+        uniform = <double*>malloc(n * sizeof(double))
+        drop_c = <float*>malloc(n * sizeof(float))
+        if noise_c == NULL or noise_a == NULL or uniform == NULL or drop_c == NULL:
+            raise MemoryError()
+        with nogil:
+            # the causal drops in row order, read along the engine's columns
+            for r0 in range(0, n_rows, TILE):
+                r1 = r0 + TILE if r0 + TILE < n_rows else n_rows
+                for c0 in range(0, COLUMNS, TILE):
+                    for c in range(c0, c0 + TILE):
+                        for r in range(r0, r1):
+                            drop_c[r * COLUMNS + c] = causal[c, r]
+            if noise_sd > 0.0:
+                _fill_normal(noise_c, n, causal_key)
+                _fill_normal(noise_a, n, acausal_key)
+            else:
+                memset(noise_c, 0, n * sizeof(float))
+                memset(noise_a, 0, n * sizeof(float))
+            if integer:
+                _fill_uniform(uniform, n, uniform_key)
+            else:
+                memset(uniform, 0, n * sizeof(double))
+            for r in range(n_rows):
+                i = r * COLUMNS
+                _additive_row(drop_c + i, &acausal[r, 0], noise_c + i, noise_a + i, uniform + i,
+                              &code_scale[0, 0], &code_shift[0, 0], &reset_code[0, 0],
+                              &pairs_per_code[0, 0], noise_sd, floor_codes, code_max,
+                              potentiation, depression, w_min, w_max, integer, low, high,
+                              &configured[r, 0], &kept[r, 0], &step_per_weight[r, 0],
+                              &step[r, 0])
+            # the sensors' reset: the rows' runs of each causal column, and the
+            # acausal rows in one block
+            for c in range(COLUMNS):
+                memset(&causal[c, 0], 0, n_rows * sizeof(float))
+            memset(&acausal[0, 0], 0, n * sizeof(float))
+    finally:
+        free(drop_c)
+        free(noise_c)
+        free(noise_a)
+        free(uniform)
+
+
+cdef void _additive_row(crfloat drop_c, crfloat drop_a, crfloat noise_c, crfloat noise_a,
+                        crdouble uniform, crdouble code_scale, crdouble code_shift,
+                        crdouble reset_code, crdouble pairs_per_code, double noise_sd,
+                        bint floor_codes, double code_max, double potentiation,
+                        double depression, double w_min, double w_max, bint integer,
+                        double low, double high, rfloat configured, rfloat kept,
+                        crfloat step_per_weight, rfloat step) noexcept nogil:
+    """One row of additive_stdp_from_sensors (the per-[branch, column] tables
+    [2][256] flat), on pointers that do not alias, so that it vectorises."""
+    cdef Py_ssize_t c
+    cdef double code_c, code_a, new, rounded
+    cdef float w
+    for c in range(COLUMNS):
+        # as channel_codes: the line, then the noise, then the rounding and range
+        code_c = drop_c[c] * code_scale[c] + code_shift[c]
+        code_a = drop_a[c] * code_scale[COLUMNS + c] + code_shift[COLUMNS + c]
+        # every load unconditional (zeros where unused): conditional loads
+        # stop gcc from vectorising
+        code_c += noise_sd * noise_c[c]
+        code_a += noise_sd * noise_a[c]
+        code_c = floor(code_c) if floor_codes else code_c
+        code_a = floor(code_a) if floor_codes else code_a
+        code_c = 0.0 if code_c < 0.0 else (code_max if code_c > code_max else code_c)
+        code_a = 0.0 if code_a < 0.0 else (code_max if code_a > code_max else code_a)
+        # as additive_stdp_leading_rows
+        new = (<double>configured[c]
+               + potentiation * (reset_code[c] - code_c) * pairs_per_code[c]
+               - depression * (reset_code[COLUMNS + c] - code_a) * pairs_per_code[COLUMNS + c])
+        new = w_min if new < w_min else (w_max if new > w_max else new)
+        rounded = floor(new + uniform[c])
+        rounded = low if rounded < low else (high if rounded > high else rounded)
+        w = <float>(rounded if integer else new)
+        configured[c] = w
+        kept[c] = w
+        step[c] = w * step_per_weight[c]

@@ -17,7 +17,7 @@ from . import constants as C
 from . import mismatch as M
 from . import readout
 from ._engine import Engine, Observable, openmp_available
-from ._plasticity import store_weight_rows
+from ._plasticity import additive_stdp_from_sensors, store_weight_rows
 from ._readout import uniform
 from .config import ChipConfig, ConfigurationError, check_range
 
@@ -112,6 +112,46 @@ class PPUAccess:
                 weights, rows, not chip.ideal, configured, chip._synapse_snapshot[0][h],
                 chip._step_per_weight[h], chip._engine.synapse_step[h])):
             check_range("ppu weights", weights, 0, C.WEIGHT_MAX, integer=not chip.ideal)
+
+    def additive_stdp_rows(self, hemisphere, n_rows, rule, reset_code, pairs_per_code, reads=1):
+        """An additive pair-STDP update of the first `n_rows` rows of a
+        hemisphere in one pass, as a PPU program does it row by row: the CADC
+        reads of both sensor branches (the mean of `reads` reads, as
+        read_correlation), the new weights, their write and the sensors'
+        reset.  The result, random numbers included, is that of
+        read_correlation, reset_correlation, get_weights, random (one number
+        per synapse, where weights are integers) and set_weights in this order.
+
+        `rule`: causal_scale, acausal_scale, a_plus, a_minus and w_min, w_max
+        (weight LSB); `reset_code`, `pairs_per_code`: the codes of reset sensors
+        and the pairs per code, [branch (causal, acausal), column]."""
+        h = self._hemi(hemisphere)
+        check_range("n_rows", n_rows, 0, C.ROWS_PER_HEMISPHERE)
+        check_range("reads", reads, 1, 64)
+        for name in ("w_min", "w_max"):
+            check_range(f"rule {name}", rule[name], 0, C.WEIGHT_MAX, integer=False)
+        chip = self._chip
+        line_shift, noise_sd, floor = readout.cadc_read_model(
+            chip.mismatch, not chip.ideal, int(reads))
+        transfers = [chip._sensor_read_transfer(h, branch)
+                     for branch in (readout.CAUSAL, readout.ACAUSAL)]
+        code_scale = np.stack([scale for scale, _ in transfers])
+        code_shift = np.stack([shift + line_shift if line_shift else shift
+                               for _, shift in transfers])
+        causal_key = readout.noise_key(self._rng)
+        acausal_key = readout.noise_key(self._rng)
+        integer = not chip.ideal
+        uniform_key = readout.noise_key(self._rng) if integer else 0
+        e = chip._engine
+        additive_stdp_from_sensors(
+            e.causal[h], e.acausal[h], int(n_rows), code_scale, code_shift, noise_sd,
+            causal_key, acausal_key, floor, float(C.CADC_CODE_MAX),
+            np.ascontiguousarray(reset_code, np.float64),
+            np.ascontiguousarray(pairs_per_code, np.float64),
+            *(float(rule[name]) for name in ("causal_scale", "acausal_scale", "a_plus",
+                                             "a_minus", "w_min", "w_max")),
+            integer, uniform_key, chip.config.synapses.weights[h],
+            chip._synapse_snapshot[0][h], chip._step_per_weight[h], e.synapse_step[h])
 
     def read_correlation(self, hemisphere, rows=None, reads=1):
         """Causal and acausal correlation of the given rows as raw 8-bit CADC codes

@@ -93,16 +93,21 @@ def cadc_drop_codes(drop, transfer, mismatch, rng, quantise=True, reads=1):
     return _convert(drop, *transfer, mismatch, rng, quantise, reads)
 
 
+def cadc_read_model(mismatch, quantise, reads):
+    """How `reads` CADC reads are drawn (see cadc_codes): (shift of the line in
+    LSB, sd of its Gaussian noise in LSB, whether the codes are rounded down)."""
+    averaged = reads > 1 and quantise and not mismatch.ideal
+    if averaged:
+        return -0.5, float(np.sqrt((M.CADC_NOISE_LSB ** 2 + 1.0 / 12.0) / reads)), False
+    return 0.0, (0.0 if mismatch.ideal else M.CADC_NOISE_LSB), bool(quantise)
+
+
 def _convert(values, scale, shift, mismatch, rng, quantise, reads):
     """values [rows, columns] * scale + shift per column, with the CADC's noise,
     rounding and range (see cadc_codes)."""
-    averaged = reads > 1 and quantise and not mismatch.ideal
-    if averaged:
-        shift = shift - 0.5
-        noise_sd = np.sqrt((M.CADC_NOISE_LSB ** 2 + 1.0 / 12.0) / reads)
-    else:
-        noise_sd = 0.0 if mismatch.ideal else M.CADC_NOISE_LSB
-    floor = bool(quantise and not averaged)
+    line_shift, noise_sd, floor = cadc_read_model(mismatch, quantise, reads)
+    if line_shift:
+        shift = shift + line_shift
     out = np.empty(values.shape, np.float64)
     channel_codes(values, np.ascontiguousarray(scale, np.float64),
                   np.ascontiguousarray(shift, np.float64), float(noise_sd), noise_key(rng),

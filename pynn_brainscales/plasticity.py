@@ -223,6 +223,15 @@ class PairSTDPProgram:
             self._index = [self._indices(g) for g in self.groups]
             self._tables = {h: self._column_tables(h) for h in self.rows}
         for h, rows in self.rows.items():
+            mine = [(g, index) for g, index in zip(self.groups, self._index) if g.hemisphere == h]
+            if len(mine) == 1 and mine[0][1]["leading_rows"]:
+                # the hemisphere's first rows, all of one additive rule: read,
+                # update, write and reset in one pass
+                g = mine[0][0]
+                ppu.additive_stdp_rows(h, len(rows), {name: float(getattr(g, name)[0])
+                                                      for name in ADDITIVE_RULE},
+                                       *self._tables[h], reads=READS_PER_UPDATE)
+                continue
             every = len(rows) == C.ROWS_PER_HEMISPHERE      # all rows, in order
             causal, acausal = ppu.read_correlation(h, None if every else rows,
                                                    reads=READS_PER_UPDATE)

@@ -4,6 +4,7 @@ import pytest
 
 from cython_core import Chip, CadcRecording, PPUProgram, constants as C
 from cython_core import mismatch as M
+from cython_core.config import ConfigurationError
 
 from conftest import drive_with_input
 
@@ -414,3 +415,51 @@ def test_psp_height_follows_the_synapse_dac_bias_between_runs(ideal_chip):
         heights.append(trace.max() - trace[0])
     assert heights[0] > 1.0
     assert heights[1] / heights[0] == pytest.approx(0.5, rel=1e-3)
+
+
+@pytest.mark.parametrize("ideal, n_rows", [(False, 256), (False, 100), (True, 256)])
+def test_ppu_stdp_rows_equal_the_steps_they_fuse(ideal, n_rows):
+    """PPUAccess.additive_stdp_rows reads, updates, writes and resets in one pass;
+    the result must be that of read_correlation, reset_correlation, get_weights,
+    random and set_weights one after another, bit for bit (same random numbers),
+    on a calibrated-like chip (noise, integer weights) and an ideal one."""
+    from cython_core.chip import PPUAccess
+    from cython_core._plasticity import additive_stdp_leading_rows
+    rule = dict(causal_scale=0.9, acausal_scale=1.1, a_plus=0.01, a_minus=0.012,
+                w_min=0.0, w_max=63.0)
+    rng = np.random.default_rng(3)
+    reset_code = 200.0 + rng.normal(0, 3, (2, 256))
+    pairs_per_code = 0.5 + rng.random((2, 256))
+    weights = rng.integers(0, 64, (2, 256, 256)).astype(float)
+    drops = rng.uniform(0, 40, (2, 2, 256, 256)).astype(np.float32)
+    chips = []
+    for _ in range(2):
+        chip = Chip(seed=1, ideal=ideal)
+        chip.config.synapses.weights[...] = weights
+        chip.config.correlation_sensors_enable = True
+        chip.reset_state()
+        chip._engine.causal[...] = drops[0]
+        chip._engine.acausal[...] = drops[1]
+        chips.append(chip)
+    stepwise, fused = (PPUAccess(c, 0.0, np.random.default_rng(9)) for c in chips)
+    h, rows = 1, np.arange(n_rows)
+    causal, acausal = stepwise.read_correlation(h, rows, reads=4)
+    stepwise.reset_correlation(h, rows)
+    w = np.ascontiguousarray(stepwise.get_weights(h), float)
+    uniform = stepwise.random(n_rows * 256) if not ideal else np.zeros(0)
+    additive_stdp_leading_rows(np.ascontiguousarray(causal, float).ravel(),
+                               np.ascontiguousarray(acausal, float).ravel(), w.ravel(),
+                               reset_code, pairs_per_code, *rule.values(), uniform, not ideal)
+    stepwise.set_weights(h, w[rows], rows=rows)
+    fused.additive_stdp_rows(h, n_rows, rule, reset_code, pairs_per_code, reads=4)
+    a, b = chips
+    assert not np.array_equal(a.config.synapses.weights, weights)      # weights moved
+    np.testing.assert_array_equal(a.config.synapses.weights, b.config.synapses.weights)
+    np.testing.assert_array_equal(a._engine.synapse_step, b._engine.synapse_step)
+    np.testing.assert_array_equal(a._engine.causal, b._engine.causal)
+    np.testing.assert_array_equal(a._engine.acausal, b._engine.acausal)
+    # the generators stand at the same place afterwards
+    assert stepwise._rng.integers(2**63) == fused._rng.integers(2**63)
+    with pytest.raises(ConfigurationError, match=r"rule w_max: value 64"):
+        fused.additive_stdp_rows(h, n_rows, dict(rule, w_max=64.0), reset_code,
+                                 pairs_per_code, reads=4)
