@@ -27,6 +27,7 @@ How this differs from NEST's ``stdp_synapse`` (what PyNN's nest backend runs):
   changes on average).  An ideal chip has none of this.
 - tau_plus must equal tau_minus (one sensor bias per quadrant for both branches).
 """
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -61,15 +62,21 @@ class SynapsePlacement:
     rows: np.ndarray
     columns: np.ndarray
 
-    @property
+    @functools.cached_property
     def slots(self):
         """The neuron circuit of each connection's postsynaptic cell."""
         return self.hemisphere * C.COLUMNS_PER_HEMISPHERE + self.columns
 
+    @functools.cached_property
+    def _synapse_index(self):
+        # each part's index into a flat [2, 256, 256] array (every run reads them)
+        return ((self.hemisphere[:, None] * C.ROWS_PER_HEMISPHERE + self.rows)
+                * C.COLUMNS_PER_HEMISPHERE + self.columns[:, None])
+
     def weights(self, synapse_weights):
         """Hardware weights (sum over parallel rows) from [2, 256, 256] arrays."""
-        return synapse_weights[self.hemisphere[:, None], self.rows,
-                               self.columns[:, None]].sum(axis=1)
+        parts = np.take(np.ravel(synapse_weights), self._synapse_index)
+        return parts[:, 0] if parts.shape[1] == 1 else parts.sum(axis=1)
 
 
 def write_parts(weights, rows, columns, total, integer):
