@@ -148,6 +148,22 @@ cdef void _additive_single_rows(const double[::1] causal, const double[::1] acau
         weights[synapse_index[i, 0]] = new
 
 
+cdef inline double _additive(double weight, double code_causal, double code_acausal,
+                             double reset_causal, double reset_acausal, double pairs_causal,
+                             double pairs_acausal, double potentiation, double depression,
+                             double w_min, double w_max) noexcept nogil:
+    # the additive rule on the drops of both branches from their reset codes
+    cdef double new = (weight + potentiation * (reset_causal - code_causal) * pairs_causal
+                       - depression * (reset_acausal - code_acausal) * pairs_acausal)
+    return w_min if new < w_min else (w_max if new > w_max else new)
+
+
+cdef inline double _rounded(double weight, double uniform, double low, double high) noexcept nogil:
+    # stochastic rounding to an integer weight within [low, high]
+    cdef double rounded = floor(weight + uniform)
+    return low if rounded < low else (high if rounded > high else rounded)
+
+
 def additive_stdp_leading_rows(const double[::1] causal, const double[::1] acausal,
                                double[::1] weights, const double[:, ::1] reset_code,
                                const double[:, ::1] pairs_per_code, double causal_scale,
@@ -170,15 +186,12 @@ def additive_stdp_leading_rows(const double[::1] causal, const double[::1] acaus
     _check_tables(reset_code, pairs_per_code, uniform, n, integer)
     with nogil:
         for i in range(n):
-            new = (weights[i]
-                   + potentiation * (reset_code[0, i % COLUMNS] - causal[i])
-                   * pairs_per_code[0, i % COLUMNS]
-                   - depression * (reset_code[1, i % COLUMNS] - acausal[i])
-                   * pairs_per_code[1, i % COLUMNS])
-            new = w_min if new < w_min else (w_max if new > w_max else new)
+            new = _additive(weights[i], causal[i], acausal[i], reset_code[0, i % COLUMNS],
+                            reset_code[1, i % COLUMNS], pairs_per_code[0, i % COLUMNS],
+                            pairs_per_code[1, i % COLUMNS], potentiation, depression, w_min,
+                            w_max)
             if integer:
-                new = floor(new + uniform[i])
-                new = low if new < low else (high if new > high else new)
+                new = _rounded(new, uniform[i], low, high)
             weights[i] = new
 
 
@@ -354,13 +367,10 @@ cdef void _additive_row(crfloat drop_c, crfloat drop_a, crfloat noise_c, crfloat
         code_a = floor(code_a) if floor_codes else code_a
         code_c = 0.0 if code_c < 0.0 else (code_max if code_c > code_max else code_c)
         code_a = 0.0 if code_a < 0.0 else (code_max if code_a > code_max else code_a)
-        # as additive_stdp_leading_rows
-        new = (<double>configured[c]
-               + potentiation * (reset_code[c] - code_c) * pairs_per_code[c]
-               - depression * (reset_code[COLUMNS + c] - code_a) * pairs_per_code[COLUMNS + c])
-        new = w_min if new < w_min else (w_max if new > w_max else new)
-        rounded = floor(new + uniform[c])
-        rounded = low if rounded < low else (high if rounded > high else rounded)
+        new = _additive(configured[c], code_c, code_a, reset_code[c], reset_code[COLUMNS + c],
+                        pairs_per_code[c], pairs_per_code[COLUMNS + c], potentiation,
+                        depression, w_min, w_max)
+        rounded = _rounded(new, uniform[c], low, high)
         w = <float>(rounded if integer else new)
         configured[c] = w
         kept[c] = w
