@@ -138,13 +138,11 @@ cdef void _additive_single_rows(const double[::1] causal, const double[::1] acau
     for i in range(n):
         j = read_index[i, 0]
         column = synapse_index[i, 0] % COLUMNS
-        new = (weights[synapse_index[i, 0]]
-               + potentiation * (reset_code[0, column] - causal[j]) * pairs_per_code[0, column]
-               - depression * (reset_code[1, column] - acausal[j]) * pairs_per_code[1, column])
-        new = lo if new < lo else (hi if new > hi else new)
+        new = _additive(weights[synapse_index[i, 0]], causal[j], acausal[j],
+                        reset_code[0, column], reset_code[1, column], pairs_per_code[0, column],
+                        pairs_per_code[1, column], potentiation, depression, lo, hi)
         if integer:
-            new = floor(new + uniform[i])
-            new = low if new < low else (high if new > high else new)
+            new = _rounded(new, uniform[i], low, high)
         weights[synapse_index[i, 0]] = new
 
 
@@ -164,35 +162,11 @@ cdef inline double _rounded(double weight, double uniform, double low, double hi
     return low if rounded < low else (high if rounded > high else rounded)
 
 
-def additive_stdp_leading_rows(const double[::1] causal, const double[::1] acausal,
-                               double[::1] weights, const double[:, ::1] reset_code,
-                               const double[:, ::1] pairs_per_code, double causal_scale,
-                               double acausal_scale, double a_plus, double a_minus,
-                               double w_min, double w_max, const double[::1] uniform,
-                               bint integer):
-    """pair_stdp_update for the synapses of whole rows, one row per synapse and
-    one additive rule: synapse i is weights[i] and reads causal[i] and
-    acausal[i] (the first len(causal) / 256 rows of a hemisphere, all read in
-    order).  Without index arrays the loop is contiguous and vectorises."""
-    cdef Py_ssize_t n = causal.shape[0], i
-    cdef double span = w_max - w_min
-    cdef double potentiation = span * a_plus * causal_scale
-    cdef double depression = span * a_minus * acausal_scale
-    cdef double low = ceil(w_min - 1e-9), high = floor(w_max + 1e-9)
-    cdef double new
-    if n % COLUMNS or acausal.shape[0] != n or weights.shape[0] < n:
-        raise ValueError(f"causal, acausal: whole rows of {COLUMNS} synapses each, and "
-                         f"weights for each of them")
-    _check_tables(reset_code, pairs_per_code, uniform, n, integer)
-    with nogil:
-        for i in range(n):
-            new = _additive(weights[i], causal[i], acausal[i], reset_code[0, i % COLUMNS],
-                            reset_code[1, i % COLUMNS], pairs_per_code[0, i % COLUMNS],
-                            pairs_per_code[1, i % COLUMNS], potentiation, depression, w_min,
-                            w_max)
-            if integer:
-                new = _rounded(new, uniform[i], low, high)
-            weights[i] = new
+cdef int _check_hemisphere(const float[:, ::1] values) except -1:
+    # a hemisphere's per-synapse array (weights, their copies, steps, sensors)
+    if values.shape[0] != COLUMNS or values.shape[1] != COLUMNS:
+        raise ValueError(f"a hemisphere's arrays are {COLUMNS} x {COLUMNS}")
+    return 0
 
 
 cdef int _check_tables(const double[:, ::1] reset_code, const double[:, ::1] pairs_per_code,
@@ -229,10 +203,10 @@ def store_weight_rows(const double[:, ::1] weights, const long[::1] rows, bint i
     cdef int fractional = 0
     if weights.shape[1] != COLUMNS or rows.shape[0] != n:
         raise ValueError(f"weights: one row of {COLUMNS} per row index")
-    if not (configured.shape[0] == kept.shape[0] == step_per_weight.shape[0] == step.shape[0]
-            == COLUMNS and configured.shape[1] == kept.shape[1] == step_per_weight.shape[1]
-            == step.shape[1] == COLUMNS):
-        raise ValueError(f"a hemisphere's arrays are {COLUMNS} x {COLUMNS}")
+    _check_hemisphere(configured)
+    _check_hemisphere(kept)
+    _check_hemisphere(step_per_weight)
+    _check_hemisphere(step)
     for i in range(n):
         if not 0 <= rows[i] < COLUMNS:
             raise ValueError(f"rows: value {rows[i]} is out of range; allowed range is "
@@ -269,7 +243,7 @@ def additive_stdp_from_sensors(float[:, ::1] causal, float[:, ::1] acausal, Py_s
     hemisphere as the PPU does it row by row: the CADC reads of both sensor
     branches (code = drop * code_scale + code_shift per [branch, column], plus
     Gaussian noise of sd `noise_sd`, rounded down with `floor_codes`, within
-    0..code_max), the update of additive_stdp_leading_rows, the weight
+    0..code_max), the additive update of pair_stdp_update, the weight
     write (configured weights, their kept copy and the engine's line steps) and
     the sensors' reset.  `causal` is the engine's column-major causal branch
     [column, row], `acausal` its row-major acausal one.  The noise and the
@@ -286,11 +260,12 @@ def additive_stdp_from_sensors(float[:, ::1] causal, float[:, ::1] acausal, Py_s
     cdef double* uniform = NULL
     if not 0 <= n_rows <= COLUMNS:
         raise ValueError(f"n_rows: value {n_rows} is out of range; allowed range is 0..{COLUMNS}")
-    if not (causal.shape[0] == acausal.shape[0] == configured.shape[0] == kept.shape[0]
-            == step.shape[0] == step_per_weight.shape[0] == COLUMNS
-            and causal.shape[1] == acausal.shape[1] == configured.shape[1] == kept.shape[1]
-            == step.shape[1] == step_per_weight.shape[1] == COLUMNS):
-        raise ValueError(f"a hemisphere's arrays are {COLUMNS} x {COLUMNS}")
+    _check_hemisphere(causal)
+    _check_hemisphere(acausal)
+    _check_hemisphere(configured)
+    _check_hemisphere(kept)
+    _check_hemisphere(step_per_weight)
+    _check_hemisphere(step)
     if code_scale.shape[0] != 2 or code_shift.shape[0] != 2 or code_scale.shape[1] != COLUMNS \
             or code_shift.shape[1] != COLUMNS:
         raise ValueError(f"code_scale, code_shift: one value per [branch, column], "

@@ -136,8 +136,7 @@ class PPUAccess:
         transfers = [chip._sensor_read_transfer(h, branch)
                      for branch in (readout.CAUSAL, readout.ACAUSAL)]
         code_scale = np.stack([scale for scale, _ in transfers])
-        code_shift = np.stack([shift + line_shift if line_shift else shift
-                               for _, shift in transfers])
+        code_shift = np.stack([shift + line_shift for _, shift in transfers])
         causal_key = readout.noise_key(self._rng)
         acausal_key = readout.noise_key(self._rng)
         integer = not chip.ideal
@@ -148,8 +147,7 @@ class PPUAccess:
             causal_key, acausal_key, floor, float(C.CADC_CODE_MAX),
             np.ascontiguousarray(reset_code, np.float64),
             np.ascontiguousarray(pairs_per_code, np.float64),
-            *(float(rule[name]) for name in ("causal_scale", "acausal_scale", "a_plus",
-                                             "a_minus", "w_min", "w_max")),
+            *(float(rule[name]) for name in ADDITIVE_RULE),
             integer, uniform_key, chip.config.synapses.weights[h],
             chip._synapse_snapshot[0][h], chip._step_per_weight[h], e.synapse_step[h])
 
@@ -227,6 +225,9 @@ class PPUAccess:
 
 
 _ALL_ROWS = np.arange(C.ROWS_PER_HEMISPHERE)
+# the parameters of an additive pair rule (PPUAccess.additive_stdp_rows), in
+# the order the compiled update takes them
+ADDITIVE_RULE = ("causal_scale", "acausal_scale", "a_plus", "a_minus", "w_min", "w_max")
 
 
 def _fpga_timestamps(times):

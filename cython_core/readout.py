@@ -106,8 +106,7 @@ def _convert(values, scale, shift, mismatch, rng, quantise, reads):
     """values [rows, columns] * scale + shift per column, with the CADC's noise,
     rounding and range (see cadc_codes)."""
     line_shift, noise_sd, floor = cadc_read_model(mismatch, quantise, reads)
-    if line_shift:
-        shift = shift + line_shift
+    shift = shift + line_shift
     out = np.empty(values.shape, np.float64)
     channel_codes(values, np.ascontiguousarray(scale, np.float64),
                   np.ascontiguousarray(shift, np.float64), float(noise_sd), noise_key(rng),

@@ -33,7 +33,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from cython_core import PPUProgram, constants as C
-from cython_core._plasticity import additive_stdp_leading_rows, pair_stdp_update
+from cython_core._plasticity import pair_stdp_update
+from cython_core.chip import ADDITIVE_RULE
 from cython_core import mismatch as M
 from cython_core.config import ChipConfig
 
@@ -85,10 +86,6 @@ def write_parts(weights, rows, columns, total, integer):
     shares = parallel_shares(total, rows.shape[1], integer)
     for k in range(rows.shape[1]):
         weights[rows[:, k], columns] = shares[..., k]
-
-
-# the parameters of an additive rule, in the order the compiled update takes them
-ADDITIVE_RULE = ("causal_scale", "acausal_scale", "a_plus", "a_minus", "w_min", "w_max")
 
 
 @dataclass
@@ -249,17 +246,11 @@ class PairSTDPProgram:
                 if g.hemisphere != h:
                     continue
                 uniform = ppu.random(len(g.index)) if self.integer else np.zeros(0)
-                if index["leading_rows"]:
-                    additive_stdp_leading_rows(
-                        causal, acausal, weights.ravel(), *self._tables[h],
-                        *(float(getattr(g, name)[0]) for name in ADDITIVE_RULE),
-                        uniform, self.integer)
-                else:
-                    pair_stdp_update(causal, acausal, index["read"], index["synapse"],
-                                     weights.ravel(), *self._tables[h],
-                                     g.causal_scale, g.acausal_scale, g.a_plus, g.a_minus,
-                                     g.w_min, g.w_max, g.mu_plus, g.mu_minus, uniform,
-                                     self.integer)
+                pair_stdp_update(causal, acausal, index["read"], index["synapse"],
+                                 weights.ravel(), *self._tables[h],
+                                 g.causal_scale, g.acausal_scale, g.a_plus, g.a_minus,
+                                 g.w_min, g.w_max, g.mu_plus, g.mu_minus, uniform,
+                                 self.integer)
             if every:
                 ppu.set_weights(h, weights)
             else:

@@ -220,37 +220,6 @@ def test_stdp_update_kernel_additive_one_row_path(integer):
     assert np.all(weights[untouched] == 0)
 
 
-@pytest.mark.parametrize("integer", [False, True])
-def test_stdp_update_of_whole_leading_rows_equals_the_indexed_kernel(integer):
-    """A group that fills the first rows of a hemisphere (a full-chip
-    projection) takes a loop without index arrays: the same weights as the
-    indexed kernel on identity indices, and the rows beyond untouched."""
-    from cython_core._plasticity import additive_stdp_leading_rows, pair_stdp_update
-    rng = np.random.default_rng(7)
-    n = 40 * 256
-    causal, acausal = rng.uniform(100, 142, (2, n))
-    start = np.zeros(256 * 256)
-    start[:n] = rng.integers(0, 60, n)
-    start[n:] = 17.0
-    reset, per_code = rng.uniform(140, 143, (2, 256)), rng.uniform(0.5, 0.8, (2, 256))
-    uniform = rng.random(n) if integer else np.zeros(0)
-    one = lambda value: np.array([value])
-    identity = np.arange(n).reshape(n, 1)
-    expected = start.copy()
-    pair_stdp_update(causal, acausal, identity, identity, expected, reset, per_code, one(0.97),
-                     one(1.03), one(0.02), one(0.025), one(1.0), one(61.0), one(0.0), one(0.0),
-                     uniform, integer)
-    weights = start.copy()
-    additive_stdp_leading_rows(causal, acausal, weights, reset, per_code, 0.97, 1.03, 0.02,
-                               0.025, 1.0, 61.0, uniform, integer)
-    np.testing.assert_array_equal(weights, expected)
-    assert not np.array_equal(weights[:n], start[:n])
-    assert np.all(weights[n:] == 17.0)
-    with pytest.raises(ValueError, match="whole rows"):
-        additive_stdp_leading_rows(causal[:100], acausal[:100], weights, reset, per_code, 1.0,
-                                   1.0, 0.02, 0.025, 1.0, 61.0, uniform[:100], integer)
-
-
 def test_repeated_plastic_connections_get_rows_of_their_own():
     """A (pre, post) pair connected twice by an STDP projection: two synapses on
     two rows, each with its own sensor and weight."""

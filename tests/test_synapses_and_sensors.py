@@ -421,10 +421,11 @@ def test_psp_height_follows_the_synapse_dac_bias_between_runs(ideal_chip):
 def test_ppu_stdp_rows_equal_the_steps_they_fuse(ideal, n_rows):
     """PPUAccess.additive_stdp_rows reads, updates, writes and resets in one pass;
     the result must be that of read_correlation, reset_correlation, get_weights,
-    random and set_weights one after another, bit for bit (same random numbers),
-    on a calibrated-like chip (noise, integer weights) and an ideal one."""
+    random, the general update kernel and set_weights one after another, bit
+    for bit (same random numbers), on a calibrated-like chip (noise, integer
+    weights) and an ideal one; rows beyond n_rows stay as they were."""
     from cython_core.chip import PPUAccess
-    from cython_core._plasticity import additive_stdp_leading_rows
+    from cython_core._plasticity import pair_stdp_update
     rule = dict(causal_scale=0.9, acausal_scale=1.1, a_plus=0.01, a_minus=0.012,
                 w_min=0.0, w_max=63.0)
     rng = np.random.default_rng(3)
@@ -447,9 +448,12 @@ def test_ppu_stdp_rows_equal_the_steps_they_fuse(ideal, n_rows):
     stepwise.reset_correlation(h, rows)
     w = np.ascontiguousarray(stepwise.get_weights(h), float)
     uniform = stepwise.random(n_rows * 256) if not ideal else np.zeros(0)
-    additive_stdp_leading_rows(np.ascontiguousarray(causal, float).ravel(),
-                               np.ascontiguousarray(acausal, float).ravel(), w.ravel(),
-                               reset_code, pairs_per_code, *rule.values(), uniform, not ideal)
+    identity = np.arange(n_rows * 256).reshape(-1, 1)
+    pair_stdp_update(np.ascontiguousarray(causal, float).ravel(),
+                     np.ascontiguousarray(acausal, float).ravel(), identity, identity,
+                     w.ravel(), reset_code, pairs_per_code,
+                     *(np.array([value]) for value in rule.values()), np.zeros(1), np.zeros(1),
+                     uniform, not ideal)
     stepwise.set_weights(h, w[rows], rows=rows)
     fused.additive_stdp_rows(h, n_rows, rule, reset_code, pairs_per_code, reads=4)
     a, b = chips
@@ -458,6 +462,9 @@ def test_ppu_stdp_rows_equal_the_steps_they_fuse(ideal, n_rows):
     np.testing.assert_array_equal(a._engine.synapse_step, b._engine.synapse_step)
     np.testing.assert_array_equal(a._engine.causal, b._engine.causal)
     np.testing.assert_array_equal(a._engine.acausal, b._engine.acausal)
+    # the rows beyond and the other hemisphere untouched
+    np.testing.assert_array_equal(b.config.synapses.weights[h, n_rows:], weights[h, n_rows:])
+    np.testing.assert_array_equal(b.config.synapses.weights[0], weights[0])
     # the generators stand at the same place afterwards
     assert stepwise._rng.integers(2**63) == fused._rng.integers(2**63)
     with pytest.raises(ConfigurationError, match=r"rule w_max: value 64"):
