@@ -291,7 +291,8 @@ cdef class Engine:
     cdef public cnp.ndarray rng
     cdef public cnp.ndarray synapse_step, synapse_label, synapse_label_t
     cdef public cnp.ndarray row_listens  # [2][256 rows][64 addresses]: any synapse with it
-    cdef public cnp.ndarray amp_causal, inv_tau_causal, amp_acausal, inv_tau_acausal
+    cdef public cnp.ndarray sensor_amplitude, sensor_rate
+    cdef public cnp.ndarray amp_gain_causal, rate_gain_causal, amp_gain_acausal, rate_gain_acausal
     cdef public cnp.ndarray causal, acausal, t_last_pre, t_last_post, saturation
     cdef public cnp.ndarray row_address, t_row_pre
     cdef public cnp.ndarray route_start, route_hemisphere, route_row, route_mode
@@ -380,10 +381,13 @@ cdef class Engine:
         self.synapse_label_t = np.zeros(shape, np.uint8)   # column-major copy
         self.row_listens = np.zeros((2, 256, 64), np.uint8)
         self.row_listens[:, :, 0] = 1                      # all labels 0
-        self.amp_causal = np.zeros(shape, np.float32)
-        self.inv_tau_causal = np.ones(shape, np.float32)
-        self.amp_acausal = np.zeros(shape, np.float32)
-        self.inv_tau_acausal = np.ones(shape, np.float32)
+        self.sensor_amplitude = aligned_zeros(NEURONS, np.float32)
+        self.sensor_rate = aligned_zeros(NEURONS, np.float32)
+        self.sensor_rate[...] = 1.0
+        self.amp_gain_causal = np.ones(shape, np.float32)
+        self.rate_gain_causal = np.ones(shape, np.float32)
+        self.amp_gain_acausal = np.ones(shape, np.float32)
+        self.rate_gain_acausal = np.ones(shape, np.float32)
         self.causal = np.zeros(shape, np.float32)
         self.acausal = np.zeros(shape, np.float32)
         self.t_last_pre = np.full((2, 64, 256), NEVER, np.float64)   # [h][address][row]
@@ -514,10 +518,12 @@ cdef class Engine:
         self.syn.step = _fptr(self.synapse_step)
         self.syn.label = <unsigned char*>cnp.PyArray_DATA(self.synapse_label)
         self.syn.label_t = <unsigned char*>cnp.PyArray_DATA(self.synapse_label_t)
-        self.syn.amp_causal = _fptr(self.amp_causal)
-        self.syn.inv_tau_causal = _fptr(self.inv_tau_causal)
-        self.syn.amp_acausal = _fptr(self.amp_acausal)
-        self.syn.inv_tau_acausal = _fptr(self.inv_tau_acausal)
+        self.syn.amplitude = _fptr(self.sensor_amplitude)
+        self.syn.rate = _fptr(self.sensor_rate)
+        self.syn.amp_gain_causal = _fptr(self.amp_gain_causal)
+        self.syn.rate_gain_causal = _fptr(self.rate_gain_causal)
+        self.syn.amp_gain_acausal = _fptr(self.amp_gain_acausal)
+        self.syn.rate_gain_acausal = _fptr(self.rate_gain_acausal)
         self.syn.causal = _fptr(self.causal)
         self.syn.acausal = _fptr(self.acausal)
         self.syn.t_last_pre = <double*>cnp.PyArray_DATA(self.t_last_pre)

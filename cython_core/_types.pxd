@@ -80,11 +80,15 @@ cdef struct SynapseArrays:
     # acausal branch is stored row-major [2][row][column] and the causal branch
     # column-major [2][column][row], each walked contiguously by its update.
     unsigned char* label_t   # labels, column-major
-    float* amp_causal        # column-major
-    float* inv_tau_causal    # column-major
+    # A sensor's amplitude (mV per pair) and rate (1 / tau, 1/us): its column's
+    # (the quadrant's biases) times its own fixed-pattern factor
+    float* amplitude         # per neuron column
+    float* rate              # per neuron column
+    float* amp_gain_causal   # column-major
+    float* rate_gain_causal  # column-major
     float* causal            # accumulated voltage drop, mV, column-major
-    float* amp_acausal
-    float* inv_tau_acausal
+    float* amp_gain_acausal
+    float* rate_gain_acausal
     float* acausal
     double* t_last_pre   # [2][64 addresses][256 rows]: a synapse's last pre
                          # spike is that of its row and label, us (address-major:

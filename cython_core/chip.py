@@ -278,6 +278,10 @@ class Chip:
         self.dt = float(dt)
         self.config = ChipConfig(integer_capmem=not self.ideal)
         self._engine = Engine()
+        e = self._engine
+        M.correlation_synapse_gains(self.mismatch, {
+            "amp_gain_acausal": e.amp_gain_acausal, "rate_gain_acausal": e.rate_gain_acausal,
+            "amp_gain_causal": e.amp_gain_causal, "rate_gain_causal": e.rate_gain_causal})
         self._runs = 0
         self._sensor_reset_mv = None
         self._correlation_key = None
@@ -387,9 +391,8 @@ class Chip:
             self._sensor_reset_mv = M.correlation_reset_mv(cfg, self.mismatch)
             if sensing:
                 M.correlation_parameters(cfg, self.mismatch, {
-                    "amp_acausal": e.amp_acausal, "inv_tau_acausal": e.inv_tau_acausal,
-                    "saturation": e.saturation, "amp_causal": e.amp_causal,
-                    "inv_tau_causal": e.inv_tau_causal})
+                    "amplitude": e.sensor_amplitude, "rate": e.sensor_rate,
+                    "saturation": e.saturation})
             self._correlation_key = key
         e.correlation_enable = bool(cfg.correlation_sensors_enable)
         nc = cfg.neurons

@@ -180,9 +180,8 @@ class Mismatch:
                 self.correlation_gain[branch, what] = (
                     per_syn * per_q[col_quadrant][:, None, :])
         # the gains of the engine's per-synapse arrays, in their layouts (the
-        # causal branch column-major, [2][column][row]) and as rates (1 / tau):
-        # computed once, here, they are written into the engine as one
-        # contiguous product per array
+        # causal branch column-major, [2][column][row]) and as rates (1 / tau),
+        # copied into the engine once per chip
         def engine_layout(branch, values):
             return np.ascontiguousarray(np.transpose(values, (0, 2, 1)) if branch == "causal"
                                         else values)
@@ -315,24 +314,27 @@ def correlation_reset_mv(config, mismatch):
 
 
 def correlation_parameters(config, mismatch, out):
-    """Write the sensors' per-synapse amplitude (mV per pair) and 1/tau (1/us)
-    of both branches and their per-neuron saturation level (mV) into the
-    engine's arrays of `out`: amp_acausal and inv_tau_acausal [2, rows,
-    columns], amp_causal and inv_tau_causal column-major [2, columns, rows],
-    saturation [512]."""
+    """Write the sensors' per-column amplitude (mV per pair) and rate (1/tau,
+    1/us), which the quadrants' biases set, and their saturation level (mV)
+    into the engine's per-neuron arrays of `out` ("amplitude", "rate",
+    "saturation", [512]); each synapse's sensor scales its column's amplitude
+    and rate by its own factors (correlation_synapse_gains)."""
     q = config.quadrants
-    quadrant = quadrant_of_neuron().reshape(C.NUM_HEMISPHERES, C.COLUMNS_PER_HEMISPHERE)
-    amp = (CORRELATION_AMPLITUDE_PER_LSB_MV * q.correlation_i_bias_amplitude)[quadrant]
-    tau = (CORRELATION_TAU_REF_US * (CORRELATION_TAU_REF_BIAS / np.maximum(
-        q.correlation_i_bias_tau, 0.5)) ** CORRELATION_TAU_EXPONENT)[quadrant]
-    for branch in ("causal", "acausal"):
-        # per column: along the last axis of the acausal arrays, the middle one
-        # of the causal (column-major) ones
-        column = (slice(None), slice(None), None) if branch == "causal" else (
-            slice(None), None, slice(None))
-        np.multiply(amp[column], mismatch.correlation_amplitude_gain_engine[branch],
-                    out=out[f"amp_{branch}"], casting="same_kind")
-        np.multiply((1.0 / tau)[column], mismatch.correlation_rate_gain_engine[branch],
-                    out=out[f"inv_tau_{branch}"], casting="same_kind")
+    quadrant = quadrant_of_neuron()
+    tau = CORRELATION_TAU_REF_US * (CORRELATION_TAU_REF_BIAS / np.maximum(
+        q.correlation_i_bias_tau, 0.5)) ** CORRELATION_TAU_EXPONENT
+    out["amplitude"][...] = (CORRELATION_AMPLITUDE_PER_LSB_MV
+                             * q.correlation_i_bias_amplitude)[quadrant]
+    out["rate"][...] = (1.0 / tau)[quadrant]
     out["saturation"][...] = np.maximum(
-        correlation_reset_mv(config, mismatch)[quadrant_of_neuron()] - CORRELATION_FLOOR_MV, 1.0)
+        correlation_reset_mv(config, mismatch)[quadrant] - CORRELATION_FLOOR_MV, 1.0)
+
+
+def correlation_synapse_gains(mismatch, out):
+    """Write each synapse sensor's fixed-pattern factors of its column's
+    amplitude and rate into the engine's arrays of `out`: amp_gain_acausal and
+    rate_gain_acausal [2, rows, columns], amp_gain_causal and rate_gain_causal
+    column-major [2, columns, rows]."""
+    for branch in ("causal", "acausal"):
+        out[f"amp_gain_{branch}"][...] = mismatch.correlation_amplitude_gain_engine[branch]
+        out[f"rate_gain_{branch}"][...] = mismatch.correlation_rate_gain_engine[branch]
