@@ -13,7 +13,8 @@ a request costs four word operations per row.  Which request comes first, and
 what the labels and keys mean, is the caller's business.
 
 Also here, for preparing requests: grouping of dense integer codes by counting
-(distinct_dense) and a test for repeated codes (has_repeats).
+(distinct_dense) and a test for repeated codes (has_repeats); for the placed
+synapses, their order in memory (synapse_order).
 """
 from libc.math cimport floor
 from libc.stdint cimport uint64_t
@@ -237,3 +238,37 @@ def has_repeats(const long[::1] codes, Py_ssize_t size):
                 break
             seen[codes[i]] = 1
     return bool(repeated)
+
+
+def synapse_order(const long[::1] hemisphere, const long[::1] row, const long[::1] column):
+    """The stable order that sorts synapses, each at a distinct (hemisphere, row,
+    column), into memory order (hemisphere, then row, then column), and the
+    number of synapses per hemisphere: a scatter into a table of all 2 x 256 x
+    256 places and one pass over it."""
+    import numpy
+    cdef Py_ssize_t n = hemisphere.shape[0], i, place, k = 0
+    if row.shape[0] != n or column.shape[0] != n:
+        raise ValueError("hemisphere, row and column differ in length")
+    for name, values, size in (("hemisphere", hemisphere, 2), ("row", row, ROWS),
+                               ("column", column, COLUMNS)):
+        try:
+            _check_codes(values, size)
+        except ValueError as err:
+            raise ValueError(f"{name}: {err}") from None
+    table_array = numpy.full(2 * ROWS * COLUMNS, -1, numpy.int64)
+    order_array = numpy.empty(n, numpy.int64)
+    counts_array = numpy.zeros(2, numpy.int64)
+    cdef long[::1] table = table_array
+    cdef long[::1] order = order_array
+    cdef long[::1] counts = counts_array
+    with nogil:
+        for i in range(n):
+            table[(hemisphere[i] * ROWS + row[i]) * COLUMNS + column[i]] = i
+        for place in range(2 * ROWS * COLUMNS):
+            if table[place] >= 0 and k < n:
+                order[k] = table[place]
+                counts[place // (ROWS * COLUMNS)] += 1
+                k += 1
+    if k != n:
+        raise ValueError(f"{n - k} synapse(s) placed where another one is")
+    return order_array, counts_array

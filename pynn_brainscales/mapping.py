@@ -99,15 +99,24 @@ def route(requests, config, integer_weights, capacity=None, reserved=None):
     part_label = ((row_select(part_hemisphere, driver) << 6) | part_address).tolist()
     part_rows = part_row.tolist()
     labels = defaultdict(list)
-    placed, key_labels = {}, {}
-    first = np.r_[0, np.cumsum(parts)].tolist()
-    for i, key in enumerate(order):
-        source, delay, _, h, stp, _ = key
-        rows = part_rows[first[i]:first[i + 1]]
-        key_labels[key] = part_label[first[i]:first[i + 1]]
-        labels[source, delay] += key_labels[key]
-        placed[key] = [(h, r) for r in rows]
+    if len(part_rows) == len(order):
+        # one row per request (weights within one row's range): no slicing
+        key_labels = {key: [label] for key, label in zip(order, part_label)}
+        placed = {key: [(key[3], row)] for key, row in zip(order, part_rows)}
+        for key, label in zip(order, part_label):
+            labels[key[0], key[1]].append(label)
+    else:
+        placed, key_labels = {}, {}
+        first = np.r_[0, np.cumsum(parts)].tolist()
+        for i, key in enumerate(order):
+            source, delay, _, h, _, _ = key
+            key_labels[key] = part_label[first[i]:first[i + 1]]
+            labels[source, delay] += key_labels[key]
+            placed[key] = [(h, r) for r in part_rows[first[i]:first[i + 1]]]
+    for key in order:
+        stp = key[4]
         if stp is not None:
+            h, rows = key[3], [r for _, r in placed[key]]
             syn.stp_enable[h, rows] = True
             syn.stp_U[h, rows], syn.stp_tau_rec[h, rows], syn.stp_tau_facil[h, rows] = stp
     return labels, placed, key_labels

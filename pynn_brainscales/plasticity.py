@@ -34,6 +34,7 @@ import numpy as np
 
 from cython_core import PPUProgram, constants as C
 from cython_core._plasticity import pair_stdp_update
+from cython_core._routing import synapse_order
 from cython_core.chip import ADDITIVE_RULE
 from cython_core import mismatch as M
 from cython_core.config import ChipConfig
@@ -117,17 +118,12 @@ def stdp_groups(projection, placement, unit, chip_us_per_ms):
     # per synapse: the program takes one value for all where they agree
     shared = {name: values for name, values in rule.items() if len(values) == 1}
     # in the order of the synapses (hemisphere, rows, then columns), so that
-    # the program's reads and writes run along memory; a synapse holds one
-    # connection, so the positions are distinct and a scatter sorts them
-    synapses = C.ROWS_PER_HEMISPHERE * C.COLUMNS_PER_HEMISPHERE
-    position = (placement.hemisphere * synapses
-                + placement.rows[:, 0] * C.COLUMNS_PER_HEMISPHERE + placement.columns)
-    by_position = np.full(C.NUM_HEMISPHERES * synapses, -1, np.int64)
-    by_position[position] = np.arange(len(position))
-    order = by_position[by_position >= 0]
+    # the program's reads and writes run along memory
+    order, per_hemisphere = synapse_order(
+        placement.hemisphere, np.ascontiguousarray(placement.rows[:, 0]), placement.columns)
     rows, columns = placement.rows[order], placement.columns[order]
     spelled_out = {name: values[order] for name, values in rule.items() if name not in shared}
-    bounds = np.searchsorted(placement.hemisphere[order], np.arange(C.NUM_HEMISPHERES + 1))
+    bounds = np.r_[0, np.cumsum(per_hemisphere)]
     groups = []
     for h in range(C.NUM_HEMISPHERES):
         part = slice(bounds[h], bounds[h + 1])
@@ -270,24 +266,27 @@ class PairSTDPProgram:
     def _indices(self, g):
         """A group's flat indices into its hemisphere's row reads and weights."""
         h = g.hemisphere
+        shared = all(len(getattr(g, name)) == 1
+                     for name in ADDITIVE_RULE + ("mu_plus", "mu_minus"))
+        read_count = len(self.rows[h]) * C.COLUMNS_PER_HEMISPHERE
+        if (shared and g.mu_plus[0] == 0.0 and g.mu_minus[0] == 0.0
+                and g.rows.shape == (read_count, 1)
+                and np.array_equal(g.rows[:, 0] * C.COLUMNS_PER_HEMISPHERE + g.columns,
+                                   np.arange(read_count))):
+            # one additive rule on every synapse of the rows read, which are the
+            # hemisphere's first, in their order: the fused update needs no index
+            # arrays (and no other group can share these rows)
+            return {"read": None, "synapse": None, "leading_rows": True}
         place = np.full(C.ROWS_PER_HEMISPHERE, -1, np.int64)
         place[self.rows[h]] = np.arange(len(self.rows[h]))
         position = place[g.rows]                   # of each row among those read
         read = np.ascontiguousarray(position * C.COLUMNS_PER_HEMISPHERE + g.columns[:, None],
                                     np.int64)
         synapse = g.rows * C.COLUMNS_PER_HEMISPHERE + g.columns[:, None]
-        # reading every row in order, the two coincide; a group that fills the
-        # rows read, which are the hemisphere's first, with one additive rule
-        # takes the update without index arrays
+        # reading every row in order, the two coincide
         same = np.array_equal(read, synapse)
-        read_count = len(self.rows[h]) * C.COLUMNS_PER_HEMISPHERE
-        shared = all(len(getattr(g, name)) == 1
-                     for name in ADDITIVE_RULE + ("mu_plus", "mu_minus"))
-        leading_rows = (same and read.shape == (read_count, 1) and shared
-                        and g.mu_plus[0] == 0.0 and g.mu_minus[0] == 0.0
-                        and np.array_equal(read[:, 0], np.arange(read_count)))
         return {"read": read, "synapse": read if same else np.ascontiguousarray(synapse, np.int64),
-                "leading_rows": leading_rows}
+                "leading_rows": False}
 
     def _column_tables(self, h):
         """Reset code and pairs per code of each [branch, column] of hemisphere h."""

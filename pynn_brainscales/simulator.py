@@ -710,7 +710,7 @@ class State(common.control.BaseState):
             self._placements[prj] = P.SynapsePlacement(
                 hemisphere=slots // C.COLUMNS_PER_HEMISPHERE, rows=rows[group], columns=column)
             if P.is_stdp(prj):
-                unit = self._hardware_weights(prj, slots, np.ones(len(slots)), inverse=True)
+                unit = T.weight_unit(self._kappa, self._conductance)[slots]
                 groups += P.stdp_groups(prj, self._placements[prj], unit, self.time_scale)
         if not groups:
             return

@@ -234,3 +234,22 @@ def test_repeated_plastic_connections_get_rows_of_their_own():
     assert rows[0] != rows[1]
     assert len(prj.get("weight", format="list")) == 3
     sim.end()
+
+
+def test_synapse_order_sorts_placed_synapses_into_memory_order():
+    """The order in which the PPU program walks plastic synapses: that of a
+    lexicographic sort by (hemisphere, row, column), with the count per
+    hemisphere; a place taken twice or out of range is refused."""
+    from cython_core._routing import synapse_order
+    rng = np.random.default_rng(5)
+    places = rng.choice(2 * 256 * 256, 5000, replace=False)
+    hemisphere, rest = np.divmod(places, 256 * 256)
+    row, column = np.divmod(rest, 256)
+    order, counts = synapse_order(hemisphere, row, column)
+    assert order.tolist() == np.lexsort((column, row, hemisphere)).tolist()
+    assert counts.tolist() == np.bincount(hemisphere, minlength=2).tolist()
+    with pytest.raises(ValueError, match="1 synapse"):
+        synapse_order(np.r_[hemisphere, hemisphere[:1]], np.r_[row, row[:1]],
+                      np.r_[column, column[:1]])
+    with pytest.raises(ValueError, match="row: code 256"):
+        synapse_order(np.zeros(1, np.int64), np.full(1, 256), np.zeros(1, np.int64))
