@@ -141,9 +141,11 @@ def is_stdp(projection):
     return hasattr(projection.synapse_type, "timing_dependence")
 
 
-def sensor_tau(projection, chip_us_per_ms):
-    """The sensor time constant (chip us) each connection of an STDP projection needs."""
-    return np.asarray(projection.connections_tau_plus, float) * chip_us_per_ms
+def sensor_tau(projection, chip_us_per_ms, first_only=False):
+    """The sensor time constant (chip us) each connection of an STDP projection
+    needs (`first_only`: that of its first connection, where all share it)."""
+    tau_plus = projection.connections_tau_plus
+    return np.asarray(tau_plus[:1] if first_only else tau_plus, float) * chip_us_per_ms
 
 
 def connection_rule(projection, chip_us_per_ms):
@@ -159,7 +161,8 @@ def connection_rule(projection, chip_us_per_ms):
             return _one_if_shared(np.asarray(getattr(projection, f"connections_{name}"), float))
         return np.array([float(fixed[name])])
 
-    tau_plus = _one_if_shared(sensor_tau(projection, chip_us_per_ms))
+    tau_plus = sensor_tau(projection, chip_us_per_ms,
+                          first_only=is_uniform(np.asarray(projection.connections_tau_plus)))
     tau_minus = values("tau_minus") * chip_us_per_ms
     delay = _one_if_shared(np.asarray(projection.connections_delay, float)) * chip_us_per_ms
     fraction = values("dendritic_delay_fraction")
@@ -171,9 +174,15 @@ def connection_rule(projection, chip_us_per_ms):
         "acausal_scale": np.exp(2.0 * fraction * delay / tau_minus)}
 
 
+def is_uniform(values):
+    """Whether there are values and all are one (two reductions: no temporary
+    as large as the values)."""
+    return len(values) > 0 and values.min() == values.max()
+
+
 def _one_if_shared(values):
     """The values, or the one value all of them share."""
-    return values[:1] if len(values) and np.all(values == values[0]) else values
+    return values[:1] if is_uniform(values) else values
 
 
 def ideal_sensor_biases(tau_us, amplitude_lsb, config=None):

@@ -673,11 +673,14 @@ class State(common.control.BaseState):
         for prj in self.projections:
             if not (P.is_stdp(prj) and len(prj)):
                 continue
-            quadrant = self._post_slots[prj] // C.NEURONS_PER_QUADRANT
-            tau = P.sensor_tau(prj, self.time_scale)
-            uniform = bool(np.all(tau == tau[0]))
-            for q in np.flatnonzero(np.bincount(quadrant, minlength=C.NUM_QUADRANTS)):
-                taus = np.unique(np.append(tau[:1] if uniform else tau[quadrant == q],
+            slots = self._post_slots[prj]
+            used = np.zeros(C.NUM_NEURONS, bool)
+            used[slots] = True
+            uniform = P.is_uniform(np.asarray(prj.connections_tau_plus))
+            tau = P.sensor_tau(prj, self.time_scale, first_only=uniform)
+            quadrant = None if uniform else slots // C.NEURONS_PER_QUADRANT
+            for q in np.flatnonzero(used.reshape(C.NUM_QUADRANTS, -1).any(axis=1)):
+                taus = np.unique(np.append(tau if uniform else tau[quadrant == q],
                                            quadrant_tau[q]))
                 taus = taus[~np.isnan(taus)]
                 if len(taus) > 1:
@@ -749,8 +752,10 @@ class State(common.control.BaseState):
             self._stdp_baseline = (key, program.baseline)
         weights = self.chip.config.synapses.weights
         for prj, placement in self._placements.items():
-            prj.connections_weight = self._weight_sign(prj) * self._hardware_weights(
-                prj, placement.slots, placement.weights(weights), inverse=True)
+            learned = self._hardware_weights(prj, placement.slots, placement.weights(weights),
+                                             inverse=True)
+            sign = self._weight_sign(prj)
+            prj.connections_weight = learned if sign == 1.0 else sign * learned
 
     @staticmethod
     def _weight_sign(prj):

@@ -130,7 +130,8 @@ def weight_to_hw(weights, post_kappa, conductance_based, unit=None):
 
 def weight_from_hw(w_hw, post_kappa, conductance_based, unit=None):
     unit = weight_unit(post_kappa, conductance_based) if unit is None else unit
-    return np.asarray(w_hw, float) * unit
+    # float64 units: the product is float64 whatever the weights' type
+    return np.multiply(w_hw, unit, dtype=float)
 
 
 def check_reach(name, value, low, high, unit, cell):
