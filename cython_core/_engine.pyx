@@ -433,42 +433,51 @@ cdef class Engine:
     def set_labels(self, labels):
         """Load synapse labels [2, rows, columns] (both layouts), and per row
         the addresses it listens to and whether it has only one."""
-        cdef const cnp.int64_t[:, :, ::1] src = np.ascontiguousarray(labels, dtype=np.int64)
+        cdef const cnp.int64_t[::1] src = np.ascontiguousarray(labels, dtype=np.int64).reshape(-1)
         cdef unsigned char[:, :, ::1] label = self.synapse_label
         cdef unsigned char[:, :, ::1] label_t = self.synapse_label_t
         cdef unsigned char[:, :, ::1] listens = self.row_listens
+        cdef unsigned char* flat = &label[0, 0, 0]
         cdef int[:, ::1] row_address = self.row_address
-        cdef Py_ssize_t h, r, c
-        cdef cnp.int64_t a, first, lowest = 0, highest = 0
-        cdef bint one, all_one
+        cdef Py_ssize_t h, r, c, r0, c0, i
+        cdef cnp.int64_t a, lowest = 0, highest = 0
+        cdef unsigned char first
+        cdef int mixed
+        cdef bint all_one
         if tuple(labels.shape) != (2, 256, COLUMNS):
             raise ValueError(f"labels: shape {tuple(labels.shape)}, need (2, 256, {COLUMNS})")
         with nogil:
-            for h in range(2):
-                for r in range(256):
-                    for c in range(COLUMNS):
-                        a = src[h, r, c]
-                        lowest = a if a < lowest else lowest
-                        highest = a if a > highest else highest
+            for i in range(2 * 256 * COLUMNS):
+                a = src[i]
+                lowest = a if a < lowest else lowest
+                highest = a if a > highest else highest
         if lowest < 0 or highest > ADDRESS_MASK:
             raise ValueError(f"labels: values {lowest}..{highest}; allowed range is "
                              f"0..{ADDRESS_MASK}")
         with nogil:
+            # in passes the compiler vectorises (narrowing, then the uniform
+            # test), a transpose in tiles that stay in cache, and the
+            # addresses each row listens to
+            for i in range(2 * 256 * COLUMNS):
+                flat[i] = <unsigned char>src[i]
             for h in range(2):
+                for r0 in range(0, 256, 16):
+                    for c0 in range(0, COLUMNS, 16):
+                        for c in range(c0, c0 + 16):
+                            for r in range(r0, r0 + 16):
+                                label_t[h, c, r] = label[h, r, c]
                 all_one = True
                 for r in range(256):
+                    first = label[h, r, 0]
+                    mixed = 0
+                    for c in range(COLUMNS):
+                        mixed |= label[h, r, c] != first
                     for a in range(ADDRESS_MASK + 1):
                         listens[h, r, a] = 0
-                    first = src[h, r, 0]
-                    one = True
                     for c in range(COLUMNS):
-                        a = src[h, r, c]
-                        label[h, r, c] = <unsigned char>a
-                        label_t[h, c, r] = <unsigned char>a
-                        listens[h, r, a] = 1
-                        one = one and a == first
-                    row_address[h, r] = <int>first if one else -1
-                    all_one = all_one and one
+                        listens[h, r, label[h, r, c]] = 1
+                    row_address[h, r] = -1 if mixed else <int>first
+                    all_one = all_one and not mixed
                 self.syn.uniform_rows[h] = all_one
         self._gather_row_times()
 

@@ -75,11 +75,13 @@ class SpikeSourcePoisson(_Source, cells.SpikeSourcePoisson):
     translations = _identity(cells.SpikeSourcePoisson)
 
     def generate(self, params, i, t0, t1, rng):
-        return self.generate_all({k: v[i:i + 1] for k, v in params.items()}, t0, t1, rng)[0]
+        times, _ = self.generate_all({k: v[i:i + 1] for k, v in params.items()}, t0, t1, rng)
+        return times
 
     @staticmethod
     def generate_all(params, t0, t1, rng):
-        """generate() for every cell at once: a list of sorted spike-time arrays."""
+        """generate() for every cell at once: the spike times sorted by cell,
+        each cell's in time order, and the index of each one's cell."""
         start = np.asarray(params["start"], float)
         lo = np.maximum(t0, start)
         span = np.maximum(np.minimum(t1, start + np.asarray(params["duration"], float)) - lo, 0)
@@ -88,8 +90,7 @@ class SpikeSourcePoisson(_Source, cells.SpikeSourcePoisson):
         times = np.repeat(lo, counts) + rng.uniform(0.0, 1.0, counts.sum()) * np.repeat(
             span, counts)
         cell = np.repeat(np.arange(len(counts)), counts)
-        times = times[np.lexsort((times, cell))]
-        return np.split(times, np.cumsum(counts)[:-1])
+        return times[np.lexsort((times, cell))], cell
 
 
 class SpikeSourcePoissonRefractory(_Source, cells.SpikeSourcePoissonRefractory):
