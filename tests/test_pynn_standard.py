@@ -1,4 +1,5 @@
 """The standard PyNN backend: API behaviour, units, limits, and NEST as reference."""
+import os
 import subprocess
 import sys
 import textwrap
@@ -565,3 +566,17 @@ def test_repeated_static_connections_add_their_weights():
     summed = membranes([(0, 0, 0.5, 1.0), (1, 1, 0.4, 1.0)])
     assert repeated[:, 0].max() - repeated[0, 0] > 1.0           # a PSP of about 1.7 mV
     np.testing.assert_allclose(repeated, summed, atol=1e-9)
+
+
+def test_freed_memory_is_kept_unless_the_user_tuned_malloc(monkeypatch):
+    """setup() lets glibc keep freed arrays for reuse (fewer page faults in the
+    first run); a MALLOC_* variable of the user's leaves malloc alone."""
+    import platform
+    from pynn_brainscales.simulator import keep_freed_memory
+    monkeypatch.setenv("MALLOC_ARENA_MAX", "2")
+    assert keep_freed_memory() is False
+    monkeypatch.delenv("MALLOC_ARENA_MAX")
+    for key in [k for k in os.environ if k.startswith("MALLOC_")]:
+        monkeypatch.delenv(key)
+    if platform.system() == "Linux" and platform.libc_ver()[0] == "glibc":
+        assert keep_freed_memory() is True
