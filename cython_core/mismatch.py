@@ -305,7 +305,10 @@ def synapse_step_per_weight(config, mismatch):
     quadrant = quadrant_of_neuron().reshape(C.NUM_HEMISPHERES, C.COLUMNS_PER_HEMISPHERE)
     dac = (SYNAPSE_STEP_PER_DAC_LSB_MV * config.quadrants.synapse_dac_bias
            * mismatch.synapse_dac_gain)[quadrant]            # (2, 256) per column
-    return np.ascontiguousarray(mismatch.synapse_weight_gain * dac[:, None, :], np.float32)
+    # one pass into float32, without a float64 temporary as large
+    return np.multiply(mismatch.synapse_weight_gain, dac[:, None, :],
+                       out=np.empty(mismatch.synapse_weight_gain.shape, np.float32),
+                       casting="same_kind")
 
 
 def correlation_reset_mv(config, mismatch):

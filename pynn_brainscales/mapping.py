@@ -41,25 +41,74 @@ def parallel_shares(total, parts, integer):
     return base[..., None] + (np.arange(parts) < rest[..., None])
 
 
+class RowRequests:
+    """Row requests in arrays: the columns and hardware weights of keys[i] are
+    columns[start[i]:start[i + 1]] and weights[start[i]:start[i + 1]]."""
+
+    def __init__(self, keys, start, columns, weights):
+        self.keys = keys
+        self.start = np.asarray(start, np.int64)
+        self.columns = np.asarray(columns, np.int64)
+        self.weights = np.asarray(weights, float)
+
+    @classmethod
+    def joined(cls, parts):
+        """The requests of several projections, `parts`: per projection (keys,
+        start of each key's run, columns, weights).  A key that more than one
+        projection requests takes its weights summed per column; the keys keep
+        the order of their first request."""
+        keys = [key for part in parts for key in part[0]]
+        if len(set(keys)) == len(keys):
+            offset = np.cumsum([0] + [len(part[2]) for part in parts])
+            start = np.concatenate([np.asarray(part[1][:-1], np.int64) + o
+                                    for part, o in zip(parts, offset)] + [offset[-1:]])
+            return cls(keys, start, _concatenate([p[2] for p in parts], np.int64),
+                       _concatenate([p[3] for p in parts], float))
+        runs = {}
+        for part_keys, start, columns, weights in parts:
+            for i, key in enumerate(part_keys):
+                runs.setdefault(key, []).append((columns[start[i]:start[i + 1]],
+                                                 weights[start[i]:start[i + 1]]))
+        runs = {key: r[0] if len(r) == 1 else _sum_by_column(r) for key, r in runs.items()}
+        start = np.cumsum([0] + [len(c) for c, _ in runs.values()])
+        return cls(list(runs), start, _concatenate([c for c, _ in runs.values()], np.int64),
+                   _concatenate([w for _, w in runs.values()], float))
+
+
+def _sum_by_column(parts):
+    """(columns, weights) of a row request from its parts, summed per column."""
+    columns = np.concatenate([c for c, _ in parts])
+    weights = np.concatenate([w for _, w in parts])
+    unique, inverse = np.unique(columns, return_inverse=True)
+    return unique, np.bincount(inverse, weights=weights, minlength=len(unique))
+
+
 def route(requests, config, integer_weights, capacity=None, reserved=None):
-    """Place `requests` {(source, delay, receptor, hemisphere, stp, owner): (columns,
-    weights)} into `config.synapses`; `stp` is None or (U, tau_rec, tau_facil) in
-    chip us, and such a source gets a synapse driver of its own (the state is per
-    driver); requests that differ only in `owner` get rows of their own (plastic
-    synapses, which a PPU rule rewrites).  `capacity` {key: hardware weight}: the
-    largest weight a request's synapses must be able to hold later (plastic
-    synapses up to w_max), which sets its number of parallel rows.  `reserved`
-    [2 hemispheres, 128 drivers]: drivers left to the caller.
+    """Place `requests` (RowRequests; keys (source, delay, receptor, hemisphere,
+    stp, owner)) into `config.synapses`; `stp` is None or (U, tau_rec,
+    tau_facil) in chip us, and such a source gets a synapse driver of its own
+    (the state is per driver); requests that differ only in `owner` get rows of
+    their own (plastic synapses, which a PPU rule rewrites).  `capacity` {key:
+    hardware weight}: the largest weight a request's synapses must be able to
+    hold later (plastic synapses up to w_max), which sets its number of
+    parallel rows.  `reserved` [2 hemispheres, 128 drivers]: drivers left to
+    the caller.
     Returns ({(source, delay): [labels]}, {key: [(hemisphere, row) per part]},
-    {key: [label per part]})."""
+    {key: [label per part]}, the number of synapses placed)."""
     syn = config.synapses
     capacity = capacity or {}
-    order = sorted(requests, key=lambda k: -len(requests[k][0]))
-    columns = [np.asarray(requests[key][0], dtype=np.int64) for key in order]
-    weights = [np.asarray(requests[key][1], dtype=float) for key in order]
+    # the requests with the most columns first (a stable order)
+    lengths = np.diff(requests.start)
+    by_length = np.argsort(-lengths, kind="stable")
+    order = [requests.keys[i] for i in by_length.tolist()]
     column_start = np.zeros(len(order) + 1, np.int64)
-    np.cumsum([len(c) for c in columns], out=column_start[1:])
-    all_columns, all_weights = _concatenate(columns, np.int64), _concatenate(weights, float)
+    np.cumsum(lengths[by_length], out=column_start[1:])
+    if np.array_equal(by_length, np.arange(len(order))):
+        all_columns, all_weights = requests.columns, requests.weights
+    else:
+        carried = np.repeat(requests.start[by_length] - column_start[:-1],
+                            lengths[by_length]) + np.arange(column_start[-1])
+        all_columns, all_weights = requests.columns[carried], requests.weights[carried]
     largest = np.maximum(
         np.maximum.reduceat(all_weights, column_start[:-1]) if len(order) else np.zeros(0),
         [capacity.get(key, 0.0) for key in order])
@@ -86,7 +135,8 @@ def route(requests, config, integer_weights, capacity=None, reserved=None):
         need = int(parts[failed])
         raise RoutingError(
             f"hemisphere {h}: no synapse row left for an {receptor[failed]} input to "
-            f"{len(columns[failed])} neuron(s) ({used} of {ROWS} rows in use"
+            f"{column_start[failed + 1] - column_start[failed]} neuron(s) ({used} of {ROWS} "
+            f"rows in use"
             + (f"; its weight, {largest[failed]:g} hardware LSB, takes {need} rows in "
                f"parallel ({C.WEIGHT_MAX} LSB each)" if need > 1 else "")
             + f"); a neuron's distinct inputs (source, delay, receptor) cannot exceed {ROWS} "
@@ -119,7 +169,8 @@ def route(requests, config, integer_weights, capacity=None, reserved=None):
             h, rows = key[3], [r for _, r in placed[key]]
             syn.stp_enable[h, rows] = True
             syn.stp_U[h, rows], syn.stp_tau_rec[h, rows], syn.stp_tau_facil[h, rows] = stp
-    return labels, placed, key_labels
+    # each part of a request (a parallel row) takes one synapse per column
+    return labels, placed, key_labels, int(np.dot(np.diff(column_start), parts))
 
 
 def _concatenate(arrays, dtype):

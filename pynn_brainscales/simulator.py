@@ -196,14 +196,6 @@ def _dense_size(codes):
     return None if size > 4 * n + 1024 or (n and codes.min() < 0) else size
 
 
-def _sum_by_column(parts):
-    """(columns, weights) of a row request from its parts, summed per column."""
-    columns = np.concatenate([c for c, _ in parts])
-    weights = np.concatenate([w for _, w in parts])
-    unique, inverse = np.unique(columns, return_inverse=True)
-    return unique, np.bincount(inverse, weights=weights, minlength=len(unique))
-
-
 class State(common.control.BaseState):
     """Standard PyNN: biological ms, which the chip runs as us (time_scale 1)."""
     time_scale = 1.0          # chip us per unit of the API's time
@@ -550,7 +542,7 @@ class State(common.control.BaseState):
         config.cadc_channel_offsets[...] = result.cadc_channel_offsets
 
     def _route(self, config):
-        requests, capacity = {}, {}
+        requested, capacity = [], {}
         plastic = []           # (projection, slots, placement of each connection)
         for number, prj in enumerate(self.projections):
             if len(prj.connections_pre) == 0 or self._routes_itself(prj):
@@ -575,25 +567,18 @@ class State(common.control.BaseState):
                 # 131k connections)
                 order, bounds = group_order(np.ascontiguousarray(group, np.int64), len(keys))
                 c_unique, summed = column[order], w_hw[order]
-            bounds = bounds.tolist()
-            for g, key in enumerate(keys):
-                part = (c_unique[bounds[g]:bounds[g + 1]], summed[bounds[g]:bounds[g + 1]])
-                requests.setdefault(key, []).append(part)
+            requested.append((keys, bounds, c_unique, summed))
             if prj.plastic:
                 largest = float(np.max(self._plastic_capacity(prj, slots, w_hw)))
                 for key in keys:
                     capacity[key] = largest
                 plastic.append((prj, slots, keys, group, column))
-        requests = {key: parts[0] if len(parts) == 1 else _sum_by_column(parts)
-                    for key, parts in requests.items()}
         try:
-            self._labels, placed, key_labels = mapping.route(
-                requests, config, not self.ideal, capacity, self._reserved_drivers())
+            self._labels, placed, key_labels, self.synapses_placed = mapping.route(
+                mapping.RowRequests.joined(requested), config, not self.ideal, capacity,
+                self._reserved_drivers())
         except mapping.RoutingError as err:
             raise errors.ConnectionError(str(err)) from err
-        # each part of a request (a parallel row) takes one synapse per column
-        self.synapses_placed = sum(len(requests[key][0]) * len(rows)
-                                   for key, rows in placed.items())
         # the labels of stochastic synapses: the connection each serves (its
         # parallel rows release together) and its release probability
         self._label_release = {label: (key[5], release) for key, labels in key_labels.items()
