@@ -156,15 +156,19 @@ def connection_rule(projection, chip_us_per_ms):
     fixed = {**synapse.timing_dependence.extra_parameters,
              **synapse.weight_dependence.extra_parameters}
 
+    def connection_values(name):
+        values = np.asarray(getattr(projection, f"connections_{name}"), float)
+        return values[:1] if projection.is_uniform(name) else values
+
     def values(name):
         if name in projection.extra_names:
-            return _one_if_shared(np.asarray(getattr(projection, f"connections_{name}"), float))
+            return connection_values(name)
         return np.array([float(fixed[name])])
 
     tau_plus = sensor_tau(projection, chip_us_per_ms,
-                          first_only=is_uniform(np.asarray(projection.connections_tau_plus)))
+                          first_only=projection.is_uniform("tau_plus"))
     tau_minus = values("tau_minus") * chip_us_per_ms
-    delay = _one_if_shared(np.asarray(projection.connections_delay, float)) * chip_us_per_ms
+    delay = connection_values("delay") * chip_us_per_ms
     fraction = values("dendritic_delay_fraction")
     return {
         "a_plus": values("A_plus"), "a_minus": values("A_minus"),

@@ -63,6 +63,9 @@ class Projection(common.Projection):
         # counts changes of the connections (the backend rebuilds the chip's
         # configuration when it moved)
         self.version = 0
+        # per parameter: ((version, id of its array), whether all connections
+        # share one value), noted by the checks when connections are made
+        self._uniform = {}
         if type(connector) is connectors.OneToOneConnector:
             _connect_one_to_one(connector, self)
         else:
@@ -110,18 +113,47 @@ class Projection(common.Projection):
                 f"inhibitory current-based synapses; conductances must be >= 0")
 
     def _check_extra(self, name, values):
+        """Check an extra parameter's values against the synapse type's range;
+        returns whether they are all one (two reductions serve both)."""
+        if not len(values):
+            return False
+        lowest, highest = values.min(), values.max()      # NaN propagates into both
         ranges = getattr(self.synapse_type, "parameter_ranges", dict)()
         if name in ranges:
             low, high, unit = ranges[name]
-            T.check_reach(name, values, low, high, unit, type(self.synapse_type).__name__)
+            if not (np.isfinite(lowest) and np.isfinite(highest)
+                    and low <= lowest and highest <= high):
+                T.check_reach(name, values, low, high, unit, type(self.synapse_type).__name__)
+        return bool(lowest == highest)
+
+    def is_uniform(self, name):
+        """Whether all connections have one value of `name` (delay or an extra
+        parameter of the synapse type): as the checks noted it when the
+        connections were made or set, else found now."""
+        values = getattr(self, f"connections_{name}")
+        key = (self.version, id(values))
+        noted = self._uniform.get(name)
+        if noted is None or noted[0] != key:
+            noted = (key, P.is_uniform(np.asarray(values)))
+            self._uniform[name] = noted
+        return noted[1]
+
+    def _note_uniform(self, uniform):
+        """Note {name: whether all connections share a value}, for this version."""
+        for name, shared in uniform.items():
+            self._uniform[name] = (
+                (self.version, id(getattr(self, f"connections_{name}"))), shared)
 
     def _finish(self):
+        uniform = {}
         if self._chunks:
             pre, post, weight, delay, *extra = (np.concatenate(x) for x in zip(*self._chunks))
             self._check_weights(weight, post)
-            for name, values in zip(self.extra_names, extra):
-                self._check_extra(name, values)
-            if not simulator.state.native and np.any(delay < simulator.state.dt - 1e-9):
+            uniform.update((name, self._check_extra(name, values))
+                           for name, values in zip(self.extra_names, extra))
+            shortest = delay.min() if len(delay) else np.inf
+            uniform["delay"] = bool(len(delay)) and shortest == delay.max()
+            if not simulator.state.native and shortest < simulator.state.dt - 1e-9:
                 bad = delay[delay < simulator.state.dt - 1e-9][0]
                 raise errors.ConnectionError(
                     f"delay: value {bad} ms is below the time step {simulator.state.dt} ms")
@@ -134,6 +166,7 @@ class Projection(common.Projection):
             simulator.state.note_delays(delay)
         self._chunks = []
         self.version += 1
+        self._note_uniform(uniform)
 
     def _check_together(self, **changed):
         """The synapse type's checks across parameters of the same connections."""
@@ -166,7 +199,7 @@ class Projection(common.Projection):
     # --- attributes ---
     def _set_attributes(self, parameter_space):
         parameter_space.evaluate(mask=(slice(None), slice(None)))
-        new = {}
+        new, uniform = {}, {}
         for name, value in parameter_space.items():
             if name not in ["weight", "delay"] + self.extra_names:
                 raise errors.NonExistentParameterError(name, self.synapse_type,
@@ -177,7 +210,7 @@ class Projection(common.Projection):
             if name == "weight":
                 self._check_weights(values, self.connections_post)
             elif name != "delay":
-                self._check_extra(name, values)
+                uniform[name] = self._check_extra(name, values)
             new[name] = values
         self._check_together(**new)
         if "weight" in new:
@@ -185,6 +218,7 @@ class Projection(common.Projection):
         for name, values in new.items():
             setattr(self, f"connections_{name}", values)
         self.version += 1
+        self._note_uniform(uniform)
 
     def _get_attributes_as_arrays(self, attribute_names, multiple_synapses="sum"):
         out = []

@@ -626,7 +626,7 @@ class State(common.control.BaseState):
         pre_codes = source_codes(cell_ids(prj.pre, np.arange(prj.pre.size)))
         source_index = np.asarray(prj.connections_pre, np.int64)
         delay = np.asarray(prj.connections_delay, float)
-        if n and delay.min() == delay.max():          # one delay (two reductions, no rounding)
+        if n and prj.is_uniform("delay"):             # one delay (no rounding)
             delays, delay_index = np.round(delay[:1], 6), np.zeros(n, np.int64)
         else:
             delays, delay_index = np.unique(np.round(delay, 6), return_inverse=True)
@@ -689,7 +689,7 @@ class State(common.control.BaseState):
             slots = self._post_slots[prj]
             used = np.zeros(C.NUM_NEURONS, bool)
             used[slots] = True
-            uniform = P.is_uniform(np.asarray(prj.connections_tau_plus))
+            uniform = prj.is_uniform("tau_plus")
             tau = P.sensor_tau(prj, self.time_scale, first_only=uniform)
             quadrant = None if uniform else slots // C.NEURONS_PER_QUADRANT
             for q in np.flatnonzero(used.reshape(C.NUM_QUADRANTS, -1).any(axis=1)):

@@ -253,3 +253,26 @@ def test_synapse_order_sorts_placed_synapses_into_memory_order():
                       np.r_[column, column[:1]])
     with pytest.raises(ValueError, match="row: code 256"):
         synapse_order(np.zeros(1, np.int64), np.full(1, 256), np.zeros(1, np.int64))
+
+
+def test_uniform_rule_parameters_follow_the_projection():
+    """Whether all connections share a parameter is noted when they are made
+    and when set() changes them; the STDP program takes per-connection values
+    after such a change, and out-of-range values are refused as before."""
+    from pynn_brainscales.plasticity import connection_rule
+    sim.setup(timestep=0.1, ideal=True)
+    pre = sim.Population(4, sim.SpikeSourcePoisson(rate=20.0))
+    post = sim.Population(3, sim.IF_cond_exp())
+    prj = sim.Projection(pre, post, sim.AllToAllConnector(), stdp())
+    assert prj.is_uniform("A_plus") and prj.is_uniform("delay")
+    assert connection_rule(prj, 1.0)["a_plus"].tolist() == [0.01]
+    a_plus = np.linspace(0.01, 0.02, len(prj))
+    prj.set(A_plus=a_plus.reshape(4, 3))
+    assert not prj.is_uniform("A_plus")
+    assert connection_rule(prj, 1.0)["a_plus"].tolist() == prj.connections_A_plus.tolist()
+    prj.set(A_plus=0.03)
+    assert prj.is_uniform("A_plus")
+    for bad in (np.nan, np.inf, -1.0):
+        with pytest.raises(errors.InvalidParameterValueError, match="A_plus"):
+            prj.set(A_plus=bad)
+    sim.end()
