@@ -216,9 +216,10 @@ class PairSTDPProgram:
         self.baseline = None       # sensor reset level per [hemisphere, branch, column]
         self._index = None         # per group: _indices(), once the baseline is known
         self._tables = None        # per hemisphere: _column_tables(), likewise
-        self.rows = {h: np.flatnonzero(np.bincount(
-            np.concatenate([g.rows.ravel() for g in groups if g.hemisphere == h]),
-            minlength=C.ROWS_PER_HEMISPHERE)) for h in {g.hemisphere for g in groups}}
+        used = np.zeros((C.NUM_HEMISPHERES, C.ROWS_PER_HEMISPHERE), bool)
+        for g in groups:
+            used[g.hemisphere, g.rows.ravel()] = True
+        self.rows = {h: np.flatnonzero(used[h]) for h in {g.hemisphere for g in groups}}
 
     def program(self, t0, t1):
         """The PPUProgram for a run over [t0, t1] us."""

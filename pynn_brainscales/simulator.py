@@ -249,6 +249,7 @@ class State(common.control.BaseState):
         self._stdp = None
         self._stdp_baseline = None
         self._placements = {}
+        self._units = {}
         self.build_seconds = 0.0     # wall time of the last configuration build
         self.builds = 0              # configurations built since setup()
         self._built_for = None       # fingerprint of the network the chip is configured for
@@ -387,6 +388,7 @@ class State(common.control.BaseState):
         self._check_placement()
         ideal = self.ideal
         self._post_slots = {prj: _post_slots(prj) for prj in self.projections}
+        self._units = {}
         self._sensor_tau = self._sensor_time_constants()
         config = ChipConfig(integer_capmem=not ideal)
         self._kappa = np.full(C.NUM_NEURONS, T.HW_CAPACITANCE_PF)
@@ -726,7 +728,7 @@ class State(common.control.BaseState):
             self._placements[prj] = P.SynapsePlacement(
                 hemisphere=slots // C.COLUMNS_PER_HEMISPHERE, rows=rows[group], columns=column)
             if P.is_stdp(prj):
-                unit = T.weight_unit(self._kappa, self._conductance)[slots]
+                unit = self._weight_unit(slots)
                 groups += P.stdp_groups(prj, self._placements[prj], unit, self.time_scale)
         if not groups:
             return
@@ -750,10 +752,19 @@ class State(common.control.BaseState):
         """Hardware weights (LSB) of `weights` (default: the projection's), or with
         `inverse` the biological weights of hardware ones."""
         weights = prj.connections_weight if weights is None else weights
-        # the unit per neuron circuit (512), then per connection
-        unit = T.weight_unit(self._kappa, self._conductance)[slots]
         convert = T.weight_from_hw if inverse else T.weight_to_hw
-        return convert(weights, None, None, unit=unit)
+        return convert(weights, None, None, unit=self._weight_unit(slots))
+
+    def _weight_unit(self, slots):
+        """The biological weight of one hardware LSB at each of `slots`, kept per
+        slots array for this build (weights, their bounds and the learned ones
+        of a projection share its connections' slots)."""
+        kept = self._units.get(id(slots))
+        if kept is None or kept[0] is not slots:
+            # the unit per neuron circuit (512), then per connection
+            kept = (slots, T.weight_unit(self._kappa, self._conductance)[slots])
+            self._units[id(slots)] = kept
+        return kept[1]
 
     def _ppu_programs(self, t0, t1):
         return [self._stdp[0].program(t0, t1)] if self._stdp else []
@@ -765,8 +776,10 @@ class State(common.control.BaseState):
             self._stdp_baseline = (key, program.baseline)
         weights = self.chip.config.synapses.weights
         for prj, placement in self._placements.items():
-            learned = self._hardware_weights(prj, placement.slots, placement.weights(weights),
-                                             inverse=True)
+            # the connections' slots, as the routing had them (placement.slots holds
+            # the same values)
+            learned = self._hardware_weights(prj, self._post_slots[prj],
+                                             placement.weights(weights), inverse=True)
             sign = self._weight_sign(prj)
             prj.connections_weight = learned if sign == 1.0 else sign * learned
 
