@@ -204,19 +204,32 @@ def distinct_dense(const long[::1] codes, Py_ssize_t size):
 
 def group_order(const long[::1] groups, Py_ssize_t n_groups):
     """A stable order that sorts group indices 0..n_groups-1 (counting, one
-    write stream per group: O(len(groups) + n_groups)), and where each group's
-    run starts in it (n_groups + 1 bounds)."""
+    write stream per group: O(len(groups) + n_groups)), or None where they
+    are in order already; and where each group's run starts in it (n_groups
+    + 1 bounds)."""
     import numpy
-    cdef Py_ssize_t i
+    cdef Py_ssize_t n = groups.shape[0], i
+    cdef long g, previous = 0
+    cdef int unordered = 0
     _check_codes(groups, n_groups)
     starts_array = numpy.zeros(n_groups + 1, numpy.int64)
-    numpy.cumsum(numpy.bincount(groups, minlength=n_groups), out=starts_array[1:])
+    cdef long[::1] starts = starts_array
+    with nogil:
+        for i in range(n):
+            g = groups[i]
+            starts[g + 1] += 1
+            unordered |= g < previous
+            previous = g
+        for g in range(n_groups):
+            starts[g + 1] += starts[g]
+    if not unordered:
+        return None, starts_array
     next_array = starts_array[:-1].copy()
-    order_array = numpy.empty(groups.shape[0], numpy.int64)
+    order_array = numpy.empty(n, numpy.int64)
     cdef long[::1] next_free = next_array
     cdef long[::1] order = order_array
     with nogil:
-        for i in range(groups.shape[0]):
+        for i in range(n):
             order[next_free[groups[i]]] = i
             next_free[groups[i]] += 1
     return order_array, starts_array

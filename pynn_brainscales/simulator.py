@@ -568,7 +568,8 @@ class State(common.control.BaseState):
                 # counting sort by key (sorting the codes took ~2.5 ms more for
                 # 131k connections)
                 order, bounds = group_order(np.ascontiguousarray(group, np.int64), len(keys))
-                c_unique, summed = column[order], w_hw[order]
+                c_unique, summed = (column, w_hw) if order is None else (column[order],
+                                                                         w_hw[order])
             requested.append((keys, bounds, c_unique, summed))
             if prj.plastic:
                 largest = float(np.max(self._plastic_capacity(prj, slots, w_hw)))
