@@ -13,7 +13,8 @@ a request costs four word operations per row.  Which request comes first, and
 what the labels and keys mean, is the caller's business.
 
 Also here, for preparing requests: grouping of dense integer codes by counting
-(distinct_dense) and a test for repeated codes (has_repeats); for the placed
+(distinct_dense) and tests for repeated codes and pairs (has_repeats,
+pairs_repeat); for the placed
 synapses, their order in memory (synapse_order).
 """
 from libc.math cimport floor
@@ -285,3 +286,31 @@ def synapse_order(const long[::1] hemisphere, const long[::1] row, const long[::
     if k != n:
         raise ValueError(f"{n - k} synapse(s) placed where another one is")
     return order_array, counts_array
+
+
+def pairs_repeat(const long[::1] first, long first_radix, const long[::1] second,
+                 long second_radix):
+    """Whether any (first[i], second[i]) occurs twice, digits in 0..radix-1
+    (one pass over a byte mask of first_radix x second_radix, stopping at the
+    first repeat; no code array).  None where that mask would be large
+    against the pairs (more than 4 per pair, plus 1024): the caller sorts."""
+    import numpy
+    cdef Py_ssize_t n = first.shape[0], i
+    cdef long code
+    cdef bint repeated = False
+    if second.shape[0] != n:
+        raise ValueError("first and second differ in length")
+    if first_radix * second_radix > 4 * n + 1024:
+        return None
+    _check_codes(first, first_radix)
+    _check_codes(second, second_radix)
+    seen_array = numpy.zeros(first_radix * second_radix, numpy.uint8)
+    cdef unsigned char[::1] seen = seen_array
+    with nogil:
+        for i in range(n):
+            code = first[i] * second_radix + second[i]
+            if seen[code]:
+                repeated = True
+                break
+            seen[code] = 1
+    return bool(repeated)

@@ -19,7 +19,7 @@ from calibration.result import NEURON_FIELDS
 from cython_core import Chip, ChipConfig, MadcRecording, constants as C
 from cython_core.config import FAST_REFRACTORY_SCALER, slowest_needed_scaler
 from cython_core import mismatch as M
-from cython_core._routing import distinct_dense, group_order, has_repeats
+from cython_core._routing import distinct_dense, group_order, has_repeats, pairs_repeat
 
 from . import mapping, plasticity as P, translation as T
 
@@ -653,10 +653,16 @@ class State(common.control.BaseState):
                     f"at random is realised for spike sources only")
             count = np.where(partial, 1 + np.arange(n), 0)
         elif prj.plastic:
-            pair = _mixed_radix([(source_index, prj.pre.size),
-                                 (np.asarray(prj.connections_post, np.int64), prj.post.size),
-                                 (delay_index, len(delays))])
-            if _has_repeats(pair):                         # repeated connections (multapses)
+            post_index = np.asarray(prj.connections_post, np.int64)
+            # repeated connections (multapses): only where a (pre, post) pair
+            # repeats (or the pairs are too sparse for a mask) can a (pre, post,
+            # delay) one
+            repeated = pairs_repeat(source_index, prj.pre.size, post_index, prj.post.size)
+            if repeated is not False:
+                pair = _mixed_radix([(source_index, prj.pre.size), (post_index, prj.post.size),
+                                     (delay_index, len(delays))])
+                repeated = _has_repeats(pair)
+            if repeated:
                 order = np.argsort(pair, kind="stable")
                 first_of_run = np.r_[True, pair[order][1:] != pair[order][:-1]]
                 run_start = np.maximum.accumulate(np.where(first_of_run, np.arange(n), 0))

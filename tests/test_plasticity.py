@@ -276,3 +276,16 @@ def test_uniform_rule_parameters_follow_the_projection():
         with pytest.raises(errors.InvalidParameterValueError, match="A_plus"):
             prj.set(A_plus=bad)
     sim.end()
+
+
+def test_pairs_repeat_finds_repeated_pairs():
+    """The multapse test of plastic projections: whether a (pre, post) pair
+    occurs twice, against numpy; None where its mask would be too large."""
+    from cython_core._routing import pairs_repeat
+    rng = np.random.default_rng(2)
+    pre, post = np.divmod(rng.choice(256 * 512, 40000, replace=False), 512)
+    assert pairs_repeat(pre, 256, post, 512) is False
+    assert pairs_repeat(np.r_[pre, pre[7]], 256, np.r_[post, post[7]], 512) is True
+    assert pairs_repeat(pre[:10], 256, post[:10], 512) is None
+    with pytest.raises(ValueError, match="code 512"):
+        pairs_repeat(pre, 256, np.r_[post[:-1], 512], 512)
