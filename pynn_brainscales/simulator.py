@@ -842,12 +842,14 @@ class State(common.control.BaseState):
         if pop in self._source_route_table:
             return self._source_route_table[pop]
         cell, delay, label = [], [], []
+        routes_of, first = self._routes_of, pop.first_id
         for index in range(pop.size):
-            for d, labs in self._routes_of.get(("source", pop.global_index(index)), []):
+            for d, labs in routes_of.get(("source", first + index), ()):
                 cell += [index] * len(labs)
                 delay += [d] * len(labs)
                 label += labs
-        release = [self._label_release.get(lab, (None, 1.0))[1] for lab in label]
+        release = ([self._label_release.get(lab, (None, 1.0))[1] for lab in label]
+                   if self._label_release else np.ones(len(label)))
         table = (np.array(cell, np.int64), np.array(delay, float), np.array(label, np.int64),
                  np.array(release, float))
         self._source_route_table[pop] = table
