@@ -4,8 +4,8 @@ measuring only through the chip's readout (as calix does on the real system).
 
     import calibration
     result = calibration.calibrate(chip_seed=0)          # Targets() by default
-    calibration.save(result, "chip0.npz")
-    result = calibration.load("chip0.npz", chip_seed=0)
+    calibration.save(result, "chip0.cal")
+    result = calibration.load("chip0.cal", chip_seed=0)
     result = calibration.cached(0)                        # calibrate once, reuse
     result.apply(chip.config)
 """

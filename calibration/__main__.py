@@ -1,9 +1,9 @@
 """Calibrate an emulated chip from the command line.
 
-    python -m calibration --chip 0 --output chip0.npz
+    python -m calibration --chip 0 --output chip0.cal
     python -m calibration --chip 3 --leak 80 --reset 80 --threshold 150 \\
-        --tau-mem 6 --tau-syn 6 --output chip3.npz --report chip3.png
-    python -m calibration --chip 0 --target targets.json --output chip0.npz
+        --tau-mem 6 --tau-syn 6 --output chip3.cal --report chip3.png
+    python -m calibration --chip 0 --target targets.json --output chip0.cal
 
 Prints a progress bar per step and a closing table: per parameter the spread
 over neurons with all neurons at the median setting (before) and calibrated
@@ -26,7 +26,7 @@ def parse_args(argv):
     p = argparse.ArgumentParser(prog="python -m calibration",
                                 description="Calibrate an emulated BrainScaleS-2 chip.")
     p.add_argument("--chip", type=int, default=0, help="chip seed (default 0)")
-    p.add_argument("--output", required=True, help="calibration file to write (.npz)")
+    p.add_argument("--output", required=True, help="calibration file to write (.cal)")
     p.add_argument("--target", help="JSON file with targets (keys as in calibration.Targets)")
     p.add_argument("--leak", type=float, help="leak potential, CADC LSB (default 80)")
     p.add_argument("--reset", type=float, help="reset potential, CADC LSB (default 70)")

@@ -262,12 +262,15 @@ def test_real_chip_targets_give_real_chip_settings():
 
 def test_result_file_round_trip_and_refusals(calibrated, tmp_path):
     result = calibrated[0]
-    path = save(result, tmp_path / "chip0.npz")
+    path = save(result, tmp_path / "chip0.cal")
     back = load(path, chip_seed=0)
     for name, values in result.neurons.items():
         np.testing.assert_array_equal(back.neurons[name], values)
     np.testing.assert_array_equal(back.cadc_channel_offsets, result.cadc_channel_offsets)
     np.testing.assert_array_equal(back.success, result.success)
+    np.testing.assert_array_equal(back.correlation_amplitude, result.correlation_amplitude)
+    np.testing.assert_array_equal(back.synin_baseline_mv, result.synin_baseline_mv)
+    assert back.success.dtype == bool and back.neurons["leak_i_bias"].flags.writeable
     assert back.targets.to_json() == result.targets.to_json()
     assert back.residuals["tau_m"]["trimmed_sd"] == result.residuals["tau_m"]["trimmed_sd"]
 
@@ -276,18 +279,29 @@ def test_result_file_round_trip_and_refusals(calibrated, tmp_path):
     assert load(path, targets=result.targets).targets is result.targets
     with pytest.raises(CalibrationFileError, match="for other targets"):
         load(path, targets=Targets(leak=90))
-    corrupt = tmp_path / "corrupt.npz"
-    corrupt.write_bytes(path.read_bytes()[:200])
-    with pytest.raises(CalibrationFileError, match="not a readable calibration file"):
-        load(corrupt)
-    data = dict(np.load(path))
-    meta = json.loads(str(data["meta"]))
+    raw = path.read_bytes()
+    for name, damaged in (("truncated", raw[:200]), ("cut", raw[:-1000]),
+                          ("no header", b"not a calibration"), ("empty", b"")):
+        corrupt = tmp_path / f"{name}.cal"
+        corrupt.write_bytes(damaged)
+        with pytest.raises(CalibrationFileError, match="not a readable calibration file"):
+            load(corrupt)
+    # another format version: the header says so
+    start = len(calibration.result.MAGIC) + 8
+    end = start + int.from_bytes(raw[start - 8:start], "little")
+    meta = json.loads(raw[start:end])
     meta["format_version"] = 99
-    data["meta"] = np.array(json.dumps(meta))
-    old = tmp_path / "old.npz"
-    np.savez(old, **data)
+    header = json.dumps(meta).encode()
+    old = tmp_path / "old.cal"
+    old.write_bytes(calibration.result.MAGIC + len(header).to_bytes(8, "little") + header
+                    + raw[end:])
     with pytest.raises(CalibrationFileError, match="format version 99"):
         load(old)
+    # an archive of format version 6 or older
+    archive = tmp_path / "old.npz"
+    np.savez(archive, meta=np.array("{}"))
+    with pytest.raises(CalibrationFileError, match="version 6 or older"):
+        load(archive)
 
 
 def test_cache_is_reused(calibrated, tmp_path, monkeypatch):
@@ -326,7 +340,7 @@ def test_calibrated_chip_behaves_uniformly(calibrated):
 
 
 def test_command_line(tmp_path):
-    out = tmp_path / "chip4.npz"
+    out = tmp_path / "chip4.cal"
     proc = subprocess.run(
         [sys.executable, "-m", "calibration", "--chip", "4", "--output", str(out),
          "--tau-mem", "8", "--no-verify"], capture_output=True, text=True, timeout=300)
