@@ -50,20 +50,25 @@ class RowRequests:
         self.start = np.asarray(start, np.int64)
         self.columns = np.asarray(columns, np.int64)
         self.weights = np.asarray(weights, float)
+        self.index_of_part = [np.arange(len(keys))]
 
     @classmethod
     def joined(cls, parts):
         """The requests of several projections, `parts`: per projection (keys,
         start of each key's run, columns, weights).  A key that more than one
         projection requests takes its weights summed per column; the keys keep
-        the order of their first request."""
+        the order of their first request.  `index_of_part[j]`: where the keys of
+        part j are among the joined ones."""
         keys = [key for part in parts for key in part[0]]
         if len(set(keys)) == len(keys):
             offset = np.cumsum([0] + [len(part[2]) for part in parts])
             start = np.concatenate([np.asarray(part[1][:-1], np.int64) + o
                                     for part, o in zip(parts, offset)] + [offset[-1:]])
-            return cls(keys, start, _concatenate([p[2] for p in parts], np.int64),
-                       _concatenate([p[3] for p in parts], float))
+            joined = cls(keys, start, _concatenate([p[2] for p in parts], np.int64),
+                         _concatenate([p[3] for p in parts], float))
+            first = np.cumsum([0] + [len(part[0]) for part in parts])
+            joined.index_of_part = [np.arange(a, b) for a, b in zip(first[:-1], first[1:])]
+            return joined
         runs = {}
         for part_keys, start, columns, weights in parts:
             for i, key in enumerate(part_keys):
@@ -71,8 +76,39 @@ class RowRequests:
                                                  weights[start[i]:start[i + 1]]))
         runs = {key: r[0] if len(r) == 1 else _sum_by_column(r) for key, r in runs.items()}
         start = np.cumsum([0] + [len(c) for c, _ in runs.values()])
-        return cls(list(runs), start, _concatenate([c for c, _ in runs.values()], np.int64),
-                   _concatenate([w for _, w in runs.values()], float))
+        joined = cls(list(runs), start, _concatenate([c for c, _ in runs.values()], np.int64),
+                     _concatenate([w for _, w in runs.values()], float))
+        index = {key: i for i, key in enumerate(runs)}
+        joined.index_of_part = [np.array([index[key] for key in part[0]], np.int64)
+                                for part in parts]
+        return joined
+
+
+class Routing:
+    """Where route() placed the requests: the labels of each (source, delay),
+    and per request (in the requests' order) its parallel rows and their
+    labels, part_row[part_start[i]:part_start[i + 1]] and part_label[...];
+    the number of synapses placed."""
+
+    def __init__(self, labels, part_start, part_row, part_label, synapses):
+        self.labels = labels
+        self.part_start = part_start
+        self.part_row = part_row
+        self.part_label = part_label
+        self.synapses = synapses
+
+    def rows(self, index):
+        """The parallel rows of the requests `index`, [len(index), parts] (one
+        number of parts for all of them)."""
+        start = self.part_start[index]
+        parts = self.part_start[np.asarray(index) + 1] - start
+        if len(parts) and np.any(parts != parts[0]):
+            raise ValueError(f"requests with {parts.min()} and {parts.max()} parallel rows")
+        width = int(parts[0]) if len(parts) else 1
+        return self.part_row[start[:, None] + np.arange(width)]
+
+    def labels_of(self, i):
+        return self.part_label[self.part_start[i]:self.part_start[i + 1]].tolist()
 
 
 def _sum_by_column(parts):
@@ -93,8 +129,7 @@ def route(requests, config, integer_weights, capacity=None, reserved=None):
     hold later (plastic synapses up to w_max), which sets its number of
     parallel rows.  `reserved` [2 hemispheres, 128 drivers]: drivers left to
     the caller.
-    Returns ({(source, delay): [labels]}, {key: [(hemisphere, row) per part]},
-    {key: [label per part]}, the number of synapses placed)."""
+    Returns a Routing."""
     syn = config.synapses
     capacity = capacity or {}
     # the requests with the most columns first (a stable order)
@@ -145,32 +180,39 @@ def route(requests, config, integer_weights, capacity=None, reserved=None):
     driver = part_row // C.ROWS_PER_DRIVER
     syn.driver_enable[part_hemisphere, driver] = True
     syn.driver_row_select[part_hemisphere, driver] = row_select(part_hemisphere, driver)
-    # Python lists once, sliced per request (numpy slices cost more than they carry)
-    part_label = ((row_select(part_hemisphere, driver) << 6) | part_address).tolist()
-    part_rows = part_row.tolist()
+    part_label = (row_select(part_hemisphere, driver) << 6) | part_address
     labels = defaultdict(list)
-    if len(part_rows) == len(order):
+    # Python lists once, sliced per request (numpy slices cost more than they carry)
+    label_list = part_label.tolist()
+    first = np.r_[0, np.cumsum(parts)]
+    if len(label_list) == len(order):
         # one row per request (weights within one row's range): no slicing
-        key_labels = {key: [label] for key, label in zip(order, part_label)}
-        placed = {key: [(key[3], row)] for key, row in zip(order, part_rows)}
-        for key, label in zip(order, part_label):
+        for key, label in zip(order, label_list):
             labels[key[0], key[1]].append(label)
     else:
-        placed, key_labels = {}, {}
-        first = np.r_[0, np.cumsum(parts)].tolist()
+        bounds = first.tolist()
         for i, key in enumerate(order):
-            source, delay, _, h, _, _ = key
-            key_labels[key] = part_label[first[i]:first[i + 1]]
-            labels[source, delay] += key_labels[key]
-            placed[key] = [(h, r) for r in part_rows[first[i]:first[i + 1]]]
-    for key in order:
+            labels[key[0], key[1]] += label_list[bounds[i]:bounds[i + 1]]
+    for i, key in enumerate(order):
         stp = key[4]
         if stp is not None:
-            h, rows = key[3], [r for _, r in placed[key]]
+            h, rows = key[3], part_row[first[i]:first[i + 1]]
             syn.stp_enable[h, rows] = True
             syn.stp_U[h, rows], syn.stp_tau_rec[h, rows], syn.stp_tau_facil[h, rows] = stp
+    # the parts back in the requests' order
+    request_parts = np.empty_like(parts)
+    request_parts[by_length] = parts
+    part_start = np.zeros(len(order) + 1, np.int64)
+    np.cumsum(request_parts, out=part_start[1:])
+    if np.array_equal(by_length, np.arange(len(order))):
+        request_row, request_label = part_row, part_label
+    else:
+        place = np.repeat(part_start[by_length] - first[:-1], parts) + np.arange(len(part_row))
+        request_row, request_label = np.empty_like(part_row), np.empty_like(part_label)
+        request_row[place], request_label[place] = part_row, part_label
     # each part of a request (a parallel row) takes one synapse per column
-    return labels, placed, key_labels, int(np.dot(np.diff(column_start), parts))
+    return Routing(labels, part_start, request_row, request_label,
+                   int(np.dot(np.diff(column_start), parts)))
 
 
 def _concatenate(arrays, dtype):

@@ -545,7 +545,8 @@ class State(common.control.BaseState):
 
     def _route(self, config):
         requested, capacity = [], {}
-        plastic = []           # (projection, slots, placement of each connection)
+        plastic = []    # (projection, slots, its part of the requests, key of each connection,
+                        # column of each)
         for number, prj in enumerate(self.projections):
             if len(prj.connections_pre) == 0 or self._routes_itself(prj):
                 continue
@@ -570,23 +571,28 @@ class State(common.control.BaseState):
                 order, bounds = group_order(np.ascontiguousarray(group, np.int64), len(keys))
                 c_unique, summed = (column, w_hw) if order is None else (column[order],
                                                                          w_hw[order])
-            requested.append((keys, bounds, c_unique, summed))
             if prj.plastic:
                 largest = float(np.max(self._plastic_capacity(prj, slots, w_hw)))
                 for key in keys:
                     capacity[key] = largest
-                plastic.append((prj, slots, keys, group, column))
+                plastic.append((prj, slots, len(requested), group, column))
+            requested.append((keys, bounds, c_unique, summed))
+        requests = mapping.RowRequests.joined(requested)
         try:
-            self._labels, placed, key_labels, self.synapses_placed = mapping.route(
-                mapping.RowRequests.joined(requested), config, not self.ideal, capacity,
-                self._reserved_drivers())
+            routing = mapping.route(requests, config, not self.ideal, capacity,
+                                    self._reserved_drivers())
         except mapping.RoutingError as err:
             raise errors.ConnectionError(str(err)) from err
+        self._labels, self.synapses_placed = routing.labels, routing.synapses
         # the labels of stochastic synapses: the connection each serves (its
         # parallel rows release together) and its release probability
-        self._label_release = {label: (key[5], release) for key, labels in key_labels.items()
-                               if (release := self._release_of(key[5])) is not None
-                               for label in labels}
+        self._label_release = {}
+        if any("p" in prj.extra_names for prj in self.projections):
+            for i, key in enumerate(requests.keys):
+                release = self._release_of(key[5])
+                if release is not None:
+                    for label in routing.labels_of(i):
+                        self._label_release[label] = (key[5], release)
         self._routes_of = {}
         self._source_route_table = {}
         for (src, d), labs in self._labels.items():
@@ -600,7 +606,7 @@ class State(common.control.BaseState):
         config.loopback_neurons = np.array(neurons, np.int64)
         config.loopback_labels = np.array(labels, np.int64)
         config.loopback_delays = np.array(delays, float) * self.time_scale   # chip us
-        self._configure_plasticity(config, plastic, placed)
+        self._configure_plasticity(config, plastic, routing, requests)
 
     def _release_of(self, owner):
         """The release probability of the connection a row request of its own
@@ -724,14 +730,14 @@ class State(common.control.BaseState):
             return self._hardware_weights(prj, slots, prj.connections_w_max)
         return np.full(len(slots), float(np.max(w_hw)))
 
-    def _configure_plasticity(self, config, plastic, placed):
+    def _configure_plasticity(self, config, plastic, routing, requests):
         """Where plastic synapses sit; sensors and the built-in STDP program."""
         self._stdp = None
         self._placements = {}
         config.correlation_sensors_enable = bool(plastic)
         groups = []
-        for prj, slots, keys, group, column in plastic:
-            rows = np.array([[r for _, r in placed[key]] for key in keys], np.int64)
+        for prj, slots, part, group, column in plastic:
+            rows = routing.rows(requests.index_of_part[part])
             self._placements[prj] = P.SynapsePlacement(
                 hemisphere=slots // C.COLUMNS_PER_HEMISPHERE, rows=rows[group], columns=column)
             if P.is_stdp(prj):
