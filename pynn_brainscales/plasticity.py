@@ -45,7 +45,13 @@ from .mapping import parallel_shares
 # a period rarely holds more than a few pairs per synapse (saturation, updates
 # with a stale weight), long enough that reading the sensors does not dominate
 PERIOD_PER_TAU = 10.0
-BASELINE_READS = 8
+# the sensors' reset level per column is read from at most BASELINE_ROWS freshly
+# reset rows, BASELINE_READS reads each (the most a read averages): the level has
+# no part that varies from row to row, so 32 rows x 64 reads give the precision
+# of 256 x 8 (~0.03 LSB) in as many CADC reads, and the emulator, which draws
+# an averaged read's noise at once, converts an eighth of the rows
+BASELINE_ROWS = 32
+BASELINE_READS = 64
 # every update averages this many CADC reads: each read carries ~1.5 LSB of
 # temporal noise, which every update would otherwise add to every plastic weight
 READS_PER_UPDATE = 4
@@ -273,7 +279,7 @@ class PairSTDPProgram:
         self.baseline = np.zeros((C.NUM_HEMISPHERES, 2, C.COLUMNS_PER_HEMISPHERE))
         for h, rows in self.rows.items():
             ppu.reset_correlation(h, rows)
-            causal, acausal = ppu.read_correlation(h, rows, reads=BASELINE_READS)
+            causal, acausal = ppu.read_correlation(h, rows[:BASELINE_ROWS], reads=BASELINE_READS)
             self.baseline[h, 0] = causal.mean(axis=0)
             self.baseline[h, 1] = acausal.mean(axis=0)
 
