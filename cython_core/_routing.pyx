@@ -260,24 +260,33 @@ def synapse_order(const long[::1] hemisphere, const long[::1] row, const long[::
     number of synapses per hemisphere: a scatter into a table of all 2 x 256 x
     256 places and one pass over it."""
     import numpy
-    cdef Py_ssize_t n = hemisphere.shape[0], i, place, k = 0
+    cdef Py_ssize_t n = hemisphere.shape[0], i, place, k = 0, bad = -1
     if row.shape[0] != n or column.shape[0] != n:
         raise ValueError("hemisphere, row and column differ in length")
-    for name, values, size in (("hemisphere", hemisphere, 2), ("row", row, ROWS),
-                               ("column", column, COLUMNS)):
-        try:
-            _check_codes(values, size)
-        except ValueError as err:
-            raise ValueError(f"{name}: {err}") from None
-    table_array = numpy.full(2 * ROWS * COLUMNS, -1, numpy.int64)
+    if n >= 2 ** 31:
+        raise ValueError(f"{n} synapses; a chip has {2 * ROWS * COLUMNS}")
+    table_array = numpy.full(2 * ROWS * COLUMNS, -1, numpy.int32)
     order_array = numpy.empty(n, numpy.int64)
     counts_array = numpy.zeros(2, numpy.int64)
-    cdef long[::1] table = table_array
+    cdef int[::1] table = table_array
     cdef long[::1] order = order_array
     cdef long[::1] counts = counts_array
     with nogil:
         for i in range(n):
-            table[(hemisphere[i] * ROWS + row[i]) * COLUMNS + column[i]] = i
+            # unsigned: a negative index is out of range too
+            if (<unsigned long>hemisphere[i] >= 2 or <unsigned long>row[i] >= ROWS
+                    or <unsigned long>column[i] >= COLUMNS):
+                bad = i
+                break
+            table[(hemisphere[i] * ROWS + row[i]) * COLUMNS + column[i]] = <int>i
+    if bad >= 0:
+        for name, values, size in (("hemisphere", hemisphere, 2), ("row", row, ROWS),
+                                   ("column", column, COLUMNS)):
+            try:
+                _check_codes(values, size)
+            except ValueError as err:
+                raise ValueError(f"{name}: {err}") from None
+    with nogil:
         for place in range(2 * ROWS * COLUMNS):
             if table[place] >= 0 and k < n:
                 order[k] = table[place]
