@@ -160,10 +160,18 @@ def _zeros_long(Py_ssize_t n):
 
 
 cdef int _check_codes(const long[::1] codes, Py_ssize_t size) except -1:
-    cdef Py_ssize_t i
-    for i in range(codes.shape[0]):
-        if codes[i] < 0 or codes[i] >= size:
-            raise ValueError(f"code {codes[i]} at index {i} is outside 0..{size - 1}")
+    cdef Py_ssize_t i, n = codes.shape[0]
+    cdef unsigned long limit = <unsigned long>size
+    cdef int outside = 0
+    with nogil:
+        # one vectorised pass (unsigned: negative codes are outside too), the
+        # search for the message only where it found one
+        for i in range(n):
+            outside |= <unsigned long>codes[i] >= limit
+    if outside:
+        for i in range(n):
+            if codes[i] < 0 or codes[i] >= size:
+                raise ValueError(f"code {codes[i]} at index {i} is outside 0..{size - 1}")
     return 0
 
 
