@@ -58,6 +58,12 @@ def allocate_rows(const long[::1] hemisphere, const long[::1] row_mode,
         2, ROWS // ROWS_PER_DRIVER)
     cdef long[:, ::1] mode = _zeros_long(2 * ROWS).reshape(2, ROWS)
     cdef int failed = -1
+    # per hemisphere, the first row that is not full: the rows before it take
+    # no request with columns (a full-chip projection fills row after row, so
+    # the search stays linear instead of quadratic)
+    cdef Py_ssize_t first_open[2]
+    cdef bint full
+    first_open[0] = first_open[1] = 0
     if reserved is None:
         reserved = _zeros_u8(2 * ROWS // ROWS_PER_DRIVER).reshape(2, ROWS // ROWS_PER_DRIVER)
     with nogil:
@@ -70,7 +76,8 @@ def allocate_rows(const long[::1] hemisphere, const long[::1] row_mode,
             count = parts[i]
             for k in range(count):
                 found = -1
-                for r in range(ROWS):
+                for r in range(first_open[h] if column_start[i + 1] > column_start[i] else 0,
+                               ROWS):
                     d = r // ROWS_PER_DRIVER
                     if reserved[h, d]:
                         continue
@@ -105,6 +112,13 @@ def allocate_rows(const long[::1] hemisphere, const long[::1] row_mode,
                     for w in range(WORDS):
                         occupied[h, r, w] = ~(<uint64_t>0)
                     next_address[h, d] = ADDRESS_MAX + 1
+                while first_open[h] < ROWS:
+                    full = True
+                    for w in range(WORDS):
+                        full = full and occupied[h, first_open[h], w] == ~(<uint64_t>0)
+                    if not full:
+                        break
+                    first_open[h] += 1
                 for c in range(column_start[i], column_start[i + 1]):
                     if integer_weights:
                         # rint: ties to even, as numpy's rint

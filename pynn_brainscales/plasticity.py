@@ -127,7 +127,7 @@ def stdp_groups(projection, placement, unit, chip_us_per_ms):
     # the program's reads and writes run along memory
     order, per_hemisphere = synapse_order(
         placement.hemisphere, np.ascontiguousarray(placement.rows[:, 0]), placement.columns)
-    rows, columns = placement.rows[order], placement.columns[order]
+    rows, columns = np.take(placement.rows, order, axis=0), placement.columns[order]
     spelled_out = {name: values[order] for name, values in rule.items() if name not in shared}
     bounds = np.r_[0, np.cumsum(per_hemisphere)]
     groups = []
@@ -224,7 +224,7 @@ class PairSTDPProgram:
         self._tables = None        # per hemisphere: _column_tables(), likewise
         used = np.zeros((C.NUM_HEMISPHERES, C.ROWS_PER_HEMISPHERE), bool)
         for g in groups:
-            used[g.hemisphere, g.rows.ravel()] = True
+            used[g.hemisphere] |= np.bincount(g.rows.ravel(), minlength=C.ROWS_PER_HEMISPHERE) > 0
         self.rows = {h: np.flatnonzero(used[h]) for h in {g.hemisphere for g in groups}}
 
     def program(self, t0, t1):
