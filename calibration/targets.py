@@ -71,8 +71,12 @@ class Targets:
                 raise InfeasibleTargetError(
                     f"target {f.name}: shape {value.shape}; give a scalar or {count} values")
             unit, low, high = FEASIBLE[f.name]
-            bad = ~np.isfinite(value) | (value < low) | (value > high)
-            if np.any(bad):
+            # two reductions (NaN fails both comparisons), the search for the
+            # message only where they found a value outside
+            lowest, highest = (value.min(), value.max()) if value.size else (low, high)
+            if not (np.isfinite(lowest) and np.isfinite(highest)
+                    and low <= lowest and highest <= high):
+                bad = ~np.isfinite(value) | (value < low) | (value > high)
                 v = np.atleast_1d(value)[np.atleast_1d(bad)][0]
                 raise InfeasibleTargetError(
                     f"target {f.name}: value {v} {unit} is not feasible; feasible range is "

@@ -216,4 +216,6 @@ def route(requests, config, integer_weights, capacity=None, reserved=None):
 
 
 def _concatenate(arrays, dtype):
+    if len(arrays) == 1:            # one projection's requests: no copy
+        return np.asarray(arrays[0], dtype)
     return np.concatenate(arrays).astype(dtype, copy=False) if arrays else np.zeros(0, dtype)
