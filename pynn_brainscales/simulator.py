@@ -579,7 +579,7 @@ class State(common.control.BaseState):
                 c_unique, summed = (column, w_hw) if order is None else (column[order],
                                                                          w_hw[order])
             if prj.plastic:
-                largest = float(np.max(self._plastic_capacity(prj, slots, w_hw)))
+                largest = self._plastic_capacity(prj, slots, w_hw)
                 for key in keys:
                     capacity[key] = largest
                 plastic.append((prj, slots, len(requested), group, column))
@@ -731,11 +731,17 @@ class State(common.control.BaseState):
         return np.where(np.isnan(quadrant_tau), np.nanmin(quadrant_tau), quadrant_tau)
 
     def _plastic_capacity(self, prj, slots, w_hw):
-        """The largest hardware weight each plastic synapse must be able to take:
-        STDP up to w_max; a rule's synapses as the largest in their projection."""
-        if P.is_stdp(prj):
-            return self._hardware_weights(prj, slots, prj.connections_w_max)
-        return np.full(len(slots), float(np.max(w_hw)))
+        """The largest hardware weight a plastic projection's synapses must be
+        able to take: STDP up to w_max; a rule's synapses as the largest in
+        their projection."""
+        if not P.is_stdp(prj):
+            return float(np.max(w_hw))
+        if prj.is_uniform("w_max"):
+            # one w_max: in hardware units largest where an LSB is worth least
+            i = int(np.argmin(self._weight_unit(slots)))
+            return float(self._hardware_weights(prj, slots[i:i + 1],
+                                                prj.connections_w_max[:1])[0])
+        return float(np.max(self._hardware_weights(prj, slots, prj.connections_w_max)))
 
     def _configure_plasticity(self, config, plastic, routing, requests):
         """Where plastic synapses sit; sensors and the built-in STDP program."""
