@@ -118,6 +118,8 @@ def stdp_groups(projection, placement, unit, chip_us_per_ms):
     """PlasticGroups (one per hemisphere) of an STDP projection; `unit`: the
     biological weight of one hardware LSB per connection."""
     rule = connection_rule(projection, chip_us_per_ms)
+    # one unit for all connections (their neurons share cm): divide once
+    unit = _one_if_shared(unit)
     for name in ("w_min", "w_max"):
         rule[name] = _one_if_shared(rule[name] / unit)
     # a full-chip projection's parameters are ~10 MB per update when spelled out
