@@ -334,14 +334,19 @@ class Chip:
         the clock, correlation sensors and spike counters at zero.
 
         `v`: membrane potentials (mV, per neuron or one for all) to start from
-        instead of the leak potential -- an emulator convenience (a real chip's
-        membranes start wherever their circuits settle).
+        instead of the leak potential, NaN where a neuron starts at it -- an
+        emulator convenience (a real chip's membranes start wherever their
+        circuits settle).
         """
         self._apply_config()
         e = self._engine
         for name, arr in e.state.items():
             arr[...] = 0.0
-        e.state["v"][...] = e.physical["e_leak"] if v is None else v
+        if v is None:
+            e.state["v"][...] = e.physical["e_leak"]
+        else:
+            v = np.asarray(v, float)
+            e.state["v"][...] = np.where(np.isnan(v), e.physical["e_leak"], v)
         e.causal[...] = 0.0
         e.acausal[...] = 0.0
         e.forget_spike_times()

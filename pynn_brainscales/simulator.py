@@ -906,12 +906,15 @@ class State(common.control.BaseState):
         return np.array(ts), np.array(ns, np.int64), np.array(vs)
 
     def _initial_v(self):
+        """The populations' initial membranes (hardware mV), NaN where a circuit
+        starts at its leak potential (the chip's reset puts it there); None if
+        no population gives one."""
         v = None
         for pop in self._neuron_populations():
             init = pop.initial_v()
             if init is not None:
                 if v is None:
-                    v = self.chip.physical_parameters()["e_leak"].astype(float)
+                    v = np.full(C.NUM_NEURONS, np.nan)
                 v[pop.slots] = T.v_to_hw(init, self._offset[pop.slots])
         return v
 

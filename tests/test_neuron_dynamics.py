@@ -267,3 +267,19 @@ def test_release_inside_the_step_of_a_runaway_starts_from_reset(ideal_chip):
         assert len(res.spikes_of(0)) == 1
         # released for less than a step: at most g_L (E_L - reset) dt / C ~ 0.4 mV
         assert 0.0 <= chip.analog_state()["v"][0] - p["e_reset"][0] < 1.0
+
+
+def test_reset_state_starts_membranes_where_given_else_at_rest():
+    """reset_state(v): the given membranes where v is a number, the leak
+    potential where it is NaN (how the backend passes populations' initial
+    values), all at rest without v."""
+    chip = Chip(seed=2)
+    v = np.full(C.NUM_NEURONS, np.nan)
+    v[:7] = 420.0
+    chip.reset_state(v=v)
+    state = chip.analog_state()["v"]
+    leak = chip.physical_parameters()["e_leak"]
+    assert np.all(state[:7] == np.float32(420.0))
+    np.testing.assert_array_equal(state[7:], leak[7:])
+    chip.reset_state()
+    np.testing.assert_array_equal(chip.analog_state()["v"], leak)
