@@ -71,11 +71,6 @@ class SynapsePlacement:
     columns: np.ndarray
 
     @functools.cached_property
-    def slots(self):
-        """The neuron circuit of each connection's postsynaptic cell."""
-        return self.hemisphere * C.COLUMNS_PER_HEMISPHERE + self.columns
-
-    @functools.cached_property
     def _synapse_index(self):
         # each part's index into a flat [2, 256, 256] array (every run reads them)
         return ((self.hemisphere[:, None] * C.ROWS_PER_HEMISPHERE + self.rows)

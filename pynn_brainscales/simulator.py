@@ -802,8 +802,8 @@ class State(common.control.BaseState):
             self._stdp_baseline = (key, program.baseline)
         weights = self.chip.config.synapses.weights
         for prj, placement in self._placements.items():
-            # the connections' slots, as the routing had them (placement.slots holds
-            # the same values)
+            # the connections' slots as the routing had them (a placement's
+            # hemisphere and columns give the same)
             learned = self._hardware_weights(prj, self._post_slots[prj],
                                              placement.weights(weights), inverse=True)
             sign = self._weight_sign(prj)
