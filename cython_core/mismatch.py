@@ -179,18 +179,6 @@ class Mismatch:
                 per_q = self._lognormal(f"corr_{branch}_{what}_q", sd_q, C.NUM_QUADRANTS)
                 self.correlation_gain[branch, what] = (
                     per_syn * per_q[col_quadrant][:, None, :])
-        # the gains of the engine's per-synapse arrays, in their layouts (the
-        # causal branch column-major, [2][column][row]) and as rates (1 / tau),
-        # copied into the engine once per chip
-        def engine_layout(branch, values):
-            return np.ascontiguousarray(np.transpose(values, (0, 2, 1)) if branch == "causal"
-                                        else values)
-        self.correlation_amplitude_gain_engine = {
-            branch: engine_layout(branch, self.correlation_gain[branch, "amplitude"])
-            for branch in ("causal", "acausal")}
-        self.correlation_rate_gain_engine = {
-            branch: engine_layout(branch, 1.0 / self.correlation_gain[branch, "tau"])
-            for branch in ("causal", "acausal")}
         self.correlation_reset_offset = self._normal("corr_reset", CORRELATION_RESET_SD_MV,
                                                      C.NUM_QUADRANTS)
         ch_shape = (C.NUM_HEMISPHERES, 2, C.COLUMNS_PER_HEMISPHERE)
@@ -339,5 +327,9 @@ def correlation_synapse_gains(mismatch, out):
     rate_gain_acausal [2, rows, columns], amp_gain_causal and rate_gain_causal
     column-major [2, columns, rows]."""
     for branch in ("causal", "acausal"):
-        out[f"amp_gain_{branch}"][...] = mismatch.correlation_amplitude_gain_engine[branch]
-        out[f"rate_gain_{branch}"][...] = mismatch.correlation_rate_gain_engine[branch]
+        # the causal branch column-major: through transposed views
+        layout = (0, 2, 1) if branch == "causal" else (0, 1, 2)
+        out[f"amp_gain_{branch}"][...] = np.transpose(
+            mismatch.correlation_gain[branch, "amplitude"], layout)
+        out[f"rate_gain_{branch}"][...] = np.transpose(
+            1.0 / mismatch.correlation_gain[branch, "tau"], layout)
