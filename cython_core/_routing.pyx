@@ -69,10 +69,7 @@ def allocate_rows(const long[::1] hemisphere, const long[::1] row_mode,
     with nogil:
         for i in range(n):
             h = hemisphere[i]
-            for w in range(WORDS):
-                bits[w] = 0
-            for c in range(column_start[i], column_start[i + 1]):
-                bits[columns[c] >> 6] |= (<uint64_t>1) << (columns[c] & 63)
+            _column_bits(&columns[0], column_start[i], column_start[i + 1], bits)
             count = parts[i]
             for k in range(count):
                 found = -1
@@ -120,7 +117,10 @@ def allocate_rows(const long[::1] hemisphere, const long[::1] row_mode,
                         break
                     first_open[h] += 1
                 for c in range(column_start[i], column_start[i + 1]):
-                    if integer_weights:
+                    if integer_weights and count == 1:
+                        # one part, the common case, without integer divisions
+                        share = _rint(weights[c])
+                    elif integer_weights:
                         # rint: ties to even, as numpy's rint
                         base = <long>_rint(weights[c])
                         rest = base % count
@@ -140,6 +140,11 @@ def allocate_rows(const long[::1] hemisphere, const long[::1] row_mode,
                 for r in range(ROWS):
                     if mode[h, r] == 0:
                         continue
+                    full = True
+                    for w in range(WORDS):
+                        full = full and occupied[h, r, w] == ~(<uint64_t>0)
+                    if full:
+                        continue
                     d = r // ROWS_PER_DRIVER
                     for c in range(COLUMNS):
                         if (occupied[h, r, c >> 6] >> (c & 63)) & 1:
@@ -148,6 +153,24 @@ def allocate_rows(const long[::1] hemisphere, const long[::1] row_mode,
                         if next_address[h, d] <= ADDRESS_MAX:
                             synapse_labels[h, r, c] = next_address[h, d]
     return failed
+
+
+cdef inline void _column_bits(const long* columns, Py_ssize_t start, Py_ssize_t stop,
+                              uint64_t* bits) noexcept nogil:
+    """bits[WORDS]: the set of columns[start:stop] (0..255)."""
+    # the words in registers: or-ing into an array element carries a
+    # store-to-load dependency from one column to the next
+    cdef uint64_t b0 = 0, b1 = 0, b2 = 0, b3 = 0, bit
+    cdef long word
+    cdef Py_ssize_t c
+    for c in range(start, stop):
+        word = columns[c] >> 6
+        bit = (<uint64_t>1) << (columns[c] & 63)
+        b0 |= bit if word == 0 else 0
+        b1 |= bit if word == 1 else 0
+        b2 |= bit if word == 2 else 0
+        b3 |= bit if word == 3 else 0
+    bits[0], bits[1], bits[2], bits[3] = b0, b1, b2, b3
 
 
 cdef inline double _rint(double x) noexcept nogil:
