@@ -34,6 +34,7 @@ STATE_ROWS = {"v": S_V, "u_e": S_U_E, "u_i": S_U_I, "w": S_W, "refr": S_REFR,
 # the exponential term is off when its prefactor is 0: exp(-1e4) = 0
 EXP_OFF_SHIFT = -1.0e4
 THRESHOLD_OFF = 1.0e30
+SENSOR_GAINS = ("amp_causal", "rate_causal", "amp_acausal", "rate_acausal")
 
 
 def kernel_rows(dict phys):
@@ -292,7 +293,7 @@ cdef class Engine:
     cdef public cnp.ndarray synapse_step, synapse_label, synapse_label_t
     cdef public cnp.ndarray row_listens  # [2][256 rows][64 addresses]: any synapse with it
     cdef public cnp.ndarray sensor_amplitude, sensor_rate
-    cdef public cnp.ndarray amp_gain_causal, rate_gain_causal, amp_gain_acausal, rate_gain_acausal
+    cdef readonly cnp.ndarray amp_gain_causal, rate_gain_causal, amp_gain_acausal, rate_gain_acausal
     cdef public cnp.ndarray causal, acausal, t_last_pre, t_last_post, saturation
     cdef public cnp.ndarray row_address, t_row_pre
     cdef public cnp.ndarray route_start, route_hemisphere, route_row, route_mode
@@ -384,10 +385,7 @@ cdef class Engine:
         self.sensor_amplitude = aligned_zeros(NEURONS, np.float32)
         self.sensor_rate = aligned_zeros(NEURONS, np.float32)
         self.sensor_rate[...] = 1.0
-        self.amp_gain_causal = np.ones(shape, np.float32)
-        self.rate_gain_causal = np.ones(shape, np.float32)
-        self.amp_gain_acausal = np.ones(shape, np.float32)
-        self.rate_gain_acausal = np.ones(shape, np.float32)
+        self.set_sensor_gains(*(np.ones(shape) for _ in SENSOR_GAINS))
         self.causal = np.zeros(shape, np.float32)
         self.acausal = np.zeros(shape, np.float32)
         self.t_last_pre = np.full((2, 64, 256), NEVER, np.float64)   # [h][address][row]
@@ -429,6 +427,42 @@ cdef class Engine:
         self.noise = float(np.max(values["noise"]))
         self.with_exp = bool(np.any(values["i_t"] > 0))
         self.with_coba = bool(np.any(values["k_coba_e"] != 0) or np.any(values["k_coba_i"] != 0))
+
+    def set_sensor_gains(self, amp_causal, rate_causal, amp_acausal, rate_acausal):
+        """Load each synapse sensor's fixed-pattern factors of its column's
+        amplitude and rate, [2, rows, columns] (the causal ones column-major,
+        [2, columns, rows]), positive and finite.  They are kept as 16-bit
+        codes of a power-of-two step per array, each within half a step of its
+        value, at most 1/65535 of the array's largest factor (a factor of 1 is
+        kept exactly)."""
+        codes, steps = [], []
+        for name, gains in zip(SENSOR_GAINS, (amp_causal, rate_causal, amp_acausal, rate_acausal)):
+            gains = np.asarray(gains, np.float64)
+            if gains.shape != (2, 256, 256):
+                raise ValueError(f"{name}: shape {gains.shape}; expected (2, 256, 256)")
+            low, high = float(gains.min()), float(gains.max())
+            if not (0.0 < low and high < 1e30):
+                raise ValueError(f"{name}: factors {low:g}..{high:g} are out of range; "
+                                 f"allowed range is positive and finite")
+            step = 2.0 ** np.ceil(np.log2(high / 65535.0))
+            codes.append(np.rint(gains / step).astype(np.uint16))
+            steps.append(step)
+        (self.amp_gain_causal, self.rate_gain_causal,
+         self.amp_gain_acausal, self.rate_gain_acausal) = codes
+        for k in range(4):
+            self.syn.gain_step[k] = <float>steps[k]
+        self.syn.amp_gain_causal = <unsigned short*>cnp.PyArray_DATA(self.amp_gain_causal)
+        self.syn.rate_gain_causal = <unsigned short*>cnp.PyArray_DATA(self.rate_gain_causal)
+        self.syn.amp_gain_acausal = <unsigned short*>cnp.PyArray_DATA(self.amp_gain_acausal)
+        self.syn.rate_gain_acausal = <unsigned short*>cnp.PyArray_DATA(self.rate_gain_acausal)
+
+    def sensor_gains(self):
+        """The factors as the sensors use them: {name: [2, 256, 256] float64}
+        (names as set_sensor_gains' arguments)."""
+        codes = (self.amp_gain_causal, self.rate_gain_causal,
+                 self.amp_gain_acausal, self.rate_gain_acausal)
+        return {name: code * float(self.syn.gain_step[k])
+                for k, (name, code) in enumerate(zip(SENSOR_GAINS, codes))}
 
     def set_labels(self, labels):
         """Load synapse labels [2, rows, columns] (both layouts), and per row
@@ -529,10 +563,6 @@ cdef class Engine:
         self.syn.label_t = <unsigned char*>cnp.PyArray_DATA(self.synapse_label_t)
         self.syn.amplitude = _fptr(self.sensor_amplitude)
         self.syn.rate = _fptr(self.sensor_rate)
-        self.syn.amp_gain_causal = _fptr(self.amp_gain_causal)
-        self.syn.rate_gain_causal = _fptr(self.rate_gain_causal)
-        self.syn.amp_gain_acausal = _fptr(self.amp_gain_acausal)
-        self.syn.rate_gain_acausal = _fptr(self.rate_gain_acausal)
         self.syn.causal = _fptr(self.causal)
         self.syn.acausal = _fptr(self.acausal)
         self.syn.t_last_pre = <double*>cnp.PyArray_DATA(self.t_last_pre)

@@ -21,6 +21,7 @@ from ._types cimport SynapseArrays, rfloat, crfloat
 
 cdef extern from *:
     ctypedef const unsigned char* cruchar "const unsigned char * __restrict__"
+    ctypedef const unsigned short* crushort "const unsigned short * __restrict__"
 
 DEF COLUMNS = 256
 DEF ROWS = 256
@@ -53,8 +54,10 @@ cdef void correlate_pre(SynapseArrays* syn, int hemisphere, int row, int address
                         double t) noexcept nogil:
     cdef Py_ssize_t base = (<Py_ssize_t>hemisphere * ROWS + row) * COLUMNS
     cdef cruchar label = syn.label + base
-    cdef crfloat amp_gain = syn.amp_gain_acausal + base
-    cdef crfloat rate_gain = syn.rate_gain_acausal + base
+    cdef crushort amp_gain = syn.amp_gain_acausal + base
+    cdef crushort rate_gain = syn.rate_gain_acausal + base
+    cdef float amp_step = syn.gain_step[2]
+    cdef float rate_step = syn.gain_step[3]
     cdef rfloat acausal = syn.acausal + base
     cdef const double* t_last_post = syn.t_last_post + hemisphere * COLUMNS
     cdef const float* saturation = syn.saturation + hemisphere * COLUMNS
@@ -64,8 +67,8 @@ cdef void correlate_pre(SynapseArrays* syn, int hemisphere, int row, int address
     cdef int c
     cdef float increment
     for c in range(COLUMNS):
-        increment = amplitude[c] * amp_gain[c] * decay(
-            <float>(t - t_last_post[c]), rate[c] * rate_gain[c]) * (
+        increment = amplitude[c] * (amp_step * <float>amp_gain[c]) * decay(
+            <float>(t - t_last_post[c]), rate[c] * (rate_step * <float>rate_gain[c])) * (
             1.0 - acausal[c] / saturation[c])
         acausal[c] += increment if label[c] == addr else 0.0
     note_pre_spike(syn, hemisphere, row, address, t)
@@ -84,11 +87,12 @@ cdef void correlate_post(SynapseArrays* syn, int neuron, double t) noexcept nogi
     cdef int hemisphere = neuron // COLUMNS
     cdef Py_ssize_t base = <Py_ssize_t>neuron * ROWS   # column-major: [2][256][256]
     cdef cruchar label = syn.label_t + base
-    cdef crfloat amp_gain = syn.amp_gain_causal + base
-    cdef crfloat rate_gain = syn.rate_gain_causal + base
+    cdef crushort amp_gain = syn.amp_gain_causal + base
+    cdef crushort rate_gain = syn.rate_gain_causal + base
     cdef rfloat causal = syn.causal + base
-    cdef float amplitude = syn.amplitude[neuron]
-    cdef float rate = syn.rate[neuron]
+    # the steps are powers of two: these products are exact
+    cdef float amplitude = syn.amplitude[neuron] * syn.gain_step[0]
+    cdef float rate = syn.rate[neuron] * syn.gain_step[1]
     cdef const double* t_last_pre = syn.t_last_pre + <Py_ssize_t>hemisphere * ADDRESSES * ROWS
     cdef const double* t_row_pre = syn.t_row_pre + hemisphere * ROWS
     cdef float sat = syn.saturation[neuron]
@@ -96,12 +100,12 @@ cdef void correlate_post(SynapseArrays* syn, int neuron, double t) noexcept nogi
     if syn.uniform_rows[hemisphere]:
         # each row's one address: its last pre spikes lie contiguous
         for r in range(ROWS):
-            causal[r] += amplitude * amp_gain[r] * decay(<float>(t - t_row_pre[r]),
-                                                         rate * rate_gain[r]) * (
+            causal[r] += amplitude * <float>amp_gain[r] * decay(
+                <float>(t - t_row_pre[r]), rate * <float>rate_gain[r]) * (
                 1.0 - causal[r] / sat)
     else:
         for r in range(ROWS):
-            causal[r] += amplitude * amp_gain[r] * decay(
-                <float>(t - t_last_pre[label[r] * ROWS + r]), rate * rate_gain[r]) * (
+            causal[r] += amplitude * <float>amp_gain[r] * decay(
+                <float>(t - t_last_pre[label[r] * ROWS + r]), rate * <float>rate_gain[r]) * (
                 1.0 - causal[r] / sat)
     syn.t_last_post[neuron] = t

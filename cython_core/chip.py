@@ -279,9 +279,11 @@ class Chip:
         self.config = ChipConfig(integer_capmem=not self.ideal)
         self._engine = Engine()
         e = self._engine
-        M.correlation_synapse_gains(self.mismatch, {
-            "amp_gain_acausal": e.amp_gain_acausal, "rate_gain_acausal": e.rate_gain_acausal,
-            "amp_gain_causal": e.amp_gain_causal, "rate_gain_causal": e.rate_gain_causal})
+        gains = {name: np.empty((C.NUM_HEMISPHERES, C.ROWS_PER_HEMISPHERE,
+                                 C.COLUMNS_PER_HEMISPHERE), np.float32)
+                 for name in ("amp_causal", "rate_causal", "amp_acausal", "rate_acausal")}
+        M.correlation_synapse_gains(self.mismatch, gains)
+        e.set_sensor_gains(**gains)
         self._runs = 0
         self._sensor_reset_mv = None
         self._correlation_key = None

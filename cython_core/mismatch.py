@@ -323,13 +323,13 @@ def correlation_parameters(config, mismatch, out):
 
 def correlation_synapse_gains(mismatch, out):
     """Write each synapse sensor's fixed-pattern factors of its column's
-    amplitude and rate into the engine's arrays of `out`: amp_gain_acausal and
-    rate_gain_acausal [2, rows, columns], amp_gain_causal and rate_gain_causal
-    column-major [2, columns, rows]."""
+    amplitude and rate into the arrays of `out` in the engine's layouts:
+    amp_acausal and rate_acausal [2, rows, columns], amp_causal and
+    rate_causal column-major [2, columns, rows]."""
     for branch in ("causal", "acausal"):
         # the causal branch column-major: through transposed views
         layout = (0, 2, 1) if branch == "causal" else (0, 1, 2)
-        out[f"amp_gain_{branch}"][...] = np.transpose(
+        out[f"amp_{branch}"][...] = np.transpose(
             mismatch.correlation_gain[branch, "amplitude"], layout)
-        out[f"rate_gain_{branch}"][...] = np.transpose(
+        out[f"rate_{branch}"][...] = np.transpose(
             1.0 / mismatch.correlation_gain[branch, "tau"], layout)

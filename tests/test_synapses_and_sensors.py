@@ -231,6 +231,37 @@ def test_correlation_saturates():
     assert value < 0.9 * linear
 
 
+def test_sensor_factors_are_kept_as_16_bit_codes_within_their_bound():
+    chip = Chip(seed=5)
+    kept = chip._engine.sensor_gains()
+    for branch, layout in (("causal", (0, 2, 1)), ("acausal", (0, 1, 2))):
+        for name, gains in (("amp", chip.mismatch.correlation_gain[branch, "amplitude"]),
+                            ("rate", 1.0 / chip.mismatch.correlation_gain[branch, "tau"])):
+            exact = np.transpose(gains, layout)
+            error = np.abs(kept[f"{name}_{branch}"] - exact)
+            # half a step of the power of two at or above largest / 65535
+            assert error.max() <= exact.max() / 65535, (name, branch)
+            assert np.corrcoef(kept[f"{name}_{branch}"].ravel(), exact.ravel())[0, 1] > 0.9999
+    # an ideal chip's factors of 1 are kept exactly
+    assert all(np.all(g == 1.0) for g in Chip(ideal=True)._engine.sensor_gains().values())
+
+
+@pytest.mark.parametrize("bad, message", [
+    (0.0, r"amp_causal: factors 0\.\.1 are out of range; allowed range is positive and finite"),
+    (np.inf, r"amp_causal: factors 1\.\.inf are out of range"),
+    (np.nan, r"amp_causal: factors nan\.\.nan are out of range"),
+])
+def test_sensor_factors_are_validated(bad, message):
+    engine = Chip(ideal=True)._engine
+    gains = [np.ones((2, 256, 256)) for _ in range(4)]
+    gains[0][1, 2, 3] = bad
+    with pytest.raises(ValueError, match=message):
+        engine.set_sensor_gains(*gains)
+    gains[0][1, 2, 3] = 1.0
+    with pytest.raises(ValueError, match=r"rate_acausal: shape \(2, 256\); expected"):
+        engine.set_sensor_gains(*gains[:3], np.ones((2, 256)))
+
+
 @pytest.mark.parametrize("rows", [None, [0]])
 def test_ppu_reads_counters_and_writes_weights(ideal_chip, rows):
     """The PPU's weight writes, of a whole hemisphere or of some rows, reach
