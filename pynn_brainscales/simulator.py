@@ -600,16 +600,19 @@ class State(common.control.BaseState):
                 if release is not None:
                     for label in routing.labels_of(i):
                         self._label_release[label] = (key[5], release)
-        self._routes_of = {}
         self._source_route_table = {}
+        routes = {"source": ([], [], []), "neuron": ([], [], [])}
         for (src, d), labs in self._labels.items():
-            self._routes_of.setdefault(src, []).append((d, labs))
-        neurons, labels, delays = [], [], []
-        for (src, d), labs in self._labels.items():
-            if src[0] == "neuron":
-                neurons += [src[1]] * len(labs)
-                labels += labs
-                delays += [d] * len(labs)
+            cells, delays, labels = routes[src[0]]
+            cells += [src[1]] * len(labs)
+            delays += [d] * len(labs)
+            labels += labs
+        # the spike sources' routes by id (each id's in the order of the labels)
+        ids, delays, labels = (np.array(x, dtype) for x, dtype in zip(
+            routes["source"], (np.int64, float, np.int64)))
+        order = np.argsort(ids, kind="stable")
+        self._source_routes_by_id = (ids[order], delays[order], labels[order])
+        neurons, delays, labels = routes["neuron"]
         config.loopback_neurons = np.array(neurons, np.int64)
         config.loopback_labels = np.array(labels, np.int64)
         config.loopback_delays = np.array(delays, float) * self.time_scale   # chip us
@@ -860,17 +863,12 @@ class State(common.control.BaseState):
         arrays, one entry per label (kept until the next routing)."""
         if pop in self._source_route_table:
             return self._source_route_table[pop]
-        cell, delay, label = [], [], []
-        routes_of, first = self._routes_of, pop.first_id
-        for index in range(pop.size):
-            for d, labs in routes_of.get(("source", first + index), ()):
-                cell += [index] * len(labs)
-                delay += [d] * len(labs)
-                label += labs
-        release = ([self._label_release.get(lab, (None, 1.0))[1] for lab in label]
+        ids, delay, label = self._source_routes_by_id
+        lo, hi = np.searchsorted(ids, [pop.first_id, pop.first_id + pop.size])
+        label = label[lo:hi]
+        release = ([self._label_release.get(lab, (None, 1.0))[1] for lab in label.tolist()]
                    if self._label_release else np.ones(len(label)))
-        table = (np.array(cell, np.int64), np.array(delay, float), np.array(label, np.int64),
-                 np.array(release, float))
+        table = (ids[lo:hi] - pop.first_id, delay[lo:hi], label, np.array(release, float))
         self._source_route_table[pop] = table
         return table
 
