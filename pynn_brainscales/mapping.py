@@ -43,41 +43,51 @@ def parallel_shares(total, parts, integer):
 
 class RowRequests:
     """Row requests in arrays: the columns and hardware weights of keys[i] are
-    columns[start[i]:start[i + 1]] and weights[start[i]:start[i + 1]]."""
+    columns[start[i]:start[i + 1]] and weights[start[i]:start[i + 1]];
+    capacity[i] (default 0): the largest hardware weight its synapses must be
+    able to hold later (plastic synapses up to w_max), which with its weights
+    sets its number of parallel rows."""
 
-    def __init__(self, keys, start, columns, weights):
+    def __init__(self, keys, start, columns, weights, capacity=None):
         self.keys = keys
         self.start = np.asarray(start, np.int64)
         self.columns = np.asarray(columns, np.int64)
         self.weights = np.asarray(weights, float)
+        self.capacity = (np.zeros(len(keys)) if capacity is None
+                         else np.broadcast_to(np.asarray(capacity, float), (len(keys),)))
         self.index_of_part = [np.arange(len(keys))]
 
     @classmethod
     def joined(cls, parts):
         """The requests of several projections, `parts`: per projection (keys,
-        start of each key's run, columns, weights).  A key that more than one
-        projection requests takes its weights summed per column; the keys keep
-        the order of their first request.  `index_of_part[j]`: where the keys of
-        part j are among the joined ones."""
+        start of each key's run, columns, weights, capacity: one for all its
+        keys).  A key that more than one projection requests takes its weights
+        summed per column and the largest capacity; the keys keep the order of
+        their first request.  `index_of_part[j]`: where the keys of part j are
+        among the joined ones."""
         keys = [key for part in parts for key in part[0]]
+        capacity = np.repeat([float(part[4]) for part in parts],
+                             [len(part[0]) for part in parts])
         if len(set(keys)) == len(keys):
             offset = np.cumsum([0] + [len(part[2]) for part in parts])
             start = np.concatenate([np.asarray(part[1][:-1], np.int64) + o
                                     for part, o in zip(parts, offset)] + [offset[-1:]])
             joined = cls(keys, start, _concatenate([p[2] for p in parts], np.int64),
-                         _concatenate([p[3] for p in parts], float))
+                         _concatenate([p[3] for p in parts], float), capacity)
             first = np.cumsum([0] + [len(part[0]) for part in parts])
             joined.index_of_part = [np.arange(a, b) for a, b in zip(first[:-1], first[1:])]
             return joined
-        runs = {}
-        for part_keys, start, columns, weights in parts:
+        runs, largest = {}, {}
+        for part_keys, start, columns, weights, part_capacity in parts:
             for i, key in enumerate(part_keys):
                 runs.setdefault(key, []).append((columns[start[i]:start[i + 1]],
                                                  weights[start[i]:start[i + 1]]))
+                largest[key] = max(largest.get(key, 0.0), float(part_capacity))
         runs = {key: r[0] if len(r) == 1 else _sum_by_column(r) for key, r in runs.items()}
         start = np.cumsum([0] + [len(c) for c, _ in runs.values()])
         joined = cls(list(runs), start, _concatenate([c for c, _ in runs.values()], np.int64),
-                     _concatenate([w for _, w in runs.values()], float))
+                     _concatenate([w for _, w in runs.values()], float),
+                     [largest[key] for key in runs])
         index = {key: i for i, key in enumerate(runs)}
         joined.index_of_part = [np.array([index[key] for key in part[0]], np.int64)
                                 for part in parts]
@@ -119,23 +129,22 @@ def _sum_by_column(parts):
     return unique, np.bincount(inverse, weights=weights, minlength=len(unique))
 
 
-def route(requests, config, integer_weights, capacity=None, reserved=None):
+def route(requests, config, integer_weights, reserved=None):
     """Place `requests` (RowRequests; keys (source, delay, receptor, hemisphere,
     stp, owner)) into `config.synapses`; `stp` is None or (U, tau_rec,
     tau_facil) in chip us, and such a source gets a synapse driver of its own
     (the state is per driver); requests that differ only in `owner` get rows of
-    their own (plastic synapses, which a PPU rule rewrites).  `capacity` {key:
-    hardware weight}: the largest weight a request's synapses must be able to
-    hold later (plastic synapses up to w_max), which sets its number of
-    parallel rows.  `reserved` [2 hemispheres, 128 drivers]: drivers left to
-    the caller.
+    their own (plastic synapses, which a PPU rule rewrites).  Each request's
+    weights and capacity set its number of parallel rows.  `reserved` [2
+    hemispheres, 128 drivers]: drivers left to the caller.
     Returns a Routing."""
     syn = config.synapses
-    capacity = capacity or {}
     # the requests with the most columns first (a stable order)
     lengths = np.diff(requests.start)
     by_length = np.argsort(-lengths, kind="stable")
     order = [requests.keys[i] for i in by_length.tolist()]
+    # the keys' fields as columns (the per-key loops below ran ~1 ms for a full chip)
+    sources, delays, receptor, hemispheres, stps, _ = zip(*order) if order else ((),) * 6
     column_start = np.zeros(len(order) + 1, np.int64)
     np.cumsum(lengths[by_length], out=column_start[1:])
     if np.array_equal(by_length, np.arange(len(order))):
@@ -146,7 +155,7 @@ def route(requests, config, integer_weights, capacity=None, reserved=None):
         all_columns, all_weights = requests.columns[carried], requests.weights[carried]
     largest = np.maximum(
         np.maximum.reduceat(all_weights, column_start[:-1]) if len(order) else np.zeros(0),
-        [capacity.get(key, 0.0) for key in order])
+        requests.capacity[by_length])
     parts = np.maximum(1, np.ceil(largest / C.WEIGHT_MAX - 1e-9)).astype(np.int64)
     if len(parts) and parts.max() > ROWS:
         i = int(np.argmax(parts))
@@ -154,10 +163,9 @@ def route(requests, config, integer_weights, capacity=None, reserved=None):
             f"weight: value {largest[i]:g} hardware LSB ({order[i][2]}) needs {parts[i]} "
             f"synapse rows in parallel ({C.WEIGHT_MAX} LSB each); a hemisphere has {ROWS}, so "
             f"the reachable range is 0..{ROWS * C.WEIGHT_MAX} LSB")
-    hemisphere = np.array([key[3] for key in order], np.int64)
-    receptor = [key[2] for key in order]
+    hemisphere = np.array(hemispheres, np.int64)
     row_mode = np.where(np.array(receptor) == "excitatory", C.ROW_EXCITATORY, C.ROW_INHIBITORY)
-    own_driver = np.array([key[4] is not None for key in order], np.uint8)
+    own_driver = np.array([stp is not None for stp in stps], np.uint8)
     part_row = np.zeros(int(parts.sum()), np.int64)
     part_address = np.zeros_like(part_row)
     failed = allocate_rows(hemisphere, row_mode.astype(np.int64), own_driver, parts,
@@ -187,18 +195,16 @@ def route(requests, config, integer_weights, capacity=None, reserved=None):
     first = np.r_[0, np.cumsum(parts)]
     if len(label_list) == len(order):
         # one row per request (weights within one row's range): no slicing
-        for key, label in zip(order, label_list):
-            labels[key[0], key[1]].append(label)
+        for source, delay, label in zip(sources, delays, label_list):
+            labels[source, delay].append(label)
     else:
         bounds = first.tolist()
-        for i, key in enumerate(order):
-            labels[key[0], key[1]] += label_list[bounds[i]:bounds[i + 1]]
-    for i, key in enumerate(order):
-        stp = key[4]
-        if stp is not None:
-            h, rows = key[3], part_row[first[i]:first[i + 1]]
-            syn.stp_enable[h, rows] = True
-            syn.stp_U[h, rows], syn.stp_tau_rec[h, rows], syn.stp_tau_facil[h, rows] = stp
+        for i, (source, delay) in enumerate(zip(sources, delays)):
+            labels[source, delay] += label_list[bounds[i]:bounds[i + 1]]
+    for i in np.flatnonzero(own_driver).tolist():
+        h, rows = hemispheres[i], part_row[first[i]:first[i + 1]]
+        syn.stp_enable[h, rows] = True
+        syn.stp_U[h, rows], syn.stp_tau_rec[h, rows], syn.stp_tau_facil[h, rows] = stps[i]
     # the parts back in the requests' order
     request_parts = np.empty_like(parts)
     request_parts[by_length] = parts

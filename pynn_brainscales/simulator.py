@@ -551,7 +551,7 @@ class State(common.control.BaseState):
         config.cadc_channel_offsets[...] = result.cadc_channel_offsets
 
     def _route(self, config):
-        requested, capacity = [], {}
+        requested = []
         plastic = []    # (projection, slots, its part of the requests, key of each connection,
                         # column of each)
         for number, prj in enumerate(self.projections):
@@ -578,16 +578,14 @@ class State(common.control.BaseState):
                 order, bounds = group_order(np.ascontiguousarray(group, np.int64), len(keys))
                 c_unique, summed = (column, w_hw) if order is None else (column[order],
                                                                          w_hw[order])
+            capacity = 0.0
             if prj.plastic:
-                largest = self._plastic_capacity(prj, slots, w_hw)
-                for key in keys:
-                    capacity[key] = largest
+                capacity = self._plastic_capacity(prj, slots, w_hw)
                 plastic.append((prj, slots, len(requested), group, column))
-            requested.append((keys, bounds, c_unique, summed))
+            requested.append((keys, bounds, c_unique, summed, capacity))
         requests = mapping.RowRequests.joined(requested)
         try:
-            routing = mapping.route(requests, config, not self.ideal, capacity,
-                                    self._reserved_drivers())
+            routing = mapping.route(requests, config, not self.ideal, self._reserved_drivers())
         except mapping.RoutingError as err:
             raise errors.ConnectionError(str(err)) from err
         self._labels, self.synapses_placed = routing.labels, routing.synapses
