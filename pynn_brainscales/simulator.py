@@ -140,13 +140,11 @@ def source_codes(ids):
                            else -1 - pop.slots[index])
 
 
-def source_key(code):
-    """The routing key of a source code: ("source", id) or ("neuron", circuit)."""
-    return ("source", int(code)) if code >= 0 else ("neuron", int(-1 - code))
-
-
-def source_keys(ids):
-    return [source_key(c) for c in source_codes(ids)]
+def source_keys(codes):
+    """The routing keys of source codes (integers): ("source", id) or
+    ("neuron", circuit) each."""
+    return [("source", c) if c >= 0 else ("neuron", -1 - c)
+            for c in np.asarray(codes, np.int64).tolist()]
 
 
 def parameter_of(ids, name):
@@ -688,7 +686,7 @@ class State(common.control.BaseState):
                              (count, int(count.max()) + 1)])
         _, first, group = distinct(code)
         # the attributes of each key, from one connection of it
-        sources = [source_key(c) for c in pre_codes[source_index[first]].tolist()]
+        sources = source_keys(pre_codes[source_index[first]])
         key_delays = np.asarray(delays, float)[delay_index[first]].tolist()
         hemispheres = (slots[first] // C.COLUMNS_PER_HEMISPHERE).tolist()
         stp = ([None] * len(first) if dynamics[0] is None else
