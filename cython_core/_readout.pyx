@@ -1,11 +1,12 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
 """Temporal noise of the readout and the CADC's per-channel conversion, compiled.
 
-Random numbers come from a counter-based generator: uniform i of a draw is
-a 32-bit integer hash of (i, key), so every element is independent of the
+Random numbers come from a counter-based generator: word i of a draw is a
+32-bit integer hash of (i, key), so every element is independent of the
 others and the loop vectorises (no generator state is carried from element to
-element); Box-Muller turns pairs of uniforms into pairs of normals.  The key
-comes from the run's seeded numpy generator, so results stay reproducible.
+element).  A uniform takes one word; Box-Muller turns pairs of words into
+pairs of normals.  The key comes from the run's seeded numpy generator, so
+results stay reproducible.
 """
 from libc.math cimport cosf, floor, logf, sqrtf
 from libc.stdlib cimport free, malloc
@@ -14,7 +15,7 @@ from libc.stdint cimport uint32_t, uint64_t
 DEF TWO_PI = 6.283185307179586
 DEF HALF_PI = 1.5707963267948966
 DEF INV_2_24 = 5.9604644775390625e-08      # 2**-24: uniforms from the top 24 bits
-DEF INV_2_53 = 1.1102230246251565e-16      # 2**-53: doubles from 27 + 26 bits
+DEF INV_2_32 = 2.3283064365386963e-10      # 2**-32: uniforms from a whole word
 DEF TILE = 8
 
 
@@ -42,15 +43,12 @@ cdef inline uint32_t _word(uint32_t j, uint32_t low, uint32_t high) noexcept nog
 
 
 cdef void _fill_uniform(double* out, Py_ssize_t n, uint64_t key) noexcept nogil:
-    """n uniform numbers in [0, 1) with 53 random bits: element i from the
-    hashes of 2i and 2i + 1."""
-    cdef uint32_t low, high, a, b
+    """n uniform numbers in [0, 1) with 32 random bits: element i from word i."""
+    cdef uint32_t low, high
     cdef Py_ssize_t i
     _key_words(key, &low, &high)
     for i in range(n):
-        a = _word(2 * <uint32_t>i, low, high)
-        b = _word(2 * <uint32_t>i + 1, low, high)
-        out[i] = (<double>(a >> 5) * 67108864.0 + <double>(b >> 6)) * INV_2_53
+        out[i] = <double>_word(<uint32_t>i, low, high) * INV_2_32
 
 
 cdef void _fill_normal(float* out, Py_ssize_t n, uint64_t key) noexcept nogil:
