@@ -30,4 +30,61 @@ static inline float emu_expf(float x)
     return p * scale.f;
 }
 
+/* Natural logarithm of a positive, normal x: the exponent from the bits, the
+ * mantissa m in [sqrt(1/2), sqrt(2)) through the Cephes polynomial of m - 1;
+ * relative error ~1e-7. */
+static inline float emu_logf(float x)
+{
+    union { int32_t i; float f; } bits;
+    float e, f, z, y;
+    int32_t big;
+    bits.f = x;
+    e = (float)((bits.i >> 23) - 127);
+    bits.i = (bits.i & 0x007fffff) | 0x3f800000;          /* m in [1, 2) */
+    big = bits.f > 1.41421356f;
+    f = big ? 0.5f * bits.f - 1.0f : bits.f - 1.0f;
+    e = big ? e + 1.0f : e;
+    z = f * f;
+    y = 7.0376836292e-2f;
+    y = y * f - 1.1514610310e-1f;
+    y = y * f + 1.1676998740e-1f;
+    y = y * f - 1.2420140846e-1f;
+    y = y * f + 1.4249322787e-1f;
+    y = y * f - 1.6668057665e-1f;
+    y = y * f + 2.0000714765e-1f;
+    y = y * f - 2.4999993993e-1f;
+    y = y * f + 3.3333331174e-1f;
+    y = y * f * z;
+    y += -2.12194440e-4f * e;
+    y += -0.5f * z;
+    return f + y + 0.693359375f * e;
+}
+
+/* sin and cos of x in [0, 2 pi] (Box-Muller's angles): one reduction to
+ * [-pi/4, pi/4] around the nearest multiple of pi/2 and the Cephes
+ * polynomials; absolute error ~1e-7.  Inline, so that both stay in a
+ * vectorised loop's registers. */
+static inline void emu_sincosf(float x, float *sine, float *cosine)
+{
+    float n = floorf(x * 0.63661977236758134f + 0.5f);    /* x / (pi / 2) */
+    float r = x - n * 1.5703125f;
+    float r2, s, c, swap_s, swap_c;
+    int32_t q = (int32_t)n;
+    r = r - n * 4.8375129699707031e-4f;
+    r = r - n * 7.5497899548918821e-8f;
+    r2 = r * r;
+    s = -1.9515295891e-4f;
+    s = s * r2 + 8.3321608736e-3f;
+    s = s * r2 - 1.6666654611e-1f;
+    s = s * r2 * r + r;
+    c = 2.443315711809948e-5f;
+    c = c * r2 - 1.388731625493765e-3f;
+    c = c * r2 + 4.166664568298827e-2f;
+    c = c * r2 * r2 - 0.5f * r2 + 1.0f;
+    swap_s = (q & 1) ? c : s;
+    swap_c = (q & 1) ? s : c;
+    *sine = (q & 2) ? -swap_s : swap_s;
+    *cosine = ((q + 1) & 2) ? -swap_c : swap_c;
+}
+
 #endif

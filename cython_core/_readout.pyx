@@ -8,12 +8,15 @@ element).  A uniform takes one word; Box-Muller turns pairs of words into
 pairs of normals.  The key comes from the run's seeded numpy generator, so
 results stay reproducible.
 """
-from libc.math cimport cosf, floor, logf, sqrtf
+from libc.math cimport floor, sqrtf
 from libc.stdlib cimport free, malloc
 from libc.stdint cimport uint32_t, uint64_t
 
+cdef extern from "_fastmath.h":
+    float emu_logf(float x) nogil
+    void emu_sincosf(float x, float* sine, float* cosine) nogil
+
 DEF TWO_PI = 6.283185307179586
-DEF HALF_PI = 1.5707963267948966
 DEF INV_2_24 = 5.9604644775390625e-08      # 2**-24: uniforms from the top 24 bits
 DEF INV_2_32 = 2.3283064365386963e-10      # 2**-32: uniforms from a whole word
 DEF TILE = 8
@@ -54,28 +57,30 @@ cdef void _fill_uniform(double* out, Py_ssize_t n, uint64_t key) noexcept nogil:
 cdef void _fill_normal(float* out, Py_ssize_t n, uint64_t key) noexcept nogil:
     """n standard normals: pair k (Box-Muller on uniforms 2k and 2k + 1) gives
     out[k] and out[half + k], so that both stores are contiguous."""
-    cdef uint32_t low, high, a, b
+    cdef uint32_t low, high
     cdef Py_ssize_t half = (n + 1) // 2, k
-    cdef float u1, angle, radius
+    cdef float sine, cosine
     _key_words(key, &low, &high)
     for k in range(n // 2):
-        a = _word(2 * <uint32_t>k, low, high)
-        b = _word(2 * <uint32_t>k + 1, low, high)
-        # u1 in (0, 1): never 0, so the logarithm stays finite (|z| <= 5.9)
-        u1 = (<float>(a >> 8) + 0.5) * INV_2_24
-        angle = <float>(b >> 8) * INV_2_24 * TWO_PI
-        radius = sqrtf(-2.0 * logf(u1))
-        out[k] = radius * cosf(angle)
-        # sin as a shifted cos: gcc fuses sinf and cosf of one angle into
-        # sincosf, which has no vector version
-        out[half + k] = radius * cosf(angle - HALF_PI)
+        _normal_pair(_word(2 * <uint32_t>k, low, high), _word(2 * <uint32_t>k + 1, low, high),
+                     &out[k], &out[half + k])
     if n % 2:
         k = n // 2
-        a = _word(2 * <uint32_t>k, low, high)
-        b = _word(2 * <uint32_t>k + 1, low, high)
-        u1 = (<float>(a >> 8) + 0.5) * INV_2_24
-        angle = <float>(b >> 8) * INV_2_24 * TWO_PI
-        out[k] = sqrtf(-2.0 * logf(u1)) * cosf(angle)
+        _normal_pair(_word(2 * <uint32_t>k, low, high), _word(2 * <uint32_t>k + 1, low, high),
+                     &out[k], &sine)
+
+
+cdef inline void _normal_pair(uint32_t a, uint32_t b, float* first,
+                              float* second) noexcept nogil:
+    # the logarithm, sine and cosine inline (_fastmath.h): libmvec's vector
+    # calls made the loop spill its registers three times per pair
+    # u1 in (0, 1): never 0, so the logarithm stays finite (|z| <= 5.9)
+    cdef float u1 = (<float>(a >> 8) + 0.5) * INV_2_24
+    cdef float radius = sqrtf(-2.0 * emu_logf(u1))
+    cdef float sine, cosine
+    emu_sincosf(<float>(b >> 8) * INV_2_24 * TWO_PI, &sine, &cosine)
+    first[0] = radius * cosine
+    second[0] = radius * sine
 
 
 cdef inline void _check_count(Py_ssize_t n) except *:
