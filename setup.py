@@ -46,7 +46,10 @@ extensions = [
     # single-precision literals keep the float32 kernel in float32
     Extension("cython_core._neurons", ["cython_core/_neurons.pyx"],
               **{**common, "extra_compile_args": compile_args + ["-fsingle-precision-constant"]}),
-    Extension("cython_core._plasticity", ["cython_core/_plasticity.pyx"], **common),
+    # OpenMP: the two hemispheres' PPU updates run in two threads (two PPUs)
+    Extension("cython_core._plasticity", ["cython_core/_plasticity.pyx"],
+              **{**common, "extra_compile_args": compile_args + OPENMP,
+                 "extra_link_args": ["-lm"] + OPENMP}),
     Extension("cython_core._routing", ["cython_core/_routing.pyx"], **common),
     # with OpenMP, glibc declares its vector logf/sinf/cosf (libmvec), which
     # vectorise the Box-Muller loop

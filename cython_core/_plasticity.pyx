@@ -12,11 +12,16 @@ from libc.stdint cimport uint64_t
 from libc.stdlib cimport free, malloc
 from libc.string cimport memset
 
+from cython.parallel cimport prange
+
 from ._readout cimport _fill_normal, _fill_uniform
 from ._types cimport crfloat, rfloat
 
 cdef extern from *:
     ctypedef const double* crdouble "const double * __restrict__"
+
+cdef extern from "_openmp.h":
+    int EMU_OPENMP
 
 DEF COLUMNS = 256
 # the column-major causal sensors are read in tiles of TILE x TILE (as the CADC
@@ -229,16 +234,36 @@ def store_weight_rows(const double[:, ::1] weights, const long[::1] rows, bint i
     return True
 
 
-def additive_stdp_from_sensors(float[:, ::1] causal, float[:, ::1] acausal, Py_ssize_t n_rows,
-                               const double[:, ::1] code_scale, const double[:, ::1] code_shift,
-                               double noise_sd, uint64_t causal_key, uint64_t acausal_key,
-                               bint floor_codes, double code_max,
-                               const double[:, ::1] reset_code,
-                               const double[:, ::1] pairs_per_code, double causal_scale,
-                               double acausal_scale, double a_plus, double a_minus,
-                               double w_min, double w_max, bint integer, uint64_t uniform_key,
-                               float[:, ::1] configured, float[:, ::1] kept,
-                               const float[:, ::1] step_per_weight, float[:, ::1] step):
+cdef struct AdditiveArgs:
+    # one hemisphere's fused update (AdditiveSTDPUpdate), as raw pointers
+    float* causal
+    float* acausal
+    Py_ssize_t n_rows
+    const double* code_scale
+    const double* code_shift
+    double noise_sd
+    uint64_t causal_key
+    uint64_t acausal_key
+    bint floor_codes
+    double code_max
+    const double* reset_code
+    const double* pairs_per_code
+    double potentiation
+    double depression
+    double w_min
+    double w_max
+    double low
+    double high
+    bint integer
+    uint64_t uniform_key
+    float* configured
+    float* kept
+    const float* step_per_weight
+    float* step
+    int failed
+
+
+cdef class AdditiveSTDPUpdate:
     """The additive pair-STDP update of the leading `n_rows` rows of one
     hemisphere as the PPU does it row by row: the CADC reads of both sensor
     branches (code = drop * code_scale + code_shift per [branch, column], plus
@@ -248,74 +273,125 @@ def additive_stdp_from_sensors(float[:, ::1] causal, float[:, ::1] acausal, Py_s
     the sensors' reset.  `causal` is the engine's column-major causal branch
     [column, row], `acausal` its row-major acausal one.  The noise and the
     rounding's uniforms come from the keys as channel_codes and uniform draw
-    them, so that the result equals those steps done one after another."""
-    cdef Py_ssize_t n = n_rows * COLUMNS, r, c, i, r0, r1, c0
-    cdef double span = w_max - w_min
-    cdef double potentiation = span * a_plus * causal_scale
-    cdef double depression = span * a_minus * acausal_scale
-    cdef double low = ceil(w_min - 1e-9), high = floor(w_max + 1e-9)
-    cdef float* noise_c = NULL
-    cdef float* drop_c = NULL
-    cdef float* noise_a = NULL
-    cdef double* uniform = NULL
-    if not 0 <= n_rows <= COLUMNS:
-        raise ValueError(f"n_rows: value {n_rows} is out of range; allowed range is 0..{COLUMNS}")
-    _check_hemisphere(causal)
-    _check_hemisphere(acausal)
-    _check_hemisphere(configured)
-    _check_hemisphere(kept)
-    _check_hemisphere(step_per_weight)
-    _check_hemisphere(step)
-    if code_scale.shape[0] != 2 or code_shift.shape[0] != 2 or code_scale.shape[1] != COLUMNS \
-            or code_shift.shape[1] != COLUMNS:
-        raise ValueError(f"code_scale, code_shift: one value per [branch, column], "
-                         f"shape (2, {COLUMNS})")
-    _check_tables(reset_code, pairs_per_code, None, n, False)
+    them, so that the result equals those steps done one after another.
+    Checked here; run_updates runs it."""
+    cdef AdditiveArgs args
+    cdef object arrays          # the arrays behind the pointers, kept alive
+
+    def __cinit__(self, float[:, ::1] causal, float[:, ::1] acausal, Py_ssize_t n_rows,
+                  const double[:, ::1] code_scale, const double[:, ::1] code_shift,
+                  double noise_sd, uint64_t causal_key, uint64_t acausal_key,
+                  bint floor_codes, double code_max,
+                  const double[:, ::1] reset_code,
+                  const double[:, ::1] pairs_per_code, double causal_scale,
+                  double acausal_scale, double a_plus, double a_minus,
+                  double w_min, double w_max, bint integer, uint64_t uniform_key,
+                  float[:, ::1] configured, float[:, ::1] kept,
+                  const float[:, ::1] step_per_weight, float[:, ::1] step):
+        cdef double span = w_max - w_min
+        if not 0 <= n_rows <= COLUMNS:
+            raise ValueError(f"n_rows: value {n_rows} is out of range; allowed range is "
+                             f"0..{COLUMNS}")
+        _check_hemisphere(causal)
+        _check_hemisphere(acausal)
+        _check_hemisphere(configured)
+        _check_hemisphere(kept)
+        _check_hemisphere(step_per_weight)
+        _check_hemisphere(step)
+        if code_scale.shape[0] != 2 or code_shift.shape[0] != 2 \
+                or code_scale.shape[1] != COLUMNS or code_shift.shape[1] != COLUMNS:
+            raise ValueError(f"code_scale, code_shift: one value per [branch, column], "
+                             f"shape (2, {COLUMNS})")
+        _check_tables(reset_code, pairs_per_code, None, n_rows * COLUMNS, False)
+        self.arrays = (causal, acausal, code_scale, code_shift, reset_code, pairs_per_code,
+                       configured, kept, step_per_weight, step)
+        self.args = AdditiveArgs(
+            causal=&causal[0, 0], acausal=&acausal[0, 0], n_rows=n_rows,
+            code_scale=&code_scale[0, 0], code_shift=&code_shift[0, 0], noise_sd=noise_sd,
+            causal_key=causal_key, acausal_key=acausal_key, floor_codes=floor_codes,
+            code_max=code_max, reset_code=&reset_code[0, 0],
+            pairs_per_code=&pairs_per_code[0, 0],
+            potentiation=span * a_plus * causal_scale,
+            depression=span * a_minus * acausal_scale, w_min=w_min, w_max=w_max,
+            low=ceil(w_min - 1e-9), high=floor(w_max + 1e-9), integer=integer,
+            uniform_key=uniform_key, configured=&configured[0, 0], kept=&kept[0, 0],
+            step_per_weight=&step_per_weight[0, 0], step=&step[0, 0], failed=0)
+
+
+def run_updates(list updates, int threads):
+    """Run AdditiveSTDPUpdates, with up to `threads` at once (OpenMP); those
+    running at once must be of different hemispheres."""
+    cdef Py_ssize_t n = len(updates), i
+    cdef AdditiveArgs* args = <AdditiveArgs*>malloc(max(n, 1) * sizeof(AdditiveArgs))
+    cdef int failed = 0
+    if args == NULL:
+        raise MemoryError()
+    try:
+        for i in range(n):
+            args[i] = (<AdditiveSTDPUpdate?>updates[i]).args
+        if threads > 1 and n > 1 and EMU_OPENMP:
+            for i in prange(n, nogil=True, num_threads=threads, schedule="static", chunksize=1):
+                _run_update(&args[i])
+        else:
+            with nogil:
+                for i in range(n):
+                    _run_update(&args[i])
+        for i in range(n):
+            failed = failed or args[i].failed
+        if failed:
+            raise MemoryError("out of memory for a PPU update's reads")
+    finally:
+        free(args)
+
+
+cdef void _run_update(AdditiveArgs* a) noexcept nogil:
+    cdef Py_ssize_t n = a.n_rows * COLUMNS, r, c, i, r0, r1, c0
+    cdef float* noise_c
+    cdef float* noise_a
+    cdef float* drop_c
+    cdef double* uniform
     if n == 0:
         return
-    try:
-        noise_c = <float*>malloc(n * sizeof(float))
-        noise_a = <float*>malloc(n * sizeof(float))
-        uniform = <double*>malloc(n * sizeof(double))
-        drop_c = <float*>malloc(n * sizeof(float))
-        if noise_c == NULL or noise_a == NULL or uniform == NULL or drop_c == NULL:
-            raise MemoryError()
-        with nogil:
-            # the causal drops in row order, read along the engine's columns
-            for r0 in range(0, n_rows, TILE):
-                r1 = r0 + TILE if r0 + TILE < n_rows else n_rows
-                for c0 in range(0, COLUMNS, TILE):
-                    for c in range(c0, c0 + TILE):
-                        for r in range(r0, r1):
-                            drop_c[r * COLUMNS + c] = causal[c, r]
-            if noise_sd > 0.0:
-                _fill_normal(noise_c, n, causal_key)
-                _fill_normal(noise_a, n, acausal_key)
-            else:
-                memset(noise_c, 0, n * sizeof(float))
-                memset(noise_a, 0, n * sizeof(float))
-            if integer:
-                _fill_uniform(uniform, n, uniform_key)
-            else:
-                memset(uniform, 0, n * sizeof(double))
-            for r in range(n_rows):
-                i = r * COLUMNS
-                _additive_row(drop_c + i, &acausal[r, 0], noise_c + i, noise_a + i, uniform + i,
-                              &code_scale[0, 0], &code_shift[0, 0], &reset_code[0, 0],
-                              &pairs_per_code[0, 0], noise_sd, floor_codes, code_max,
-                              potentiation, depression, w_min, w_max, integer, low, high,
-                              &configured[r, 0], &kept[r, 0], &step_per_weight[r, 0],
-                              &step[r, 0])
-            # the sensors' reset: the rows' runs of each causal column, and the
-            # acausal rows in one block
-            for c in range(COLUMNS):
-                memset(&causal[c, 0], 0, n_rows * sizeof(float))
-            memset(&acausal[0, 0], 0, n * sizeof(float))
-    finally:
-        free(drop_c)
-        free(noise_c)
-        free(noise_a)
-        free(uniform)
+    noise_c = <float*>malloc(n * sizeof(float))
+    noise_a = <float*>malloc(n * sizeof(float))
+    uniform = <double*>malloc(n * sizeof(double))
+    drop_c = <float*>malloc(n * sizeof(float))
+    if noise_c != NULL and noise_a != NULL and uniform != NULL and drop_c != NULL:
+        # the causal drops in row order, read along the engine's columns
+        for r0 in range(0, a.n_rows, TILE):
+            r1 = r0 + TILE if r0 + TILE < a.n_rows else a.n_rows
+            for c0 in range(0, COLUMNS, TILE):
+                for c in range(c0, c0 + TILE):
+                    for r in range(r0, r1):
+                        drop_c[r * COLUMNS + c] = a.causal[c * COLUMNS + r]
+        if a.noise_sd > 0.0:
+            _fill_normal(noise_c, n, a.causal_key)
+            _fill_normal(noise_a, n, a.acausal_key)
+        else:
+            memset(noise_c, 0, n * sizeof(float))
+            memset(noise_a, 0, n * sizeof(float))
+        if a.integer:
+            _fill_uniform(uniform, n, a.uniform_key)
+        else:
+            memset(uniform, 0, n * sizeof(double))
+        for r in range(a.n_rows):
+            i = r * COLUMNS
+            _additive_row(drop_c + i, a.acausal + i, noise_c + i, noise_a + i, uniform + i,
+                          a.code_scale, a.code_shift, a.reset_code, a.pairs_per_code,
+                          a.noise_sd, a.floor_codes, a.code_max, a.potentiation,
+                          a.depression, a.w_min, a.w_max, a.integer, a.low, a.high,
+                          a.configured + i, a.kept + i, a.step_per_weight + i, a.step + i)
+        # the sensors' reset: the rows' runs of each causal column, and the
+        # acausal rows in one block
+        for c in range(COLUMNS):
+            memset(a.causal + c * COLUMNS, 0, a.n_rows * sizeof(float))
+        memset(a.acausal, 0, n * sizeof(float))
+    else:
+        a.failed = 1
+    free(drop_c)
+    free(noise_c)
+    free(noise_a)
+    free(uniform)
 
 
 cdef void _additive_row(crfloat drop_c, crfloat drop_a, crfloat noise_c, crfloat noise_a,

@@ -17,7 +17,7 @@ from . import constants as C
 from . import mismatch as M
 from . import readout
 from ._engine import Engine, Observable, openmp_available
-from ._plasticity import additive_stdp_from_sensors, store_weight_rows
+from ._plasticity import AdditiveSTDPUpdate, run_updates, store_weight_rows
 from ._readout import uniform
 from .config import ChipConfig, ConfigurationError, check_range
 
@@ -125,6 +125,26 @@ class PPUAccess:
         `rule`: causal_scale, acausal_scale, a_plus, a_minus and w_min, w_max
         (weight LSB); `reset_code`, `pairs_per_code`: the codes of reset sensors
         and the pairs per code, [branch (causal, acausal), column]."""
+        self.additive_stdp_hemispheres([dict(
+            hemisphere=hemisphere, n_rows=n_rows, rule=rule, reset_code=reset_code,
+            pairs_per_code=pairs_per_code, reads=reads)])
+
+    def additive_stdp_hemispheres(self, updates):
+        """additive_stdp_rows for both hemispheres, as the chip's two PPUs (one
+        per hemisphere) run their programs side by side: `updates`, one dict of
+        its arguments per hemisphere.  The random numbers are drawn in the
+        order of `updates`, so that the result is that of the calls one after
+        another; where the chip runs two threads (Chip.threads), the second
+        hemisphere's update runs in the second (OpenMP)."""
+        prepared = [AdditiveSTDPUpdate(*self._additive_stdp_arguments(**update))
+                    for update in updates]
+        apart = len({self._hemi(update["hemisphere"]) for update in updates}) == len(updates)
+        run_updates(prepared, self._chip.threads if apart else 1)
+
+    def _additive_stdp_arguments(self, hemisphere, n_rows, rule, reset_code, pairs_per_code,
+                                 reads=1):
+        """AdditiveSTDPUpdate's arguments for additive_stdp_rows (its random
+        keys drawn now)."""
         h = self._hemi(hemisphere)
         check_range("n_rows", n_rows, 0, C.ROWS_PER_HEMISPHERE)
         check_range("reads", reads, 1, 64)
@@ -142,7 +162,7 @@ class PPUAccess:
         integer = not chip.ideal
         uniform_key = readout.noise_key(self._rng) if integer else 0
         e = chip._engine
-        additive_stdp_from_sensors(
+        return (
             e.causal[h], e.acausal[h], int(n_rows), code_scale, code_shift, noise_sd,
             causal_key, acausal_key, floor, float(C.CADC_CODE_MAX),
             np.ascontiguousarray(reset_code, np.float64),

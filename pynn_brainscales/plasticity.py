@@ -239,15 +239,25 @@ class PairSTDPProgram:
         if self._index is None:         # the rows stay; the baseline is known now
             self._index = [self._indices(g) for g in self.groups]
             self._tables = {h: self._column_tables(h) for h in self.rows}
+        fused = {}
         for h, rows in self.rows.items():
             mine = [(g, index) for g, index in zip(self.groups, self._index) if g.hemisphere == h]
             if len(mine) == 1 and mine[0][1]["leading_rows"]:
                 # the hemisphere's first rows, all of one additive rule: read,
                 # update, write and reset in one pass
                 g = mine[0][0]
-                ppu.additive_stdp_rows(h, len(rows), {name: float(getattr(g, name)[0])
-                                                      for name in ADDITIVE_RULE},
-                                       *self._tables[h], reads=READS_PER_UPDATE)
+                reset_code, pairs_per_code = self._tables[h]
+                fused[h] = dict(hemisphere=h, n_rows=len(rows), rule={
+                    name: float(getattr(g, name)[0]) for name in ADDITIVE_RULE},
+                    reset_code=reset_code, pairs_per_code=pairs_per_code,
+                    reads=READS_PER_UPDATE)
+        if len(fused) == len(self.rows):
+            # every hemisphere fused: the two PPUs side by side
+            ppu.additive_stdp_hemispheres(list(fused.values()))
+            return
+        for h, rows in self.rows.items():
+            if h in fused:
+                ppu.additive_stdp_rows(**fused[h])
                 continue
             every = len(rows) == C.ROWS_PER_HEMISPHERE      # all rows, in order
             causal, acausal = ppu.read_correlation(h, None if every else rows,

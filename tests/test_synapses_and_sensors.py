@@ -501,3 +501,40 @@ def test_ppu_stdp_rows_equal_the_steps_they_fuse(ideal, n_rows):
     with pytest.raises(ConfigurationError, match=r"rule w_max: value 64"):
         fused.additive_stdp_rows(h, n_rows, dict(rule, w_max=64.0), reset_code,
                                  pairs_per_code, reads=4)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_both_hemispheres_ppu_updates_equal_the_updates_one_after_another(threads):
+    """additive_stdp_hemispheres runs the two hemispheres' fused updates as two
+    PPUs would, side by side where the chip runs two threads; the random
+    numbers are drawn in the order given, so the result is that of
+    additive_stdp_rows for one hemisphere after the other."""
+    from cython_core.chip import PPUAccess
+    rule = dict(causal_scale=0.9, acausal_scale=1.1, a_plus=0.01, a_minus=0.012,
+                w_min=0.0, w_max=63.0)
+    rng = np.random.default_rng(4)
+    weights = rng.integers(0, 64, (2, 256, 256)).astype(float)
+    drops = rng.uniform(0, 40, (2, 2, 256, 256)).astype(np.float32)
+    updates = [dict(hemisphere=h, n_rows=n, rule=rule, reads=4,
+                    reset_code=200.0 + rng.normal(0, 3, (2, 256)),
+                    pairs_per_code=0.5 + rng.random((2, 256)))
+               for h, n in ((1, 200), (0, 256))]
+    chips = []
+    for _ in range(2):
+        chip = Chip(seed=2, threads=threads)
+        chip.config.synapses.weights[...] = weights
+        chip.config.correlation_sensors_enable = True
+        chip.reset_state()
+        chip._engine.causal[...] = drops[0]
+        chip._engine.acausal[...] = drops[1]
+        chips.append(chip)
+    one_by_one, side_by_side = (PPUAccess(c, 0.0, np.random.default_rng(5)) for c in chips)
+    for update in updates:
+        one_by_one.additive_stdp_rows(**update)
+    side_by_side.additive_stdp_hemispheres(updates)
+    a, b = chips
+    assert not np.array_equal(b.config.synapses.weights[0], weights[0])
+    assert not np.array_equal(b.config.synapses.weights[1], weights[1])
+    for name in ("synapse_step", "causal", "acausal"):
+        np.testing.assert_array_equal(getattr(a._engine, name), getattr(b._engine, name))
+    np.testing.assert_array_equal(a.config.synapses.weights, b.config.synapses.weights)
