@@ -141,7 +141,9 @@ def hemisphere_and_column(slots):
 
 
 _COLUMN_BITS = C.COLUMNS_PER_HEMISPHERE.bit_length() - 1
+_QUADRANT_BITS = C.NEURONS_PER_QUADRANT.bit_length() - 1
 assert 1 << _COLUMN_BITS == C.COLUMNS_PER_HEMISPHERE
+assert 1 << _QUADRANT_BITS == C.NEURONS_PER_QUADRANT
 
 
 def source_codes(ids):
@@ -720,15 +722,14 @@ class State(common.control.BaseState):
             if not (P.is_stdp(prj) and len(prj)):
                 continue
             slots = self._post_slots[prj]
-            used = np.zeros(C.NUM_NEURONS, bool)
-            used[slots] = True
+            quadrant = slots >> _QUADRANT_BITS
+            used = np.bincount(quadrant, minlength=C.NUM_QUADRANTS) > 0
             uniform = prj.is_uniform("tau_plus")
             tau = P.sensor_tau(prj, self.time_scale, first_only=uniform)
-            quadrant = None if uniform else slots // C.NEURONS_PER_QUADRANT
-            for q in np.flatnonzero(used.reshape(C.NUM_QUADRANTS, -1).any(axis=1)):
-                taus = np.unique(np.append(tau if uniform else tau[quadrant == q],
-                                           quadrant_tau[q]))
-                taus = taus[~np.isnan(taus)]
+            for q in np.flatnonzero(used):
+                taus = tau if uniform else np.unique(tau[quadrant == q])
+                if not np.isnan(quadrant_tau[q]):
+                    taus = np.union1d(taus, quadrant_tau[q:q + 1])
                 if len(taus) > 1:
                     raise errors.InvalidParameterValueError(
                         f"{type(prj.synapse_type).__name__}: tau_plus values "
