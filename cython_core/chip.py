@@ -151,12 +151,7 @@ class PPUAccess:
         for name in ("w_min", "w_max"):
             check_range(f"rule {name}", rule[name], 0, C.WEIGHT_MAX, integer=False)
         chip = self._chip
-        line_shift, noise_sd, floor = readout.cadc_read_model(
-            chip.mismatch, not chip.ideal, int(reads))
-        transfers = [chip._sensor_read_transfer(h, branch)
-                     for branch in (readout.CAUSAL, readout.ACAUSAL)]
-        code_scale = np.stack([scale for scale, _ in transfers])
-        code_shift = np.stack([shift + line_shift for _, shift in transfers])
+        code_scale, code_shift, noise_sd, floor = chip._sensor_read_tables(h, int(reads))
         causal_key = readout.noise_key(self._rng)
         acausal_key = readout.noise_key(self._rng)
         integer = not chip.ideal
@@ -447,6 +442,22 @@ class Chip:
                 hemisphere * 2 + np.arange(C.COLUMNS_PER_HEMISPHERE) // C.NEURONS_PER_QUADRANT]
             self._sensor_transfers[key] = readout.cadc_drop_transfer(
                 column_reset, hemisphere, branch, self.config, self.mismatch)
+        return self._sensor_transfers[key]
+
+    def _sensor_read_tables(self, hemisphere, reads):
+        """How a hemisphere's sensors are read, averaged over `reads` reads:
+        the CADC line's scale and shift per [branch, column] (code = drop *
+        scale + shift), the noise's sd and whether codes are rounded down; kept
+        while the configuration stays."""
+        key = (hemisphere, "tables", reads)
+        if key not in self._sensor_transfers:
+            line_shift, noise_sd, floor = readout.cadc_read_model(
+                self.mismatch, not self.ideal, reads)
+            transfers = [self._sensor_read_transfer(hemisphere, branch)
+                         for branch in (readout.CAUSAL, readout.ACAUSAL)]
+            self._sensor_transfers[key] = (
+                np.stack([scale for scale, _ in transfers]),
+                np.stack([shift + line_shift for _, shift in transfers]), noise_sd, floor)
         return self._sensor_transfers[key]
 
     def _load_synapses(self):

@@ -93,8 +93,10 @@ def write_parts(weights, rows, columns, total, integer):
 @dataclass
 class PlasticGroup:
     """The plastic synapses of one STDP projection in one hemisphere; arrays over
-    its connections (the rule's parameters: or one value for all).  Weights and
-    their bounds are in hardware weight LSB."""
+    its connections (the rule's parameters: or one value for all), which sit at
+    distinct synapses, in memory order (the first parallel row, then the
+    column), as stdp_groups makes them.  Weights and their bounds are in
+    hardware weight LSB."""
     index: np.ndarray          # connection indices in the projection
     hemisphere: int
     rows: np.ndarray           # [n, parts]: the parallel rows of each connection
@@ -296,10 +298,13 @@ class PairSTDPProgram:
         shared = all(len(getattr(g, name)) == 1
                      for name in ADDITIVE_RULE + ("mu_plus", "mu_minus"))
         read_count = len(self.rows[h]) * C.COLUMNS_PER_HEMISPHERE
+        # distinct synapses in memory order (PlasticGroup) fill the leading rows
+        # exactly where there are as many as they hold, the first at the first
+        # place and the last at the last
         if (shared and g.mu_plus[0] == 0.0 and g.mu_minus[0] == 0.0
                 and g.rows.shape == (read_count, 1)
-                and np.array_equal(g.rows[:, 0] * C.COLUMNS_PER_HEMISPHERE + g.columns,
-                                   np.arange(read_count))):
+                and g.rows[0, 0] * C.COLUMNS_PER_HEMISPHERE + g.columns[0] == 0
+                and g.rows[-1, 0] * C.COLUMNS_PER_HEMISPHERE + g.columns[-1] == read_count - 1):
             # one additive rule on every synapse of the rows read, which are the
             # hemisphere's first, in their order: the fused update needs no index
             # arrays (and no other group can share these rows)
