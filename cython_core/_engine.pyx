@@ -279,6 +279,16 @@ def openmp_available():
     return bool(EMU_OPENMP)
 
 
+def _as_slice(rows):
+    """Row indices as a slice where they are a contiguous ascending range (the
+    accumulators are then views and fills), else as they are."""
+    rows = np.asarray(rows)
+    if rows.ndim == 1 and len(rows) and np.all(np.diff(rows) == 1):
+        # no negative index: this module compiles with wraparound=False
+        return slice(int(rows[0]), int(rows[0]) + len(rows))
+    return rows
+
+
 cdef class Engine:
     """State and kernels of one chip; all arrays are owned as numpy arrays."""
 
@@ -528,7 +538,7 @@ cdef class Engine:
 
     def reset_correlation(self, int hemisphere, rows=None):
         """Reset the correlation accumulators of the given rows (default all)."""
-        sl = slice(None) if rows is None else rows
+        sl = slice(None) if rows is None else _as_slice(rows)
         self.causal[hemisphere][:, sl] = 0.0
         self.acausal[hemisphere, sl] = 0.0
 
@@ -537,10 +547,8 @@ cdef class Engine:
         or a contiguous range (no copy); read them before the engine runs on."""
         if rows is None:
             return self.causal[hemisphere].T, self.acausal[hemisphere]
-        rows = np.asarray(rows)
-        if rows.ndim == 1 and len(rows) and np.all(np.diff(rows) == 1):
-            # no negative index: this module compiles with wraparound=False
-            sl = slice(int(rows[0]), int(rows[0]) + len(rows))
+        sl = _as_slice(rows)
+        if isinstance(sl, slice):
             return self.causal[hemisphere][:, sl].T, self.acausal[hemisphere, sl]
         return self.correlation(hemisphere, rows)
 
