@@ -448,6 +448,23 @@ def test_psp_height_follows_the_synapse_dac_bias_between_runs(ideal_chip):
     assert heights[1] / heights[0] == pytest.approx(0.5, rel=1e-3)
 
 
+def _twin_chips_with_sensor_drops(rng, **chip_args):
+    """Two chips alike (Chip(**chip_args)) with the same random integer weights
+    and sensor drops (mV) in both hemispheres: (weights, [chip, chip])."""
+    weights = rng.integers(0, 64, (2, 256, 256)).astype(float)
+    drops = rng.uniform(0, 40, (2, 2, 256, 256)).astype(np.float32)
+    chips = []
+    for _ in range(2):
+        chip = Chip(**chip_args)
+        chip.config.synapses.weights[...] = weights
+        chip.config.correlation_sensors_enable = True
+        chip.reset_state()
+        chip._engine.causal[...] = drops[0]
+        chip._engine.acausal[...] = drops[1]
+        chips.append(chip)
+    return weights, chips
+
+
 @pytest.mark.parametrize("ideal, n_rows", [(False, 256), (False, 100), (True, 256)])
 def test_ppu_stdp_rows_equal_the_steps_they_fuse(ideal, n_rows):
     """PPUAccess.additive_stdp_rows reads, updates, writes and resets in one pass;
@@ -462,17 +479,7 @@ def test_ppu_stdp_rows_equal_the_steps_they_fuse(ideal, n_rows):
     rng = np.random.default_rng(3)
     reset_code = 200.0 + rng.normal(0, 3, (2, 256))
     pairs_per_code = 0.5 + rng.random((2, 256))
-    weights = rng.integers(0, 64, (2, 256, 256)).astype(float)
-    drops = rng.uniform(0, 40, (2, 2, 256, 256)).astype(np.float32)
-    chips = []
-    for _ in range(2):
-        chip = Chip(seed=1, ideal=ideal)
-        chip.config.synapses.weights[...] = weights
-        chip.config.correlation_sensors_enable = True
-        chip.reset_state()
-        chip._engine.causal[...] = drops[0]
-        chip._engine.acausal[...] = drops[1]
-        chips.append(chip)
+    weights, chips = _twin_chips_with_sensor_drops(rng, seed=1, ideal=ideal)
     stepwise, fused = (PPUAccess(c, 0.0, np.random.default_rng(9)) for c in chips)
     h, rows = 1, np.arange(n_rows)
     causal, acausal = stepwise.read_correlation(h, rows, reads=4)
@@ -513,21 +520,11 @@ def test_both_hemispheres_ppu_updates_equal_the_updates_one_after_another(thread
     rule = dict(causal_scale=0.9, acausal_scale=1.1, a_plus=0.01, a_minus=0.012,
                 w_min=0.0, w_max=63.0)
     rng = np.random.default_rng(4)
-    weights = rng.integers(0, 64, (2, 256, 256)).astype(float)
-    drops = rng.uniform(0, 40, (2, 2, 256, 256)).astype(np.float32)
+    weights, chips = _twin_chips_with_sensor_drops(rng, seed=2, threads=threads)
     updates = [dict(hemisphere=h, n_rows=n, rule=rule, reads=4,
                     reset_code=200.0 + rng.normal(0, 3, (2, 256)),
                     pairs_per_code=0.5 + rng.random((2, 256)))
                for h, n in ((1, 200), (0, 256))]
-    chips = []
-    for _ in range(2):
-        chip = Chip(seed=2, threads=threads)
-        chip.config.synapses.weights[...] = weights
-        chip.config.correlation_sensors_enable = True
-        chip.reset_state()
-        chip._engine.causal[...] = drops[0]
-        chip._engine.acausal[...] = drops[1]
-        chips.append(chip)
     one_by_one, side_by_side = (PPUAccess(c, 0.0, np.random.default_rng(5)) for c in chips)
     for update in updates:
         one_by_one.additive_stdp_rows(**update)
