@@ -441,19 +441,24 @@ cdef class Engine:
     def set_sensor_gains(self, amp_causal, rate_causal, amp_acausal, rate_acausal):
         """Load each synapse sensor's fixed-pattern factors of its column's
         amplitude and rate, [2, rows, columns] (the causal ones column-major,
-        [2, columns, rows]), positive and finite.  They are kept as 16-bit
-        codes of a power-of-two step per array, each within half a step of its
-        value, at most 1/65535 of the array's largest factor (a factor of 1 is
-        kept exactly)."""
+        [2, columns, rows]), each in 1e-6..1e6 and the smallest of an array at
+        least 1/655 of its largest.  They are kept as 16-bit codes of a
+        power-of-two step per array, each within half a step of its value, at
+        most 1/65535 of the array's largest factor and so 1 % of its smallest
+        (a factor of 1 is kept exactly)."""
         codes, steps = [], []
         for name, gains in zip(SENSOR_GAINS, (amp_causal, rate_causal, amp_acausal, rate_acausal)):
             gains = np.asarray(gains, np.float64)
             if gains.shape != (2, 256, 256):
                 raise ValueError(f"{name}: shape {gains.shape}; expected (2, 256, 256)")
             low, high = float(gains.min()), float(gains.max())
-            if not (0.0 < low and high < 1e30):
+            if not (1e-6 <= low and high <= 1e6):        # NaN fails both
                 raise ValueError(f"{name}: factors {low:g}..{high:g} are out of range; "
-                                 f"allowed range is positive and finite")
+                                 f"allowed range is 1e-06..1e+06")
+            if low < high / 655.0:
+                raise ValueError(f"{name}: factors {low:g}..{high:g} spread too far; the "
+                                 f"smallest must be at least 1/655 of the largest, "
+                                 f"{high / 655.0:g}")
             step = 2.0 ** np.ceil(np.log2(high / 65535.0))
             codes.append(np.rint(gains / step).astype(np.uint16))
             steps.append(step)

@@ -247,9 +247,11 @@ def test_sensor_factors_are_kept_as_16_bit_codes_within_their_bound():
 
 
 @pytest.mark.parametrize("bad, message", [
-    (0.0, r"amp_causal: factors 0\.\.1 are out of range; allowed range is positive and finite"),
+    (0.0, r"amp_causal: factors 0\.\.1 are out of range; allowed range is 1e-06\.\.1e\+06"),
     (np.inf, r"amp_causal: factors 1\.\.inf are out of range"),
     (np.nan, r"amp_causal: factors nan\.\.nan are out of range"),
+    (1e-3, r"amp_causal: factors 0\.001\.\.1 spread too far; the smallest must be at "
+           r"least 1/655 of the largest, 0\.00152672"),
 ])
 def test_sensor_factors_are_validated(bad, message):
     engine = Chip(ideal=True)._engine
