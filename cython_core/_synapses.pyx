@@ -22,6 +22,7 @@ from ._types cimport SynapseArrays, rfloat, crfloat
 cdef extern from *:
     ctypedef const unsigned char* cruchar "const unsigned char * __restrict__"
     ctypedef const unsigned short* crushort "const unsigned short * __restrict__"
+    ctypedef const double* crdouble "const double * __restrict__"
 
 DEF COLUMNS = 256
 DEF ROWS = 256
@@ -59,17 +60,17 @@ cdef void correlate_pre(SynapseArrays* syn, int hemisphere, int row, int address
     cdef float amp_step = syn.gain_step[2]
     cdef float rate_step = syn.gain_step[3]
     cdef rfloat acausal = syn.acausal + base
-    cdef const double* t_last_post = syn.t_last_post + hemisphere * COLUMNS
-    cdef const float* saturation = syn.saturation + hemisphere * COLUMNS
-    cdef const float* amplitude = syn.amplitude + hemisphere * COLUMNS
-    cdef const float* rate = syn.rate + hemisphere * COLUMNS
+    cdef crdouble t_last_post = syn.t_last_post + hemisphere * COLUMNS
+    cdef crfloat inv_saturation = syn.inv_saturation + hemisphere * COLUMNS
+    cdef crfloat amplitude = syn.amplitude + hemisphere * COLUMNS
+    cdef crfloat rate = syn.rate + hemisphere * COLUMNS
     cdef unsigned char addr = <unsigned char>address
     cdef int c
     cdef float increment
     for c in range(COLUMNS):
         increment = amplitude[c] * (amp_step * <float>amp_gain[c]) * decay(
             <float>(t - t_last_post[c]), rate[c] * (rate_step * <float>rate_gain[c])) * (
-            1.0 - acausal[c] / saturation[c])
+            1.0 - acausal[c] * inv_saturation[c])
         acausal[c] += increment if label[c] == addr else 0.0
     note_pre_spike(syn, hemisphere, row, address, t)
 
@@ -93,19 +94,19 @@ cdef void correlate_post(SynapseArrays* syn, int neuron, double t) noexcept nogi
     # the steps are powers of two: these products are exact
     cdef float amplitude = syn.amplitude[neuron] * syn.gain_step[0]
     cdef float rate = syn.rate[neuron] * syn.gain_step[1]
-    cdef const double* t_last_pre = syn.t_last_pre + <Py_ssize_t>hemisphere * ADDRESSES * ROWS
-    cdef const double* t_row_pre = syn.t_row_pre + hemisphere * ROWS
-    cdef float sat = syn.saturation[neuron]
+    cdef crdouble t_last_pre = syn.t_last_pre + <Py_ssize_t>hemisphere * ADDRESSES * ROWS
+    cdef crdouble t_row_pre = syn.t_row_pre + hemisphere * ROWS
+    cdef float inv_saturation = syn.inv_saturation[neuron]
     cdef int r
     if syn.uniform_rows[hemisphere]:
         # each row's one address: its last pre spikes lie contiguous
         for r in range(ROWS):
             causal[r] += amplitude * <float>amp_gain[r] * decay(
                 <float>(t - t_row_pre[r]), rate * <float>rate_gain[r]) * (
-                1.0 - causal[r] / sat)
+                1.0 - causal[r] * inv_saturation)
     else:
         for r in range(ROWS):
             causal[r] += amplitude * <float>amp_gain[r] * decay(
                 <float>(t - t_last_pre[label[r] * ROWS + r]), rate * <float>rate_gain[r]) * (
-                1.0 - causal[r] / sat)
+                1.0 - causal[r] * inv_saturation)
     syn.t_last_post[neuron] = t

@@ -106,3 +106,4 @@ cdef struct SynapseArrays:
     double* t_row_pre    # [2][256 rows]: that address's last pre spike, us
     int uniform_rows[2]  # per hemisphere: whether every row has one address
     float* saturation    # per neuron column, mV
+    float* inv_saturation    # its inverse (Engine.bind), 1/mV
