@@ -17,7 +17,8 @@ cdef extern from "_openmp.h":
 
 from ._types cimport *
 from ._neurons cimport neuron_step, neuron_step_range, settle_spike
-from ._synapses cimport deliver_row, correlate_pre, correlate_post, note_pre_spike
+from ._synapses cimport (deliver_row, correlate_pre, correlate_post, note_pre_spike,
+                         rebase_sensor_times)
 
 cnp.import_array()
 
@@ -226,6 +227,7 @@ cdef struct LoopArgs:
     int* loop_label
     double* loop_delay
     unsigned int* counter
+    long rebase_steps          # steps between rebase_sensor_times
 
 
 cdef struct LoopOut:
@@ -307,6 +309,7 @@ cdef class Engine:
     cdef public cnp.ndarray causal, acausal, t_last_pre, t_last_post, saturation
     cdef cnp.ndarray inv_saturation
     cdef public cnp.ndarray row_address, t_row_pre
+    cdef cnp.ndarray t_row_pre_offset, t_last_post_offset
     cdef public cnp.ndarray route_start, route_hemisphere, route_row, route_mode
     cdef public cnp.ndarray recurrent_label, spike_counter
     cdef public bint correlation_enable
@@ -404,6 +407,8 @@ cdef class Engine:
         self.t_last_post[...] = NEVER
         self.row_address = np.zeros((2, 256), np.int32)     # all labels 0
         self.t_row_pre = np.full((2, 256), NEVER, np.float64)
+        self.t_row_pre_offset = np.zeros((2, 256), np.float32)
+        self.t_last_post_offset = aligned_zeros(NEURONS, np.float32)
         self.syn.uniform_rows[0] = self.syn.uniform_rows[1] = 1
         self.saturation = aligned_zeros(NEURONS, np.float32)
         self.saturation[...] = 1.0
@@ -584,6 +589,8 @@ cdef class Engine:
         self.syn.t_last_post = <double*>cnp.PyArray_DATA(self.t_last_post)
         self.syn.row_address = <int*>cnp.PyArray_DATA(self.row_address)
         self.syn.t_row_pre = <double*>cnp.PyArray_DATA(self.t_row_pre)
+        self.syn.t_row_pre_offset = _fptr(self.t_row_pre_offset)
+        self.syn.t_last_post_offset = _fptr(self.t_last_post_offset)
         self.syn.saturation = _fptr(self.saturation)
         # the sensors' updates multiply by it: a division per synapse and
         # spike took ~4 vector operations of ~35 in the pre-spike update
@@ -735,6 +742,8 @@ cdef class Engine:
         a.loop_label = <int*>cnp.PyArray_DATA(self.loop_label)
         a.loop_delay = <double*>cnp.PyArray_DATA(self.loop_delay)
         a.counter = <unsigned int*>cnp.PyArray_DATA(self.spike_counter)
+        # float32 offsets within ~256 us of their origin: 3e-5 us resolution
+        a.rebase_steps = max(1, <long>(256.0 / dt))
         coupled = (bool(np.any(self.recurrent_label >= 0)) or len(self.loop_label) > 0
                    or self.events_in_flight > 0)
         cdef int parts = 2 if (threads > 1 and not coupled and EMU_OPENMP) else 1
@@ -854,6 +863,10 @@ cdef class Engine:
         for k in range(a.n_steps):
             t_start = a.t0 + k * dt
             t_end = a.t0 + (k + 1) * dt
+            if k % a.rebase_steps == 0:
+                for j in range(2):
+                    if only < 0 or only == j:
+                        rebase_sensor_times(&self.syn, j, t_start)
             while sc < a.n_sc and a.schedule_time[sc] < t_end:
                 neuron = a.schedule_neuron[sc]
                 if first <= neuron < last:

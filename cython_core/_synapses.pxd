@@ -8,3 +8,4 @@ cdef void correlate_pre(SynapseArrays* syn, int hemisphere, int row, int address
 cdef void correlate_post(SynapseArrays* syn, int neuron, double t) noexcept nogil
 cdef void note_pre_spike(SynapseArrays* syn, int hemisphere, int row, int address,
                          double t) noexcept nogil
+cdef void rebase_sensor_times(SynapseArrays* syn, int hemisphere, double origin) noexcept nogil

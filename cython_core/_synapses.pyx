@@ -60,7 +60,8 @@ cdef void correlate_pre(SynapseArrays* syn, int hemisphere, int row, int address
     cdef float amp_step = syn.gain_step[2]
     cdef float rate_step = syn.gain_step[3]
     cdef rfloat acausal = syn.acausal + base
-    cdef crdouble t_last_post = syn.t_last_post + hemisphere * COLUMNS
+    cdef crfloat t_last_post = syn.t_last_post_offset + hemisphere * COLUMNS
+    cdef float now = <float>(t - syn.time_origin[hemisphere])
     cdef crfloat inv_saturation = syn.inv_saturation + hemisphere * COLUMNS
     cdef crfloat amplitude = syn.amplitude + hemisphere * COLUMNS
     cdef crfloat rate = syn.rate + hemisphere * COLUMNS
@@ -69,7 +70,7 @@ cdef void correlate_pre(SynapseArrays* syn, int hemisphere, int row, int address
     cdef float increment
     for c in range(COLUMNS):
         increment = amplitude[c] * (amp_step * <float>amp_gain[c]) * decay(
-            <float>(t - t_last_post[c]), rate[c] * (rate_step * <float>rate_gain[c])) * (
+            now - t_last_post[c], rate[c] * (rate_step * <float>rate_gain[c])) * (
             1.0 - acausal[c] * inv_saturation[c])
         acausal[c] += increment if label[c] == addr else 0.0
     note_pre_spike(syn, hemisphere, row, address, t)
@@ -82,6 +83,19 @@ cdef void note_pre_spike(SynapseArrays* syn, int hemisphere, int row, int addres
     syn.t_last_pre[(<Py_ssize_t>hemisphere * ADDRESSES + address) * ROWS + row] = t
     if syn.row_address[hemisphere * ROWS + row] == address:
         syn.t_row_pre[hemisphere * ROWS + row] = t
+        syn.t_row_pre_offset[hemisphere * ROWS + row] = <float>(t - syn.time_origin[hemisphere])
+
+
+cdef void rebase_sensor_times(SynapseArrays* syn, int hemisphere, double origin) noexcept nogil:
+    """Offsets of a hemisphere's last pre spike per row and last post spike
+    per column from `origin` (us): the sensors' updates pair in float32, within
+    a few hundred us of the origin (the engine rebases every REBASE_STEPS)."""
+    cdef int i
+    syn.time_origin[hemisphere] = origin
+    for i in range(hemisphere * ROWS, (hemisphere + 1) * ROWS):
+        syn.t_row_pre_offset[i] = <float>(syn.t_row_pre[i] - origin)
+    for i in range(hemisphere * COLUMNS, (hemisphere + 1) * COLUMNS):
+        syn.t_last_post_offset[i] = <float>(syn.t_last_post[i] - origin)
 
 
 cdef void correlate_post(SynapseArrays* syn, int neuron, double t) noexcept nogil:
@@ -95,14 +109,15 @@ cdef void correlate_post(SynapseArrays* syn, int neuron, double t) noexcept nogi
     cdef float amplitude = syn.amplitude[neuron] * syn.gain_step[0]
     cdef float rate = syn.rate[neuron] * syn.gain_step[1]
     cdef crdouble t_last_pre = syn.t_last_pre + <Py_ssize_t>hemisphere * ADDRESSES * ROWS
-    cdef crdouble t_row_pre = syn.t_row_pre + hemisphere * ROWS
+    cdef crfloat t_row_pre = syn.t_row_pre_offset + hemisphere * ROWS
+    cdef float now = <float>(t - syn.time_origin[hemisphere])
     cdef float inv_saturation = syn.inv_saturation[neuron]
     cdef int r
     if syn.uniform_rows[hemisphere]:
         # each row's one address: its last pre spikes lie contiguous
         for r in range(ROWS):
             causal[r] += amplitude * <float>amp_gain[r] * decay(
-                <float>(t - t_row_pre[r]), rate * <float>rate_gain[r]) * (
+                now - t_row_pre[r], rate * <float>rate_gain[r]) * (
                 1.0 - causal[r] * inv_saturation)
     else:
         for r in range(ROWS):
@@ -110,3 +125,4 @@ cdef void correlate_post(SynapseArrays* syn, int neuron, double t) noexcept nogi
                 <float>(t - t_last_pre[label[r] * ROWS + r]), rate * <float>rate_gain[r]) * (
                 1.0 - causal[r] * inv_saturation)
     syn.t_last_post[neuron] = t
+    syn.t_last_post_offset[neuron] = now

@@ -105,5 +105,12 @@ cdef struct SynapseArrays:
     int* row_address     # [2][256 rows]: the address, or -1 (mixed labels)
     double* t_row_pre    # [2][256 rows]: that address's last pre spike, us
     int uniform_rows[2]  # per hemisphere: whether every row has one address
+    # t_row_pre and t_last_post again as float32 offsets from a recent time
+    # of their hemisphere (rebase_sensor_times), which the updates subtract
+    # in float32: converting double differences took a fifth of their
+    # vector operations
+    double time_origin[2]
+    float* t_row_pre_offset      # [2][256 rows]
+    float* t_last_post_offset    # per neuron
     float* saturation    # per neuron column, mV
     float* inv_saturation    # its inverse (Engine.bind), 1/mV
