@@ -98,6 +98,20 @@ def aligned_zeros(shape, dtype):
 DEF SCAN_BLOCK = 32
 
 
+cdef extern from *:
+    int __builtin_ctz(unsigned int x) nogil
+
+
+cdef inline unsigned int _crossed(const float* offsets, int first, int last) noexcept nogil:
+    # bit i: neuron first + i crossed its threshold in the step (offset >= 0),
+    # found without a branch per neuron (each crossing was a mispredicted one)
+    cdef unsigned int mask = 0
+    cdef int n
+    for n in range(first, last):
+        mask |= (<unsigned int>(offsets[n] >= 0.0)) << (n - first)
+    return mask
+
+
 cdef inline float _latest(const float* offsets, int first, int last) noexcept nogil:
     cdef float latest = -1.0
     cdef int n
@@ -845,6 +859,7 @@ cdef class Engine:
         cdef double t_start, t_end, t_spike, t_sample, frac
         cdef long k, ev = 0, sc = 0
         cdef int j, n, nspikes, n_pending, first, last, neuron, block, block_end
+        cdef unsigned int crossed
         cdef float value, off
         cdef double t_arrive
         cdef int pending_now[NEURONS]
@@ -900,14 +915,16 @@ cdef class Engine:
                                             self.with_exp, self.with_coba, lo, hi - lo)
             if nspikes:
                 # a few of the neurons crossed: blocks without any are passed
-                # over by a vectorised maximum, the rest scanned one by one
+                # over by a vectorised maximum, the rest by the bits of those
+                # that crossed, in neuron order
                 for block in range(lo, hi, SCAN_BLOCK):
                     block_end = block + SCAN_BLOCK if block + SCAN_BLOCK < hi else hi
                     if _latest(S + S_SPIKE_OFFSET * NEURON_STRIDE, block, block_end) < 0.0:
                         continue
-                    for n in range(block, block_end):
-                        if S[S_SPIKE_OFFSET * NEURON_STRIDE + n] < 0.0:
-                            continue
+                    crossed = _crossed(S + S_SPIKE_OFFSET * NEURON_STRIDE, block, block_end)
+                    while crossed:
+                        n = block + __builtin_ctz(crossed)
+                        crossed &= crossed - 1
                         off = settle_spike(self.P, S, n, <float>dt, self.with_exp)
                         if self._emit(a, only, out, n, t_start + off, k, t_end) != 0:
                             out.error = 1
