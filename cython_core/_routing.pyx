@@ -301,9 +301,9 @@ def has_repeats(const long[::1] codes, Py_ssize_t size):
 
 def synapse_order(const long[::1] hemisphere, const long[::1] row, const long[::1] column):
     """The stable order that sorts synapses, each at a distinct (hemisphere, row,
-    column), into memory order (hemisphere, then row, then column), and the
-    number of synapses per hemisphere: a scatter into a table of all 2 x 256 x
-    256 places and one pass over it."""
+    column), into memory order (hemisphere, then row, then column), the number
+    of synapses per hemisphere, and their rows and columns in that order: a
+    scatter into a table of all 2 x 256 x 256 places and one pass over it."""
     import numpy
     cdef Py_ssize_t n = hemisphere.shape[0], i, place, k = 0, bad = -1
     if row.shape[0] != n or column.shape[0] != n:
@@ -313,9 +313,13 @@ def synapse_order(const long[::1] hemisphere, const long[::1] row, const long[::
     table_array = numpy.full(2 * ROWS * COLUMNS, -1, numpy.int32)
     order_array = numpy.empty(n, numpy.int64)
     counts_array = numpy.zeros(2, numpy.int64)
+    rows_array = numpy.empty(n, numpy.int64)
+    columns_array = numpy.empty(n, numpy.int64)
     cdef int[::1] table = table_array
     cdef long[::1] order = order_array
     cdef long[::1] counts = counts_array
+    cdef long[::1] sorted_row = rows_array
+    cdef long[::1] sorted_column = columns_array
     with nogil:
         for i in range(n):
             # unsigned: a negative index is out of range too
@@ -336,10 +340,12 @@ def synapse_order(const long[::1] hemisphere, const long[::1] row, const long[::
             if table[place] >= 0 and k < n:
                 order[k] = table[place]
                 counts[place // (ROWS * COLUMNS)] += 1
+                sorted_row[k] = (place // COLUMNS) % ROWS
+                sorted_column[k] = place % COLUMNS
                 k += 1
     if k != n:
         raise ValueError(f"{n - k} synapse(s) placed where another one is")
-    return order_array, counts_array
+    return order_array, counts_array, rows_array, columns_array
 
 
 def pairs_repeat(const long[::1] first, long first_radix, const long[::1] second,

@@ -124,9 +124,10 @@ def stdp_groups(projection, placement, unit, chip_us_per_ms):
     shared = {name: values for name, values in rule.items() if len(values) == 1}
     # in the order of the synapses (hemisphere, rows, then columns), so that
     # the program's reads and writes run along memory
-    order, per_hemisphere = synapse_order(
+    order, per_hemisphere, first_rows, columns = synapse_order(
         placement.hemisphere, np.ascontiguousarray(placement.rows[:, 0]), placement.columns)
-    rows, columns = np.take(placement.rows, order, axis=0), placement.columns[order]
+    rows = (first_rows[:, None] if placement.rows.shape[1] == 1
+            else np.take(placement.rows, order, axis=0))
     spelled_out = {name: values[order] for name, values in rule.items() if name not in shared}
     bounds = np.r_[0, np.cumsum(per_hemisphere)]
     groups = []

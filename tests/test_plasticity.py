@@ -245,9 +245,11 @@ def test_synapse_order_sorts_placed_synapses_into_memory_order():
     places = rng.choice(2 * 256 * 256, 5000, replace=False)
     hemisphere, rest = np.divmod(places, 256 * 256)
     row, column = np.divmod(rest, 256)
-    order, counts = synapse_order(hemisphere, row, column)
+    order, counts, sorted_row, sorted_column = synapse_order(hemisphere, row, column)
     assert order.tolist() == np.lexsort((column, row, hemisphere)).tolist()
     assert counts.tolist() == np.bincount(hemisphere, minlength=2).tolist()
+    assert sorted_row.tolist() == row[order].tolist()
+    assert sorted_column.tolist() == column[order].tolist()
     with pytest.raises(ValueError, match="1 synapse"):
         synapse_order(np.r_[hemisphere, hemisphere[:1]], np.r_[row, row[:1]],
                       np.r_[column, column[:1]])
