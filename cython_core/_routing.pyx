@@ -248,19 +248,15 @@ def distinct_dense(const long[::1] codes, Py_ssize_t size):
     return values_array, index_array, place_array
 
 
-def group_order(const long[::1] groups, Py_ssize_t n_groups, const long[::1] columns,
-                const double[::1] weights):
+def group_order(const long[::1] groups, Py_ssize_t n_groups):
     """A stable order that sorts group indices 0..n_groups-1 (counting, one
     write stream per group: O(len(groups) + n_groups)), or None where they
-    are in order already; where each group's run starts in it (n_groups + 1
-    bounds); and `columns` and `weights` (one per element) in that order,
-    written in the same pass (or as they are)."""
+    are in order already; and where each group's run starts in it (n_groups
+    + 1 bounds)."""
     import numpy
     cdef Py_ssize_t n = groups.shape[0], i
     cdef long g, previous = 0
     cdef int unordered = 0
-    if columns.shape[0] != n or weights.shape[0] != n:
-        raise ValueError("groups, columns and weights differ in length")
     _check_codes(groups, n_groups)
     starts_array = numpy.zeros(n_groups + 1, numpy.int64)
     cdef long[::1] starts = starts_array
@@ -273,24 +269,16 @@ def group_order(const long[::1] groups, Py_ssize_t n_groups, const long[::1] col
         for g in range(n_groups):
             starts[g + 1] += starts[g]
     if not unordered:
-        return None, starts_array, columns.base, weights.base
+        return None, starts_array
     next_array = starts_array[:-1].copy()
     order_array = numpy.empty(n, numpy.int64)
-    columns_array = numpy.empty(n, numpy.int64)
-    weights_array = numpy.empty(n, numpy.float64)
     cdef long[::1] next_free = next_array
     cdef long[::1] order = order_array
-    cdef long[::1] sorted_columns = columns_array
-    cdef double[::1] sorted_weights = weights_array
-    cdef long place
     with nogil:
         for i in range(n):
-            place = next_free[groups[i]]
-            order[place] = i
-            sorted_columns[place] = columns[i]
-            sorted_weights[place] = weights[i]
-            next_free[groups[i]] = place + 1
-    return order_array, starts_array, columns_array, weights_array
+            order[next_free[groups[i]]] = i
+            next_free[groups[i]] += 1
+    return order_array, starts_array
 
 
 def has_repeats(const long[::1] codes, Py_ssize_t size):

@@ -586,9 +586,9 @@ class State(common.control.BaseState):
                 # each connection a synapse of its own: its key's columns by a
                 # counting sort by key (sorting the codes took ~2.5 ms more for
                 # 131k connections)
-                _, bounds, c_unique, summed = group_order(
-                    np.ascontiguousarray(group, np.int64), len(keys),
-                    np.ascontiguousarray(column, np.int64), np.ascontiguousarray(w_hw, float))
+                order, bounds = group_order(np.ascontiguousarray(group, np.int64), len(keys))
+                c_unique, summed = (column, w_hw) if order is None else (column[order],
+                                                                         w_hw[order])
             capacity = 0.0
             if prj.plastic:
                 capacity = self._plastic_capacity(prj, slots, w_hw)
