@@ -157,17 +157,21 @@ def _sensor_chip():
     return chip
 
 
+# the engine pairs in float32 offsets from an origin it moves every ~256 us:
+# with onset 1000 us the post spike comes at 1013.6 us, after three moves, and
+# the acausal pairs of 20 and 30 us reach across the fourth (1024 us)
+@pytest.mark.parametrize("onset", [ONSET, 1000.0])
 @pytest.mark.parametrize("branch", ["causal", "acausal"])
-def test_correlation_follows_exponential_kernel(branch):
+def test_correlation_follows_exponential_kernel(branch, onset):
     probe = _sensor_chip()
-    t_post = probe.run(ONSET + 30.0, offset_current_schedule=([ONSET], [0], [600])).spikes_of(0)[0]
+    t_post = probe.run(onset + 30.0, offset_current_schedule=([onset], [0], [600])).spikes_of(0)[0]
     amp = M.CORRELATION_AMPLITUDE_PER_LSB_MV * 250
     tau = M.CORRELATION_TAU_REF_US
     for dt in (1.0, 2.0, 5.0, 10.0, 20.0, 30.0):
         chip = _sensor_chip()
         t_pre = t_post - dt if branch == "causal" else t_post + dt
-        res = chip.run(ONSET + 45.0, spikes=([t_pre], [0]),
-                       offset_current_schedule=([ONSET], [0], [600]))
+        res = chip.run(onset + 45.0, spikes=([t_pre], [0]),
+                       offset_current_schedule=([onset], [0], [600]))
         assert len(res.spike_times) == 1
         state = chip.analog_state()
         other = "acausal" if branch == "causal" else "causal"
