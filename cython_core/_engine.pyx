@@ -605,9 +605,9 @@ cdef class Engine:
         self.syn.t_row_pre = <double*>cnp.PyArray_DATA(self.t_row_pre)
         self.syn.t_row_pre_offset = _fptr(self.t_row_pre_offset)
         self.syn.t_last_post_offset = _fptr(self.t_last_post_offset)
-        self.syn.saturation = _fptr(self.saturation)
-        # the sensors' updates multiply by it: a division per synapse and
-        # spike took ~4 vector operations of ~35 in the pre-spike update
+        # the sensors' updates multiply by the saturation's inverse: a division
+        # per synapse and spike took ~4 vector operations of ~35 in the
+        # pre-spike update
         np.divide(1.0, self.saturation, out=self.inv_saturation)
         self.syn.inv_saturation = _fptr(self.inv_saturation)
         for arr in (self.route_start, self.route_hemisphere, self.route_row, self.route_mode,

@@ -401,7 +401,7 @@ cdef void _additive_row(crfloat drop_c, crfloat drop_a, crfloat noise_c, crfloat
                         double depression, double w_min, double w_max, bint integer,
                         double low, double high, rfloat configured, rfloat kept,
                         crfloat step_per_weight, rfloat step) noexcept nogil:
-    """One row of additive_stdp_from_sensors (the per-[branch, column] tables
+    """One row of an AdditiveSTDPUpdate (the per-[branch, column] tables
     [2][256] flat), on pointers that do not alias, so that it vectorises."""
     cdef Py_ssize_t c
     cdef double code_c, code_a, new, rounded

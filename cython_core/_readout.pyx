@@ -55,7 +55,7 @@ cdef void _fill_uniform(double* out, Py_ssize_t n, uint64_t key) noexcept nogil:
 
 
 cdef void _fill_normal(float* out, Py_ssize_t n, uint64_t key) noexcept nogil:
-    """n standard normals: pair k (Box-Muller on uniforms 2k and 2k + 1) gives
+    """n standard normals: pair k (Box-Muller on words 2k and 2k + 1) gives
     out[k] and out[half + k], so that both stores are contiguous."""
     cdef uint32_t low, high
     cdef Py_ssize_t half = (n + 1) // 2, k

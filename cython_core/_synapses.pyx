@@ -89,7 +89,7 @@ cdef void note_pre_spike(SynapseArrays* syn, int hemisphere, int row, int addres
 cdef void rebase_sensor_times(SynapseArrays* syn, int hemisphere, double origin) noexcept nogil:
     """Offsets of a hemisphere's last pre spike per row and last post spike
     per column from `origin` (us): the sensors' updates pair in float32, within
-    a few hundred us of the origin (the engine rebases every REBASE_STEPS)."""
+    a few hundred us of the origin (the engine rebases every LoopArgs.rebase_steps)."""
     cdef int i
     syn.time_origin[hemisphere] = origin
     for i in range(hemisphere * ROWS, (hemisphere + 1) * ROWS):

@@ -112,5 +112,4 @@ cdef struct SynapseArrays:
     double time_origin[2]
     float* t_row_pre_offset      # [2][256 rows]
     float* t_last_post_offset    # per neuron
-    float* saturation    # per neuron column, mV
-    float* inv_saturation    # its inverse (Engine.bind), 1/mV
+    float* inv_saturation    # per neuron column: 1 / the saturation level (Engine.bind), 1/mV
