@@ -14,8 +14,7 @@ what the labels and keys mean, is the caller's business.
 
 Also here, for preparing requests: grouping of dense integer codes by counting
 (distinct_dense) and tests for repeated codes and pairs (has_repeats,
-pairs_repeat); for the placed
-synapses, their order in memory (synapse_order).
+pairs_repeat); for the placed synapses, their order in memory (synapse_order).
 """
 from libc.math cimport floor
 from libc.stdint cimport uint64_t
@@ -62,7 +61,6 @@ def allocate_rows(const long[::1] hemisphere, const long[::1] row_mode,
     # no request with columns (a full-chip projection fills row after row, so
     # the search stays linear instead of quadratic)
     cdef Py_ssize_t first_open[2]
-    cdef bint full
     first_open[0] = first_open[1] = 0
     if reserved is None:
         reserved = _zeros_u8(2 * ROWS // ROWS_PER_DRIVER).reshape(2, ROWS // ROWS_PER_DRIVER)
@@ -109,12 +107,7 @@ def allocate_rows(const long[::1] hemisphere, const long[::1] row_mode,
                     for w in range(WORDS):
                         occupied[h, r, w] = ~(<uint64_t>0)
                     next_address[h, d] = ADDRESS_MAX + 1
-                while first_open[h] < ROWS:
-                    full = True
-                    for w in range(WORDS):
-                        full = full and occupied[h, first_open[h], w] == ~(<uint64_t>0)
-                    if not full:
-                        break
+                while first_open[h] < ROWS and _row_full(&occupied[h, first_open[h], 0]):
                     first_open[h] += 1
                 for c in range(column_start[i], column_start[i + 1]):
                     if integer_weights and count == 1:
@@ -138,12 +131,7 @@ def allocate_rows(const long[::1] hemisphere, const long[::1] row_mode,
         if failed < 0:
             for h in range(2):
                 for r in range(ROWS):
-                    if mode[h, r] == 0:
-                        continue
-                    full = True
-                    for w in range(WORDS):
-                        full = full and occupied[h, r, w] == ~(<uint64_t>0)
-                    if full:
+                    if mode[h, r] == 0 or _row_full(&occupied[h, r, 0]):
                         continue
                     d = r // ROWS_PER_DRIVER
                     for c in range(COLUMNS):
@@ -153,6 +141,15 @@ def allocate_rows(const long[::1] hemisphere, const long[::1] row_mode,
                         if next_address[h, d] <= ADDRESS_MAX:
                             synapse_labels[h, r, c] = next_address[h, d]
     return failed
+
+
+cdef inline bint _row_full(const uint64_t* occupied) noexcept nogil:
+    """Whether a row's WORDS occupancy words have every column taken."""
+    cdef int w
+    for w in range(WORDS):
+        if occupied[w] != ~(<uint64_t>0):
+            return False
+    return True
 
 
 cdef inline void _column_bits(const long* columns, Py_ssize_t start, Py_ssize_t stop,
