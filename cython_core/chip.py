@@ -16,7 +16,7 @@ import numpy as np
 from . import constants as C
 from . import mismatch as M
 from . import readout
-from ._engine import Engine, Observable, openmp_available
+from ._engine import SENSOR_GAINS, Engine, Observable, openmp_available
 from ._plasticity import AdditiveSTDPUpdate, run_updates, store_weight_rows
 from ._readout import uniform
 from .config import ChipConfig, ConfigurationError, check_range
@@ -293,12 +293,11 @@ class Chip:
         self.dt = float(dt)
         self.config = ChipConfig(integer_capmem=not self.ideal)
         self._engine = Engine()
-        e = self._engine
         gains = {name: np.empty((C.NUM_HEMISPHERES, C.ROWS_PER_HEMISPHERE,
                                  C.COLUMNS_PER_HEMISPHERE), np.float32)
-                 for name in ("amp_causal", "rate_causal", "amp_acausal", "rate_acausal")}
+                 for name in SENSOR_GAINS}
         M.correlation_synapse_gains(self.mismatch, gains)
-        e.set_sensor_gains(**gains)
+        self._engine.set_sensor_gains(**gains)
         self._runs = 0
         self._sensor_reset_mv = None
         self._correlation_key = None

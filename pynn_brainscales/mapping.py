@@ -142,12 +142,13 @@ def route(requests, config, integer_weights, reserved=None):
     # the requests with the most columns first (a stable order)
     lengths = np.diff(requests.start)
     by_length = np.argsort(-lengths, kind="stable")
+    in_order = np.array_equal(by_length, np.arange(len(by_length)))
     order = [requests.keys[i] for i in by_length.tolist()]
     # the keys' fields as columns (the per-key loops below ran ~1 ms for a full chip)
     sources, delays, receptor, hemispheres, stps, _ = zip(*order) if order else ((),) * 6
     column_start = np.zeros(len(order) + 1, np.int64)
     np.cumsum(lengths[by_length], out=column_start[1:])
-    if np.array_equal(by_length, np.arange(len(order))):
+    if in_order:
         all_columns, all_weights = requests.columns, requests.weights
     else:
         carried = np.repeat(requests.start[by_length] - column_start[:-1],
@@ -210,7 +211,7 @@ def route(requests, config, integer_weights, reserved=None):
     request_parts[by_length] = parts
     part_start = np.zeros(len(order) + 1, np.int64)
     np.cumsum(request_parts, out=part_start[1:])
-    if np.array_equal(by_length, np.arange(len(order))):
+    if in_order:
         request_row, request_label = part_row, part_label
     else:
         place = np.repeat(part_start[by_length] - first[:-1], parts) + np.arange(len(part_row))

@@ -563,8 +563,9 @@ class State(common.control.BaseState):
 
     def _route(self, config):
         requested = []
-        plastic = []    # (projection, slots, its part of the requests, key of each connection,
-                        # column of each)
+        # (projection, slots, hemisphere of each connection, its part of the
+        # requests, key index of each connection, column of each)
+        plastic = []
         for number, prj in enumerate(self.projections):
             if len(prj.connections_pre) == 0 or self._routes_itself(prj):
                 continue
