@@ -13,19 +13,21 @@
 static inline float emu_expf(float x)
 {
     union { int32_t i; float f; } scale;
-    float n, r, p;
+    float n, r, r2, r4, p;
     x = x < -87.0f ? -87.0f : x;   /* exp(-87) ~ 1.6e-38: smallest normal */
     x = x > 88.0f ? 88.0f : x;
     n = floorf(x * 1.44269504088896341f + 0.5f);
     r = x - n * 0.693359375f;
     r = r - n * -2.12194440e-4f;
-    p = 1.9875691500e-4f;
-    p = p * r + 1.3981999507e-3f;
-    p = p * r + 8.3334519073e-3f;
-    p = p * r + 4.1665795894e-2f;
-    p = p * r + 1.6666665459e-1f;
-    p = p * r + 5.0000001201e-1f;
-    p = p * r * r + r + 1.0f;
+    /* Estrin's scheme: the polynomial in three levels instead of Horner's
+     * six dependent steps; the kernel's two exps lie on one dependency chain
+     * per neuron, and its length limits how many neurons overlap in flight */
+    r2 = r * r;
+    r4 = r2 * r2;
+    p = (1.6666665459e-1f * r + 5.0000001201e-1f)
+        + r2 * (8.3334519073e-3f * r + 4.1665795894e-2f)
+        + r4 * (1.9875691500e-4f * r + 1.3981999507e-3f);
+    p = p * r2 + (r + 1.0f);
     scale.i = ((int32_t)n + 127) << 23;
     return p * scale.f;
 }

@@ -196,9 +196,10 @@ cdef int _kernel(crfloat P, rfloat S, ruint rng, float dt, float noise,
         # smallest steps (dt G / C ~ 0.005), i.e. tau_m off by 1e-5 at worst
         gain = P[P_GROWTH_M_LEAK * NEURON_STRIDE + i]
         if CobaTag is CobaOn or ExpTag is ExpOn:
-            gain = 1.0 - expf(-dt * g_tot * P[P_INV_C * NEURON_STRIDE + i])
+            # the products of per-neuron factors first: off the chain exp -> exp
+            gain = 1.0 - expf(g_tot * (P[P_INV_C * NEURON_STRIDE + i] * -dt))
         step_inf = current / g_tot            # v_inf - v0
-        v_new = fminf(fmaxf(v0 + step_inf * gain * free, RAIL_LOW), RAIL_HIGH)
+        v_new = fminf(fmaxf(v0 + (step_inf * free) * gain, RAIL_LOW), RAIL_HIGH)
 
         crossed = (1.0 if v_new >= thresh else 0.0) * (1.0 if free > 0.0 else 0.0)
         # a crossing's time and reset are left to settle_spike, which the
