@@ -59,7 +59,12 @@ def kernel_rows(dict phys):
     rows[P_E_LEAK] = phys["e_leak"]
     rows[P_INV_C] = phys["inv_c"]
     rows[P_E_RESET] = phys["e_reset"]
-    rows[P_V_THRESH] = np.where(phys["thresh_on"] > 0, phys["v_thresh"], THRESHOLD_OFF)
+    # the kernel compares the membrane before its clamp to the rails: a
+    # threshold at or below the lower rail is always reached (as the clamped
+    # membrane would compare), one beyond the upper never (the kernel tests)
+    v_thresh = np.asarray(phys["v_thresh"], np.float32)     # as the kernel compares
+    rows[P_V_THRESH] = np.where(phys["thresh_on"] > 0, np.where(
+        v_thresh <= RAIL_LOW_MV, -THRESHOLD_OFF, v_thresh), THRESHOLD_OFF)
     rows[P_T_REF] = phys["t_ref"]
     rows[P_I_OFFSET] = phys["i_offset"]
     rows[P_A] = phys["a"]
@@ -860,7 +865,7 @@ cdef class Engine:
         cdef long k, ev = 0, sc = 0
         cdef int j, n, nspikes, n_pending, first, last, neuron, block, block_end
         cdef unsigned int crossed
-        cdef float value, off
+        cdef float value, off, thresh
         cdef double t_arrive
         cdef int pending_now[NEURONS]
         cdef float* obs_prev = a.madc_prev
@@ -955,8 +960,10 @@ cdef class Engine:
                             if off < 0.0:
                                 continue
                             if t_sample - t_start < off:
-                                value = obs_prev[j] + (
-                                    self.P[P_V_THRESH * NEURON_STRIDE + n] - obs_prev[j]) * (
+                                # up to the threshold, within the rails
+                                thresh = self.P[P_V_THRESH * NEURON_STRIDE + n]
+                                thresh = min(max(thresh, RAIL_LOW_MV), RAIL_HIGH_MV)
+                                value = obs_prev[j] + (thresh - obs_prev[j]) * (
                                     (t_sample - t_start) / off)
                             else:
                                 value = self.P[P_E_RESET * NEURON_STRIDE + n]

@@ -32,9 +32,6 @@ cdef inline float fminf(float a, float b) noexcept nogil:
 cdef inline float fmaxf(float a, float b) noexcept nogil:
     return a if a > b else b
 
-# Membrane potential is bounded by the analog supply rails (mV).
-DEF RAIL_LOW = 0.0
-DEF RAIL_HIGH = 1200.0
 # The exponential term's argument is bounded so that exp() stays finite; the
 # rails clamp the membrane long before this matters.
 DEF EXP_ARG_MAX = 30.0
@@ -126,7 +123,7 @@ cdef int _kernel(crfloat P, rfloat S, ruint rng, float dt, float noise,
     cdef float crossed, latest = -1.0
     cdef unsigned int x
     cdef float v0, free, ue_mean, ui_mean, s_e, s_i, g_e, g_i, g_tot, current, step_inf
-    cdef float gain, v_new
+    cdef float gain, v_new, v_free
     cdef float w, w_inf, exp_term, exp_slope, rand, reset, thresh, refr0
     cdef float acc_q_e, acc_qd_e, acc_q_i, acc_qd_i, u_e, u_i
     cdef float g_lin, current_lin
@@ -199,9 +196,15 @@ cdef int _kernel(crfloat P, rfloat S, ruint rng, float dt, float noise,
             # the products of per-neuron factors first: off the chain exp -> exp
             gain = 1.0 - expf(g_tot * (P[P_INV_C * NEURON_STRIDE + i] * -dt))
         step_inf = current / g_tot            # v_inf - v0
-        v_new = fminf(fmaxf(v0 + (step_inf * free) * gain, RAIL_LOW), RAIL_HIGH)
+        v_free = v0 + (step_inf * free) * gain
+        v_new = fminf(fmaxf(v_free, RAIL_LOW_MV), RAIL_HIGH_MV)
 
-        crossed = (1.0 if v_new >= thresh else 0.0) * (1.0 if free > 0.0 else 0.0)
+        # compared before the rails' clamp, off its dependency chain: the same
+        # outcome, as a threshold beyond the upper rail (or off) is never
+        # reached and one at or below the lower is -1e30 (engine.kernel_rows);
+        # a runaway's v_free may be +inf
+        crossed = ((1.0 if v_free >= thresh else 0.0) * (1.0 if thresh <= RAIL_HIGH_MV else 0.0)
+                   * (1.0 if free > 0.0 else 0.0))
         # a crossing's time and reset are left to settle_spike, which the
         # engine calls for the few neurons that crossed: here they would cost
         # every neuron a division and a dozen more operations per step
@@ -271,7 +274,7 @@ cdef float settle_spike(const float* P, float* S, Py_ssize_t i, float dt,
     else:
         v_after = reset + ((v0 + S[S_CURRENT_START * NEURON_STRIDE + i] - reset)
                            * S[S_G_START * NEURON_STRIDE + i] * released)
-    S[S_V * NEURON_STRIDE + i] = fminf(fmaxf(v_after, RAIL_LOW), RAIL_HIGH)
+    S[S_V * NEURON_STRIDE + i] = fminf(fmaxf(v_after, RAIL_LOW_MV), RAIL_HIGH_MV)
     S[S_REFR * NEURON_STRIDE + i] = fmaxf(left, 0.0)
     S[S_SPIKE_OFFSET * NEURON_STRIDE + i] = offset
     return offset

@@ -19,13 +19,17 @@ cdef enum:
     # 2 KiB, loads and stores of rows 2 apart share their low 12 address bits
     # and the CPU stalls on false store-to-load dependencies (4K aliasing)
     NEURON_STRIDE = 528
+    # the membrane's analog supply rails (mV), which bound it
+    RAIL_LOW_MV = 0
+    RAIL_HIGH_MV = 1200
 
 cdef enum Param:
     P_G_LEAK = 0       # leak conductance, uS
     P_E_LEAK           # leak potential, mV
     P_INV_C            # 1 / membrane capacitance, 1/pF
     P_E_RESET          # mV
-    P_V_THRESH         # mV; +1e30 when the comparator is off
+    P_V_THRESH         # mV; +1e30 when the comparator is off, -1e30 at or below
+                       # the lower rail (see kernel_rows)
     P_T_REF            # us
     P_GM_E             # synaptic OTA transconductance, uS
     P_GM_I

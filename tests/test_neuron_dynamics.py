@@ -283,3 +283,38 @@ def test_reset_state_starts_membranes_where_given_else_at_rest():
     np.testing.assert_array_equal(state[7:], leak[7:])
     chip.reset_state()
     np.testing.assert_array_equal(chip.analog_state()["v"], leak)
+
+
+def test_threshold_beyond_the_upper_rail_is_never_reached(ideal_chip):
+    """The membrane is clamped to the supply rails (0..1200 mV): a threshold
+    of exactly 1200 mV is reached there, one above it never, however strong
+    the drive."""
+    chip = ideal_chip
+    lif_with_current(chip, C.CAPMEM_MAX, neurons=slice(0, 3))
+    chip.config.neurons.leak_i_bias[:3] = 30        # tau_m ~32 us, v_inf ~1900 mV
+    # 150 mV + 1.5 mV per CapMem LSB: 1200 mV at 700
+    chip.config.neurons.threshold_v_threshold[:3] = [699, 700, 701]
+    p = chip.physical_parameters()
+    assert p["v_thresh"][1] == 1200.0
+    v_inf = p["e_leak"][:3] + p["i_offset"][:3] / p["g_leak"][:3]
+    assert np.all(v_inf > 1300.0)
+    result = chip.run(200.0)
+    assert len(result.spikes_of(0)) >= 5
+    assert len(result.spikes_of(1)) >= 5
+    assert len(result.spikes_of(2)) == 0
+    assert chip.analog_state()["v"][2] == np.float32(1200.0)      # pinned at the rail
+
+
+def test_runaway_without_threshold_stays_at_the_rail():
+    """The exponential term's runaway, with the threshold comparator off: the
+    membrane climbs to the upper rail and stays there, without a spike (the
+    kernel's unclamped membrane overflows to +inf in that step)."""
+    chip = Chip(seed=4)
+    n = chip.config.neurons
+    n.exponential_enable = True
+    n.exponential_i_bias = 200
+    n.exponential_v_exp = 300                  # V_T far below the leak potential
+    n.threshold_enable = False
+    result = chip.run(50.0)
+    assert len(result.spike_times) == 0
+    assert np.all(chip.analog_state()["v"] == np.float32(1200.0))
