@@ -120,7 +120,8 @@ cdef int _kernel(crfloat P, rfloat S, ruint rng, float dt, float noise,
                  Py_ssize_t range_count) noexcept nogil:
     cdef float inv_dt = 1.0 / dt
     cdef Py_ssize_t i
-    cdef float crossed, latest = -1.0
+    cdef float latest = -1.0
+    cdef bint spiking
     cdef unsigned int x
     cdef float v0, free, ue_mean, ui_mean, s_e, s_i, g_e, g_i, g_tot, current, step_inf
     cdef float gain, v_new, v_free
@@ -203,14 +204,14 @@ cdef int _kernel(crfloat P, rfloat S, ruint rng, float dt, float noise,
         # outcome, as a threshold beyond the upper rail (or off) is never
         # reached and one at or below the lower is -1e30 (engine.kernel_rows);
         # a runaway's v_free may be +inf
-        crossed = ((1.0 if v_free >= thresh else 0.0) * (1.0 if thresh <= RAIL_HIGH_MV else 0.0)
-                   * (1.0 if free > 0.0 else 0.0))
-        # a crossing's time and reset are left to settle_spike, which the
-        # engine calls for the few neurons that crossed: here they would cost
-        # every neuron a division and a dozen more operations per step
+        spiking = (v_free >= thresh) & (thresh <= RAIL_HIGH_MV) & (free > 0.0)
+        # a crossing's time, reset and adaptation jump are left to
+        # settle_spike, which the engine calls for the few neurons that
+        # crossed: here they would cost every neuron a division and a dozen
+        # more operations per step, and hold its stores until the comparison
         S[S_V * NEURON_STRIDE + i] = v_new if free > 0.0 else reset
         S[S_REFR * NEURON_STRIDE + i] = fmaxf(refr0 - dt, 0.0)
-        S[S_SPIKE_OFFSET * NEURON_STRIDE + i] = free if crossed > 0.0 else -1.0
+        S[S_SPIKE_OFFSET * NEURON_STRIDE + i] = free if spiking else -1.0
         S[S_V_START * NEURON_STRIDE + i] = v0
         if ExpTag is ExpOn:
             S[S_CURRENT_START * NEURON_STRIDE + i] = current_lin
@@ -220,8 +221,7 @@ cdef int _kernel(crfloat P, rfloat S, ruint rng, float dt, float noise,
             S[S_G_START * NEURON_STRIDE + i] = gain
 
         w_inf = P[P_A * NEURON_STRIDE + i] * v0 - P[P_A_E * NEURON_STRIDE + i]
-        S[S_W * NEURON_STRIDE + i] = (w_inf + (w - w_inf) * P[P_DECAY_W * NEURON_STRIDE + i]
-                                      + P[P_B * NEURON_STRIDE + i] * crossed)
+        S[S_W * NEURON_STRIDE + i] = w_inf + (w - w_inf) * P[P_DECAY_W * NEURON_STRIDE + i]
         S[S_U_E * NEURON_STRIDE + i] = (u_e * P[P_DECAY_E * NEURON_STRIDE + i]
                                         + P[P_JUMP_E * NEURON_STRIDE + i]
                                         * (acc_q_e - acc_qd_e * P[P_INV_TAU_E * NEURON_STRIDE + i]))
@@ -243,9 +243,9 @@ cdef float settle_spike(const float* P, float* S, Py_ssize_t i, float dt,
                         bint with_exp) noexcept nogil:
     """Complete the step of neuron i, which crossed its threshold in it (its
     spike offset holds the step's free fraction): the spike's time within the
-    step (returned and stored as its offset), the reset, and the refractory
-    time left at the step's end.  with_exp: as for the neuron_step that made
-    the step.
+    step (returned and stored as its offset), the reset, the refractory
+    time left at the step's end and the adaptation's jump b.  with_exp: as for
+    the neuron_step that made the step.
 
     The crossing is located by linear interpolation inside the step.  If the
     refractory period ends before the step does, the neuron integrates the
@@ -277,4 +277,5 @@ cdef float settle_spike(const float* P, float* S, Py_ssize_t i, float dt,
     S[S_V * NEURON_STRIDE + i] = fminf(fmaxf(v_after, RAIL_LOW_MV), RAIL_HIGH_MV)
     S[S_REFR * NEURON_STRIDE + i] = fmaxf(left, 0.0)
     S[S_SPIKE_OFFSET * NEURON_STRIDE + i] = offset
+    S[S_W * NEURON_STRIDE + i] += P[P_B * NEURON_STRIDE + i]      # spike-triggered adaptation
     return offset
