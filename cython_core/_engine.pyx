@@ -624,8 +624,10 @@ cdef class Engine:
         self.route_row_p = <int*>cnp.PyArray_DATA(self.route_row)
         self.route_mode_p = <int*>cnp.PyArray_DATA(self.route_mode)
 
-    cdef inline void _deliver(self, int label, double t_event, double t_end,
+    cdef inline bint _deliver(self, int label, double t_event, double t_end,
                               int only, LoopOut* out) noexcept nogil:
+        # returns whether the event reached a neuron's accumulators
+        cdef bint delivered = False
         cdef int row_select = label >> ADDRESS_BITS
         cdef int address = label & ADDRESS_MASK
         cdef int j, h, r
@@ -675,11 +677,13 @@ cdef class Engine:
             else:
                 deliver_row(&self.syn, h, r, address, to_end, S + S_ACC_Q_I * NEURON_STRIDE,
                             S + S_ACC_QD_I * NEURON_STRIDE, efficacy)
+            delivered = True
             if self.correlation_enable:
                 correlate_pre(&self.syn, h, r, address, t_event)
             if self.any_bypass:
                 self._bypass(h, r, address, 0 if mode[j] == ROW_EXCITATORY else 1, t_event,
                              efficacy, out)
+        return delivered
 
     cdef void _bypass(self, int h, int r, int address, int receptor, double t_event,
                       float efficacy, LoopOut* out) noexcept nogil:
@@ -865,6 +869,9 @@ cdef class Engine:
         cdef long k, ev = 0, sc = 0
         cdef int j, n, nspikes, n_pending, first, last, neuron, block, block_end
         cdef unsigned int crossed
+        # whether events reached the accumulators since the last step (the
+        # first step reads them: they may hold what a caller left there)
+        cdef bint inputs = True
         cdef float value, off, thresh
         cdef double t_arrive
         cdef int pending_now[NEURONS]
@@ -898,26 +905,29 @@ cdef class Engine:
                 memcpy(pending_now, self.pending_label, n_pending * sizeof(int))
                 self.pending_count = 0
                 for j in range(n_pending):
-                    self._deliver(pending_now[j], t_start, t_end, -1, out)
+                    inputs |= self._deliver(pending_now[j], t_start, t_end, -1, out)
             while ev < a.n_ev and a.event_time[ev] < t_end:
-                self._deliver(a.event_label[ev], a.event_time[ev], t_end, only, out)
+                inputs |= self._deliver(a.event_label[ev], a.event_time[ev], t_end, only, out)
                 ev += 1
             if only < 0:
                 while self.in_flight.size > 0 and self.in_flight.time[0] < t_end:
                     # an event due before this step (delay shorter than the
                     # rest of its spike's step) arrives at the step start
                     t_arrive = self.in_flight.time[0]
-                    self._deliver(self.in_flight.label[0],
-                                  t_arrive if t_arrive > t_start else t_start, t_end, -1, out)
+                    inputs |= self._deliver(self.in_flight.label[0],
+                                            t_arrive if t_arrive > t_start else t_start, t_end,
+                                            -1, out)
                     heap_pop(&self.in_flight)
             for j in range(c_first, c_last):
                 obs_prev[j] = a.madc_base[j] + a.madc_gain[j] * S[a.madc_offset[j]]
             if whole:
                 nspikes = neuron_step(self.P, S, rng, <float>dt, self.noise,
-                                      self.with_exp, self.with_coba, only)
+                                      self.with_exp, self.with_coba, inputs, only)
             else:
                 nspikes = neuron_step_range(self.P, S, rng, <float>dt, self.noise,
-                                            self.with_exp, self.with_coba, lo, hi - lo)
+                                            self.with_exp, self.with_coba, inputs, lo, hi - lo)
+            # the step left the accumulators cleared
+            inputs = False
             if nspikes:
                 # a few of the neurons crossed: blocks without any are passed
                 # over by a vectorised maximum, the rest by the bits of those

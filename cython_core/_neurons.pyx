@@ -52,6 +52,15 @@ ctypedef fused CobaTag:
     CobaOn
     CobaOff
 
+# whether events reached the synaptic inputs' accumulators since the last step:
+# without, they hold zeros, and the step neither loads nor clears them
+ctypedef float InputOn
+ctypedef double InputOff
+
+ctypedef fused InputTag:
+    InputOn
+    InputOff
+
 # all 512 neurons, the 256 of one hemisphere (pointers offset by its first), or
 # a range of neurons counted at run time (a network that uses a few circuits)
 ctypedef int AllNeurons
@@ -67,47 +76,62 @@ DEF HALF_NEURONS = 256
 
 
 cdef int neuron_step(const float* params, float* state, unsigned int* rng, float dt,
-                     float noise, bint with_exp, bint with_coba, int hemisphere) noexcept nogil:
+                     float noise, bint with_exp, bint with_coba, bint inputs,
+                     int hemisphere) noexcept nogil:
     """Advance the neurons by dt -- all 512 (hemisphere -1) or the 256 of one
     hemisphere; returns 1 if any of them spiked (see S_SPIKE_OFFSET).
 
     with_exp / with_coba: whether any neuron has its exponential term / a COBA
     input; without, the kernel variant skips the term / the per-step decay exp.
+    inputs: whether events reached the accumulators (S_ACC_*) since the last
+    step; without, they must hold zeros, and the step leaves them unread.
     """
     cdef AllNeurons everyone = 0
     cdef HalfNeurons half = 0
     cdef Py_ssize_t first = 0 if hemisphere < 0 else hemisphere * HALF_NEURONS
     if hemisphere < 0:
-        return _dispatch(params, state, rng, dt, noise, with_exp, with_coba, everyone, 0)
+        return _dispatch(params, state, rng, dt, noise, with_exp, with_coba, inputs, everyone, 0)
     return _dispatch(params + first, state + first, rng + first, dt, noise, with_exp, with_coba,
-                     half, 0)
+                     inputs, half, 0)
 
 
 cdef int neuron_step_range(const float* params, float* state, unsigned int* rng, float dt,
-                           float noise, bint with_exp, bint with_coba, int first,
+                           float noise, bint with_exp, bint with_coba, bint inputs, int first,
                            int count) noexcept nogil:
     """As neuron_step, for the neurons first .. first + count - 1 only."""
     cdef RangeNeurons some = 0
     if count <= 0:
         return 0
     return _dispatch(params + first, state + first, rng + first, dt, noise, with_exp,
-                     with_coba, some, count)
+                     with_coba, inputs, some, count)
 
 
 cdef inline int _dispatch(const float* params, float* state, unsigned int* rng, float dt,
-                          float noise, bint with_exp, bint with_coba,
+                          float noise, bint with_exp, bint with_coba, bint inputs,
                           CountTag count_tag, Py_ssize_t n) noexcept nogil:
+    cdef InputOn input_on = 0
+    cdef InputOff input_off = 0
+    if inputs:
+        return _dispatch_model(params, state, rng, dt, noise, with_exp, with_coba, input_on,
+                               count_tag, n)
+    return _dispatch_model(params, state, rng, dt, noise, with_exp, with_coba, input_off,
+                           count_tag, n)
+
+
+cdef inline int _dispatch_model(const float* params, float* state, unsigned int* rng, float dt,
+                                float noise, bint with_exp, bint with_coba, InputTag input_tag,
+                                CountTag count_tag, Py_ssize_t n) noexcept nogil:
     cdef ExpOn exp_on = 0
     cdef ExpOff exp_off = 0
     cdef CobaOn coba_on = 0
     cdef CobaOff coba_off = 0
     if with_exp and with_coba:
-        return _kernel(params, state, rng, dt, noise, exp_on, coba_on, count_tag, n)
+        return _kernel(params, state, rng, dt, noise, exp_on, coba_on, input_tag, count_tag, n)
     if with_exp:
-        return _kernel(params, state, rng, dt, noise, exp_on, coba_off, count_tag, n)
+        return _kernel(params, state, rng, dt, noise, exp_on, coba_off, input_tag, count_tag, n)
     if with_coba:
-        return _kernel(params, state, rng, dt, noise, exp_off, coba_on, count_tag, n)
-    return _kernel(params, state, rng, dt, noise, exp_off, coba_off, count_tag, n)
+        return _kernel(params, state, rng, dt, noise, exp_off, coba_on, input_tag, count_tag, n)
+    return _kernel(params, state, rng, dt, noise, exp_off, coba_off, input_tag, count_tag, n)
 
 
 
@@ -116,7 +140,7 @@ cdef inline int _dispatch(const float* params, float* state, unsigned int* rng, 
 # that gcc can prove the rows of the blocks (NEURON_STRIDE apart) never overlap
 # and needs no runtime checks.
 cdef int _kernel(crfloat P, rfloat S, ruint rng, float dt, float noise,
-                 ExpTag exp_tag, CobaTag coba_tag, CountTag count_tag,
+                 ExpTag exp_tag, CobaTag coba_tag, InputTag input_tag, CountTag count_tag,
                  Py_ssize_t range_count) noexcept nogil:
     cdef float inv_dt = 1.0 / dt
     cdef Py_ssize_t i
@@ -144,10 +168,14 @@ cdef int _kernel(crfloat P, rfloat S, ruint rng, float dt, float noise,
         u_i = S[S_U_I * NEURON_STRIDE + i]
         w = S[S_W * NEURON_STRIDE + i]
         refr0 = S[S_REFR * NEURON_STRIDE + i]
-        acc_q_e = S[S_ACC_Q_E * NEURON_STRIDE + i]
-        acc_qd_e = S[S_ACC_QD_E * NEURON_STRIDE + i]
-        acc_q_i = S[S_ACC_Q_I * NEURON_STRIDE + i]
-        acc_qd_i = S[S_ACC_QD_I * NEURON_STRIDE + i]
+        if InputTag is InputOn:
+            acc_q_e = S[S_ACC_Q_E * NEURON_STRIDE + i]
+            acc_qd_e = S[S_ACC_QD_E * NEURON_STRIDE + i]
+            acc_q_i = S[S_ACC_Q_I * NEURON_STRIDE + i]
+            acc_qd_i = S[S_ACC_QD_I * NEURON_STRIDE + i]
+        else:
+            # zeros as the last step left them: +0 changes no sum below
+            acc_q_e = acc_qd_e = acc_q_i = acc_qd_i = 0.0
         reset = P[P_E_RESET * NEURON_STRIDE + i]
         thresh = P[P_V_THRESH * NEURON_STRIDE + i]
 
@@ -228,10 +256,11 @@ cdef int _kernel(crfloat P, rfloat S, ruint rng, float dt, float noise,
         S[S_U_I * NEURON_STRIDE + i] = (u_i * P[P_DECAY_I * NEURON_STRIDE + i]
                                         + P[P_JUMP_I * NEURON_STRIDE + i]
                                         * (acc_q_i - acc_qd_i * P[P_INV_TAU_I * NEURON_STRIDE + i]))
-        S[S_ACC_Q_E * NEURON_STRIDE + i] = 0.0
-        S[S_ACC_QD_E * NEURON_STRIDE + i] = 0.0
-        S[S_ACC_Q_I * NEURON_STRIDE + i] = 0.0
-        S[S_ACC_QD_I * NEURON_STRIDE + i] = 0.0
+        if InputTag is InputOn:
+            S[S_ACC_Q_E * NEURON_STRIDE + i] = 0.0
+            S[S_ACC_QD_E * NEURON_STRIDE + i] = 0.0
+            S[S_ACC_Q_I * NEURON_STRIDE + i] = 0.0
+            S[S_ACC_QD_I * NEURON_STRIDE + i] = 0.0
     # a max-reduction in a loop of its own: inside the big loop it would
     # block vectorisation
     for i in range(count):
