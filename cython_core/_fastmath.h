@@ -3,16 +3,19 @@
  * A call to libm's (or libmvec's) expf inside a vectorised loop forces the
  * compiler to spill every live vector register around the call; inlined, the
  * loops stay in registers.  Cody-Waite range reduction and the Cephes
- * polynomial: relative error ~2e-7 over the clamped range.
+ * polynomial: relative error ~2e-7 over the clamped range (exp; expm1 as
+ * well, near 0 included).
  */
 #ifndef EMU_FASTMATH_H
 #define EMU_FASTMATH_H
 #include <math.h>
 #include <stdint.h>
 
-static inline float emu_expf(float x)
+/* exp(x) = (1 + q) * scale: scale = 2^n, q = exp(r) - 1 for the reduced
+ * r = x - n ln 2 in [-ln2/2, ln2/2] (x clamped to [-87, 88]) */
+static inline void emu_exp_parts(float x, float *q, float *scale)
 {
-    union { int32_t i; float f; } scale;
+    union { int32_t i; float f; } bits;
     float n, r, r2, r4, p;
     x = x < -87.0f ? -87.0f : x;   /* exp(-87) ~ 1.6e-38: smallest normal */
     x = x > 88.0f ? 88.0f : x;
@@ -27,9 +30,33 @@ static inline float emu_expf(float x)
     p = (1.6666665459e-1f * r + 5.0000001201e-1f)
         + r2 * (8.3334519073e-3f * r + 4.1665795894e-2f)
         + r4 * (1.9875691500e-4f * r + 1.3981999507e-3f);
-    p = p * r2 + (r + 1.0f);
-    scale.i = ((int32_t)n + 127) << 23;
-    return p * scale.f;
+    *q = p * r2 + r;
+    bits.i = ((int32_t)n + 127) << 23;
+    *scale = bits.f;
+}
+
+static inline float emu_expf(float x)
+{
+    float q, scale;
+    emu_exp_parts(x, &q, &scale);
+    return q * scale + scale;
+}
+
+/* exp(x) - 1 without the cancellation of 1 - exp(x) near 0: ~1e-7 relative
+ * where exp(x) - 1 is small (n = 0, the polynomial's q itself) */
+static inline float emu_expm1f(float x)
+{
+    float q, scale;
+    emu_exp_parts(x, &q, &scale);
+    /* -ffast-math would regroup q * scale + (scale - 1) into
+     * (q * scale + scale) - 1 and bring the cancellation back: a fused
+     * multiply-add where the target has one (one instruction), else q itself
+     * where n = 0 (elsewhere |exp(x) - 1| > 0.29 and the regrouping harmless) */
+#if defined(__FMA__) || defined(__aarch64__)
+    return fmaf(q, scale, scale - 1.0f);
+#else
+    return scale == 1.0f ? q : q * scale + (scale - 1.0f);
+#endif
 }
 
 /* Natural logarithm of a positive, normal x: the exponent from the bits, the

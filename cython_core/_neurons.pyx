@@ -19,6 +19,7 @@ from libc.math cimport fabsf
 
 cdef extern from "_fastmath.h":
     float expf "emu_expf"(float x) noexcept nogil
+    float expm1f "emu_expm1f"(float x) noexcept nogil
 
 from ._types cimport *
 
@@ -218,12 +219,12 @@ cdef int _kernel(crfloat P, rfloat S, ruint rng, float dt, float noise,
             g_tot = g_tot - exp_slope
             g_tot = g_tot if fabsf(g_tot) > 1e-6 else 1e-6
             current = current + exp_term
-        # 1 - exp(-dt G / C); in float32 its relative error is ~1e-5 for the
-        # smallest steps (dt G / C ~ 0.005), i.e. tau_m off by 1e-5 at worst
+        # 1 - exp(-dt G / C) as -expm1: 1 - expf lost digits to cancellation
+        # (relative error ~1e-5 for the smallest steps, dt G / C ~ 0.005)
         gain = P[P_GROWTH_M_LEAK * NEURON_STRIDE + i]
         if CobaTag is CobaOn or ExpTag is ExpOn:
             # the products of per-neuron factors first: off the chain exp -> exp
-            gain = 1.0 - expf(g_tot * (P[P_INV_C * NEURON_STRIDE + i] * -dt))
+            gain = -expm1f(g_tot * (P[P_INV_C * NEURON_STRIDE + i] * -dt))
         step_inf = current / g_tot            # v_inf - v0
         v_free = v0 + (step_inf * free) * gain
         v_new = fminf(fmaxf(v_free, RAIL_LOW_MV), RAIL_HIGH_MV)
