@@ -2,52 +2,56 @@
  *
  * A call to libm's (or libmvec's) expf inside a vectorised loop forces the
  * compiler to spill every live vector register around the call; inlined, the
- * loops stay in registers.  Cody-Waite range reduction and the Cephes
- * polynomial: relative error ~2e-7 over the clamped range (exp; expm1 as
- * well, near 0 included).
+ * loops stay in registers.  Cody-Waite range reduction and polynomials:
+ * relative error ~2e-7 over the clamped range (exp; expm1 as well, near 0
+ * included).
  */
 #ifndef EMU_FASTMATH_H
 #define EMU_FASTMATH_H
 #include <math.h>
 #include <stdint.h>
 
-/* exp(x) = (1 + q) * scale: scale = 2^n, q = exp(r) - 1 for the reduced
- * r = x - n ln 2 in [-ln2/2, ln2/2] (x clamped to [-87, 88]) */
-static inline void emu_exp_parts(float x, float *q, float *scale)
+/* The range reduction of exp: r = x - n ln 2 in [-ln2/2, ln2/2] (Cody-Waite,
+ * x clamped to [-87, 88]) and *scale = 2^n */
+static inline float emu_exp_reduce(float x, float *scale)
 {
     union { int32_t i; float f; } bits;
-    float n, r, r2, r4, p;
+    float n, r;
     x = x < -87.0f ? -87.0f : x;   /* exp(-87) ~ 1.6e-38: smallest normal */
     x = x > 88.0f ? 88.0f : x;
     n = floorf(x * 1.44269504088896341f + 0.5f);
     r = x - n * 0.693359375f;
     r = r - n * -2.12194440e-4f;
-    /* Estrin's scheme: the polynomial in three levels instead of Horner's
-     * six dependent steps; the kernel's two exps lie on one dependency chain
-     * per neuron, and its length limits how many neurons overlap in flight */
-    r2 = r * r;
-    r4 = r2 * r2;
-    p = (1.6666665459e-1f * r + 5.0000001201e-1f)
-        + r2 * (8.3334519073e-3f * r + 4.1665795894e-2f)
-        + r4 * (1.9875691500e-4f * r + 1.3981999507e-3f);
-    *q = p * r2 + r;
     bits.i = ((int32_t)n + 127) << 23;
     *scale = bits.f;
+    return r;
 }
 
+/* exp: 1 + r + r^2 P(r) with P of degree 3, minimax for the relative error
+ * of exp on the reduced range (1.1e-7 in exact arithmetic; Cephes' degree 5
+ * is more than float32 holds) in two levels of Estrin's scheme: the hot
+ * loops are bound by their multiply-adds (the kernel's exps sit on one
+ * dependency chain per neuron, and its length limits how many neurons
+ * overlap in flight) */
 static inline float emu_expf(float x)
 {
-    float q, scale;
-    emu_exp_parts(x, &q, &scale);
+    float scale, r = emu_exp_reduce(x, &scale), r2 = r * r;
+    float p = (1.6667114198e-1f * r + 4.9999231100e-1f)
+              + r2 * (8.3125252277e-3f * r + 4.1890114546e-2f);
+    float q = p * r2 + r;
     return q * scale + scale;
 }
 
-/* exp(x) - 1 without the cancellation of 1 - exp(x) near 0: ~1e-7 relative
- * where exp(x) - 1 is small (n = 0, the polynomial's q itself) */
+/* exp(x) - 1 without the cancellation of 1 - exp(x) near 0: Cephes'
+ * polynomial (r + r^2 P(r), P of degree 5: its relative error holds for
+ * small results), ~1e-7 relative over the range */
 static inline float emu_expm1f(float x)
 {
-    float q, scale;
-    emu_exp_parts(x, &q, &scale);
+    float scale, r = emu_exp_reduce(x, &scale), r2 = r * r, r4 = r2 * r2;
+    float p = (1.6666665459e-1f * r + 5.0000001201e-1f)
+              + r2 * (8.3334519073e-3f * r + 4.1665795894e-2f)
+              + r4 * (1.9875691500e-4f * r + 1.3981999507e-3f);
+    float q = p * r2 + r;
     /* -ffast-math would regroup q * scale + (scale - 1) into
      * (q * scale + scale) - 1 and bring the cancellation back: a fused
      * multiply-add where the target has one (one instruction), else q itself
