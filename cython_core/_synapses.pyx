@@ -68,11 +68,19 @@ cdef void correlate_pre(SynapseArrays* syn, int hemisphere, int row, int address
     cdef unsigned char addr = <unsigned char>address
     cdef int c
     cdef float increment
-    for c in range(COLUMNS):
-        increment = amplitude[c] * (amp_step * <float>amp_gain[c]) * decay(
-            now - t_last_post[c], rate[c] * (rate_step * <float>rate_gain[c])) * (
-            1.0 - acausal[c] * inv_saturation[c])
-        acausal[c] += increment if label[c] == addr else 0.0
+    if syn.row_address[hemisphere * ROWS + row] == address:
+        # every synapse of the row carries the address: no mask, whose bytes
+        # made the vectoriser take 64 columns at a time and spill registers
+        for c in range(COLUMNS):
+            acausal[c] += amplitude[c] * (amp_step * <float>amp_gain[c]) * decay(
+                now - t_last_post[c], rate[c] * (rate_step * <float>rate_gain[c])) * (
+                1.0 - acausal[c] * inv_saturation[c])
+    else:
+        for c in range(COLUMNS):
+            increment = amplitude[c] * (amp_step * <float>amp_gain[c]) * decay(
+                now - t_last_post[c], rate[c] * (rate_step * <float>rate_gain[c])) * (
+                1.0 - acausal[c] * inv_saturation[c])
+            acausal[c] += increment if label[c] == addr else 0.0
     note_pre_spike(syn, hemisphere, row, address, t)
 
 

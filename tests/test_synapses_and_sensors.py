@@ -415,8 +415,9 @@ def test_a_row_remembers_pre_spikes_at_an_address_none_of_its_synapses_has():
 def test_sensors_pair_alike_on_rows_of_one_address_and_of_mixed_addresses():
     """Where every row of a hemisphere carries one address (a row per source),
     a post spike reads its rows' last pre spikes without a gather over the
-    addresses; one idle synapse relabelled (mixed rows) leaves every other
-    accumulator the same, bit for bit."""
+    addresses, and a pre spike updates its row without the label mask; one
+    idle synapse relabelled (mixed rows) leaves every other accumulator the
+    same, bit for bit."""
     probe = _sensor_chip()
     t_post = probe.run(ONSET + 30.0, offset_current_schedule=([ONSET], [0], [600])).spikes_of(0)[0]
     states = []
