@@ -504,7 +504,7 @@ class Chip:
 
     # --- running ---
     def run(self, duration, spikes=None, madc=None, cadc=None, ppu=(),
-            offset_current_schedule=None, noise_seed=None):
+            offset_current_schedule=None, noise_seed=None, unchanged_since_reset=False):
         """Emulate `duration` us from the current chip time.
 
         spikes: (times, labels) of input events (FPGA path), times in
@@ -515,6 +515,10 @@ class Chip:
             containing the time).
         noise_seed: seed of this run's temporal noise (default: derived from
             the chip seed and the number of runs so far).
+        unchanged_since_reset: the caller's word that it called reset_state()
+            and has not touched the configuration since: run() then takes the
+            configuration reset_state() applied without comparing it again
+            (~0.3 ms for a full chip).
         """
         dt = self.dt
         t0 = self.time
@@ -525,7 +529,8 @@ class Chip:
             raise ConfigurationError(f"duration: value {duration} us is not a multiple of "
                                      f"the integration step {dt} us")
         t_stop = t0 + n_steps * dt
-        self._apply_config()
+        if not unchanged_since_reset:
+            self._apply_config()
         if noise_seed is None:
             noise_seed = self._runs
         self._runs += 1

@@ -327,7 +327,10 @@ class State(common.control.BaseState):
             return
         duration = round(steps) * self.dt * self.time_scale
         self.prepare()
-        if not self.started:
+        # reset_state applies the configuration, and nothing here changes it
+        # before the run: the run need not compare it again
+        fresh = not self.started
+        if fresh:
             self.chip.reset_state(v=self._initial_v())
             self.started = True
         t0 = self.chip.time
@@ -335,7 +338,7 @@ class State(common.control.BaseState):
         schedule = self._offset_schedule(t0, t0 + duration)
         madc, groups = self._madc_plan()
         result = self._run_chip(duration, spikes, madc, schedule,
-                                self._ppu_programs(t0, t0 + duration))
+                                self._ppu_programs(t0, t0 + duration), fresh)
         # the PPU's weights back into the projections: no change of the network
         # (see _network_fingerprint), the configuration holds them already
         self._take_learned_weights()
@@ -354,9 +357,9 @@ class State(common.control.BaseState):
             self._built_for = fingerprint
         self.build_seconds = time.perf_counter() - started
 
-    def _run_chip(self, duration, spikes, madc, schedule, ppu):
+    def _run_chip(self, duration, spikes, madc, schedule, ppu, fresh):
         return self.chip.run(duration, spikes=spikes, madc=madc, ppu=ppu,
-                             offset_current_schedule=schedule)
+                             offset_current_schedule=schedule, unchanged_since_reset=fresh)
 
     # --- building the configuration ---
     def _network_fingerprint(self):

@@ -92,7 +92,7 @@ def test_same_seed_same_chip_and_different_seeds_independent():
     assert abs(np.corrcoef(a.synapse_weight_gain.ravel(), c.synapse_weight_gain.ravel())[0, 1]) < 0.02
 
 
-def _busy_run(seed, noise_seed=None):
+def _busy_run(seed, noise_seed=None, after_reset=False):
     chip = Chip(seed=seed)
     n = chip.config.neurons
     n.threshold_enable = True
@@ -107,8 +107,10 @@ def _busy_run(seed, noise_seed=None):
     n.excitatory_input_enable = True
     times = np.sort(rng.uniform(0, 100.0, 500))
     labels = rng.integers(0, 128, 500) << 6
+    if after_reset:
+        chip.reset_state()
     return chip.run(100.0, spikes=(times, labels), madc=MadcRecording([0, 300]),
-                    noise_seed=noise_seed)
+                    noise_seed=noise_seed, unchanged_since_reset=after_reset)
 
 
 def test_runs_are_bit_identical_for_same_seeds():
@@ -118,6 +120,15 @@ def test_runs_are_bit_identical_for_same_seeds():
     np.testing.assert_array_equal(a.madc_codes, b.madc_codes)
     # default noise seeds follow the run count, so a fresh chip repeats itself too
     np.testing.assert_array_equal(_busy_run(5).spike_times, _busy_run(5).spike_times)
+
+
+def test_a_run_right_after_reset_may_skip_the_configuration_check():
+    """run(unchanged_since_reset=True) takes the configuration reset_state()
+    applied: the same run as one that checks it again."""
+    a, b = _busy_run(5, noise_seed=9), _busy_run(5, noise_seed=9, after_reset=True)
+    assert len(a.spike_times) > 100
+    np.testing.assert_array_equal(a.spike_times, b.spike_times)
+    np.testing.assert_array_equal(a.madc_codes, b.madc_codes)
 
 
 def test_temporal_noise_differs_between_trials_and_chips_differ():
