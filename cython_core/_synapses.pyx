@@ -29,9 +29,12 @@ DEF ROWS = 256
 DEF ADDRESSES = 64
 
 
-cdef inline float decay(float elapsed, float inv_tau) noexcept nogil:
-    # emu_expf clamps its argument: pairs with "never" (-1e30) give 0
-    return expf(-elapsed * inv_tau)
+cdef inline float pair_increment(float amplitude, float elapsed, float rate, float value,
+                                 float inv_saturation) noexcept nogil:
+    # a pair's increment of a sensor at `value`: the kernel scaled by the
+    # headroom left; emu_expf clamps its argument, so pairs with "never"
+    # (-1e30) give 0
+    return amplitude * expf(-elapsed * rate) * (1.0 - value * inv_saturation)
 
 
 cdef void deliver_row(const SynapseArrays* syn, int hemisphere, int row, int address,
@@ -72,14 +75,14 @@ cdef void correlate_pre(SynapseArrays* syn, int hemisphere, int row, int address
         # every synapse of the row carries the address: no mask, whose bytes
         # made the vectoriser take 64 columns at a time and spill registers
         for c in range(COLUMNS):
-            acausal[c] += amplitude[c] * (amp_step * <float>amp_gain[c]) * decay(
-                now - t_last_post[c], rate[c] * (rate_step * <float>rate_gain[c])) * (
-                1.0 - acausal[c] * inv_saturation[c])
+            acausal[c] += pair_increment(
+                amplitude[c] * (amp_step * <float>amp_gain[c]), now - t_last_post[c],
+                rate[c] * (rate_step * <float>rate_gain[c]), acausal[c], inv_saturation[c])
     else:
         for c in range(COLUMNS):
-            increment = amplitude[c] * (amp_step * <float>amp_gain[c]) * decay(
-                now - t_last_post[c], rate[c] * (rate_step * <float>rate_gain[c])) * (
-                1.0 - acausal[c] * inv_saturation[c])
+            increment = pair_increment(
+                amplitude[c] * (amp_step * <float>amp_gain[c]), now - t_last_post[c],
+                rate[c] * (rate_step * <float>rate_gain[c]), acausal[c], inv_saturation[c])
             acausal[c] += increment if label[c] == addr else 0.0
     note_pre_spike(syn, hemisphere, row, address, t)
 
@@ -124,13 +127,12 @@ cdef void correlate_post(SynapseArrays* syn, int neuron, double t) noexcept nogi
     if syn.uniform_rows[hemisphere]:
         # each row's one address: its last pre spikes lie contiguous
         for r in range(ROWS):
-            causal[r] += amplitude * <float>amp_gain[r] * decay(
-                now - t_row_pre[r], rate * <float>rate_gain[r]) * (
-                1.0 - causal[r] * inv_saturation)
+            causal[r] += pair_increment(amplitude * <float>amp_gain[r], now - t_row_pre[r],
+                                        rate * <float>rate_gain[r], causal[r], inv_saturation)
     else:
         for r in range(ROWS):
-            causal[r] += amplitude * <float>amp_gain[r] * decay(
-                <float>(t - t_last_pre[label[r] * ROWS + r]), rate * <float>rate_gain[r]) * (
-                1.0 - causal[r] * inv_saturation)
+            causal[r] += pair_increment(
+                amplitude * <float>amp_gain[r], <float>(t - t_last_pre[label[r] * ROWS + r]),
+                rate * <float>rate_gain[r], causal[r], inv_saturation)
     syn.t_last_post[neuron] = t
     syn.t_last_post_offset[neuron] = now
