@@ -121,6 +121,15 @@ class Routing:
         return self.part_label[self.part_start[i]:self.part_start[i + 1]].tolist()
 
 
+def run_index(starts, lengths):
+    """The indices of the runs starts[i] .. starts[i] + lengths[i] - 1, one run
+    after another (the runs of a sorted order gathered from their places)."""
+    lengths = np.asarray(lengths, np.int64)
+    ends = np.cumsum(lengths)
+    return (np.repeat(np.asarray(starts, np.int64) - (ends - lengths), lengths)
+            + np.arange(ends[-1] if len(ends) else 0))
+
+
 def _sum_by_column(parts):
     """(columns, weights) of a row request from its parts, summed per column."""
     columns = np.concatenate([c for c, _ in parts])
@@ -151,8 +160,7 @@ def route(requests, config, integer_weights, reserved=None):
     if in_order:
         all_columns, all_weights = requests.columns, requests.weights
     else:
-        carried = np.repeat(requests.start[by_length] - column_start[:-1],
-                            lengths[by_length]) + np.arange(column_start[-1])
+        carried = run_index(requests.start[by_length], lengths[by_length])
         all_columns, all_weights = requests.columns[carried], requests.weights[carried]
     largest = np.maximum(
         np.maximum.reduceat(all_weights, column_start[:-1]) if len(order) else np.zeros(0),
@@ -214,7 +222,7 @@ def route(requests, config, integer_weights, reserved=None):
     if in_order:
         request_row, request_label = part_row, part_label
     else:
-        place = np.repeat(part_start[by_length] - first[:-1], parts) + np.arange(len(part_row))
+        place = run_index(part_start[by_length], parts)
         request_row, request_label = np.empty_like(part_row), np.empty_like(part_label)
         request_row[place], request_label[place] = part_row, part_label
     # each part of a request (a parallel row) takes one synapse per column

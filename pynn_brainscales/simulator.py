@@ -842,8 +842,7 @@ class State(common.control.BaseState):
             first = np.searchsorted(cells, np.arange(pop.size + 1))
             counts = np.diff(first)[route_cell]
             # index of every carried spike: each route's run of its cell's spikes
-            start = np.repeat(first[route_cell] - np.cumsum(counts) + counts, counts)
-            carried = start + np.arange(counts.sum())
+            carried = mapping.run_index(first[route_cell], counts)
             route_times = (spikes[carried] + np.repeat(route_delay, counts)) * self.time_scale
             route_labels = np.repeat(route_label, counts)
             if np.any(route_release < 1.0):
