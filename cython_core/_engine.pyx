@@ -722,7 +722,9 @@ cdef class Engine:
 
         threads=2 runs the two hemispheres in two threads when nothing couples
         them (no neuron's spikes come back as events: no recurrent routing, no
-        loopback, none in flight); the results are the same as with one.
+        loopback, none in flight); the results are the same as with one, but
+        for the order of a step's spikes where bypass spikes follow the
+        kernel's (two threads give them by neuron).
         """
         if (self.loop_start.dtype != np.int32 or self.loop_label.dtype != np.int32
                 or self.loop_delay.dtype != np.float64 or len(self.loop_start) != NEURONS + 1):
@@ -819,9 +821,17 @@ cdef class Engine:
                     steps[at:at + c] = <long[:c]>outs[tid].sp_k
                 at += c
             if parts == 2 and total:
-                # the order of one thread: by step, then by neuron
-                order = np.lexsort((neurons, steps))
-                times, neurons = times[order], neurons[order]
+                # the order of one thread: by step, then by neuron.  Each
+                # thread's spikes are in step order and hemisphere 0's neurons
+                # precede hemisphere 1's, so a stable sort by step (a merge of
+                # two runs: ~0.1 ms for 27k spikes, a lexsort took ~2.7 ms)
+                # gives it, unless a step's bypass spikes followed its kernel
+                # spikes out of neuron order
+                order = np.argsort(steps, kind="stable")
+                times, neurons, steps = times[order], neurons[order], steps[order]
+                if np.any((np.diff(steps) == 0) & (np.diff(neurons) < 0)):
+                    order = np.lexsort((neurons, steps))
+                    times, neurons = times[order], neurons[order]
             return times, neurons, outs[0].madc_next, outs[0].cadc_next
         finally:
             for tid in range(2):
