@@ -73,6 +73,25 @@ class Projection(common.Projection):
         self._finish()
         simulator.state.projections.append(self)
 
+    @property
+    def connections_weight(self):
+        """The connections' weights (API units); weights a run wrote (learned
+        on the chip) are taken in at the first read after it."""
+        if self._written_weights is not None:
+            take, self._written_weights = self._written_weights, None
+            self._connections_weight = take()
+        return self._connections_weight
+
+    @connections_weight.setter
+    def connections_weight(self, values):
+        self._written_weights = None
+        self._connections_weight = values
+
+    def defer_weights(self, take):
+        """Weights a run wrote: take() gives them (API units, one per
+        connection) when the weights are next read."""
+        self._written_weights = take
+
     def __len__(self):
         return len(self.connections_pre)
 

@@ -790,12 +790,16 @@ class State(common.control.BaseState):
             program.baseline = self._stdp_baseline[1]
         self._stdp = (program, key)
 
-    def _hardware_weights(self, prj, slots, weights=None, inverse=False):
-        """Hardware weights (LSB) of `weights` (default: the projection's), or with
-        `inverse` the biological weights of hardware ones."""
+    def _hardware_weights(self, prj, slots, weights=None):
+        """Hardware weights (LSB) of `weights` (default: the projection's)."""
         weights = prj.connections_weight if weights is None else weights
-        convert = T.weight_from_hw if inverse else T.weight_to_hw
-        return convert(weights, None, None, unit=self._weight_unit(slots))
+        return T.weight_to_hw(weights, None, None, unit=self._weight_unit(slots))
+
+    def _weights_from_hardware(self, prj, slots):
+        """A function: hardware weights of prj's connections at `slots` -> their
+        weights in API units, with this build's units."""
+        unit = self._weight_unit(slots)
+        return lambda w_hw: T.weight_from_hw(w_hw, None, None, unit=unit)
 
     def _weight_unit(self, slots):
         """The biological weight of one hardware LSB at each of `slots`, kept per
@@ -812,18 +816,31 @@ class State(common.control.BaseState):
         return [self._stdp[0].program(t0, t1)] if self._stdp else []
 
     def _take_learned_weights(self):
-        """Weights the PPU wrote, back into the plastic projections (API units)."""
+        """Weights the PPU wrote, back into the plastic projections (API units)
+        at their next read: converting a full-chip projection's after every run
+        cost ~0.8 ms, and most runs' weights are never read."""
         if self._stdp:
             program, key = self._stdp
             self._stdp_baseline = (key, program.baseline)
-        weights = self.chip.config.synapses.weights
+        if not self._placements:
+            return
+        # one copy serves every projection: later runs write the weights again
+        written = self.chip.config.synapses.weights.copy()
         for prj, placement in self._placements.items():
-            # the connections' slots as the routing had them (a placement's
-            # hemisphere and columns give the same)
-            learned = self._hardware_weights(prj, self._post_slots[prj],
-                                             placement.weights(weights), inverse=True)
-            sign = self._weight_sign(prj)
-            prj.connections_weight = learned if sign == 1.0 else sign * learned
+            prj.defer_weights(self._learned_weights(prj, placement, written))
+
+    def _learned_weights(self, prj, placement, written):
+        """A function that gives prj's weights (API units) from the synapse
+        weights `written`, with this build's units and signs."""
+        # the connections' slots as the routing had them (a placement's
+        # hemisphere and columns give the same)
+        from_hw = self._weights_from_hardware(prj, self._post_slots[prj])
+        sign = self._weight_sign(prj)
+
+        def learned():
+            weights = from_hw(placement.weights(written))
+            return weights if sign == 1.0 else sign * weights
+        return learned
 
     @staticmethod
     def _weight_sign(prj):

@@ -132,6 +132,32 @@ def test_weights_set_between_runs_are_learned_from(ideal):
     assert sim.simulator.state.builds == 2
 
 
+def test_learned_weights_keep_the_units_they_were_learned_in():
+    """A run's learned weights reach the projection at its next read of them,
+    converted with the weight unit of the build that learned them: changing
+    cm (which sets what one hardware LSB is worth) before that read, and
+    rebuilding, does not rescale them."""
+    learned = []
+    for read_at_once in (True, False):
+        sim.setup(timestep=0.1, ideal=True)
+        pre = sim.Population(8, sim.SpikeSourcePoisson(rate=40.0))
+        post = sim.Population(4, sim.IF_cond_exp(cm=1.0))
+        prj = sim.Projection(pre, post, sim.AllToAllConnector(), stdp())
+        sim.run(300.0)
+        if read_at_once:
+            weights = prj.get("weight", format="array")
+        post.set(cm=0.5)
+        sim.run(10.0)                   # rebuilt: the weights as hardware LSB anew
+        if not read_at_once:
+            weights = prj.get("weight", format="array")
+        learned.append((weights, prj.get("weight", format="array")))
+        sim.end()
+    (read_first, after_first), (read_late, after_late) = learned
+    assert np.mean(read_first != 0.005) > 0.5          # they were learned
+    np.testing.assert_array_equal(read_first, read_late)
+    np.testing.assert_array_equal(after_first, after_late)
+
+
 def test_sensor_time_constants_are_checked(ideal):
     pre = sim.Population(2, sim.SpikeSourceArray(spike_times=[1.0]))
     post = sim.Population(2, sim.IF_cond_exp())

@@ -354,9 +354,12 @@ class NativeState(core.State):
     def _weight_sign(prj):
         return -1.0 if prj.receptor_type == "inhibitory" else 1.0
 
-    def _hardware_weights(self, prj, slots, weights=None, inverse=False):
+    def _hardware_weights(self, prj, slots, weights=None):
         weights = prj.connections_weight if weights is None else weights
-        return np.asarray(weights, float) if inverse else np.abs(weights)
+        return np.abs(weights)
+
+    def _weights_from_hardware(self, prj, slots):
+        return lambda w_hw: np.asarray(w_hw, float)
 
     # --- readout ---
     def _madc_plan(self):
