@@ -14,7 +14,7 @@ what the labels and keys mean, is the caller's business.
 
 Also here, for preparing requests: grouping of dense integer codes by counting
 (distinct_dense) and tests for repeated codes and pairs (has_repeats,
-pairs_repeat); for the placed synapses, their order in memory (synapse_order).
+pairs_repeat) and for a full grid of pairs (full_grid); for the placed synapses, their order in memory (synapse_order).
 """
 from libc.math cimport floor
 from libc.stdint cimport uint64_t
@@ -343,6 +343,22 @@ def synapse_order(const long[::1] hemisphere, const long[::1] row, const long[::
     if k != n:
         raise ValueError(f"{n - k} synapse(s) placed where another one is")
     return order_array, counts_array, rows_array, columns_array
+
+
+def full_grid(const long[::1] first, const long[::1] second, Py_ssize_t n_first,
+              Py_ssize_t n_second):
+    """Whether (first[i], second[i]) are every pair of 0..n_first-1 and
+    0..n_second-1 once, second the slower digit: i = second * n_first + first."""
+    cdef Py_ssize_t n = first.shape[0], i = 0, a, b
+    cdef bint grid = n > 0 and second.shape[0] == n and n == n_first * n_second
+    if not grid:
+        return False
+    with nogil:
+        for b in range(n_second):
+            for a in range(n_first):
+                grid &= (first[i] == a) & (second[i] == b)
+                i += 1
+    return bool(grid)
 
 
 def pairs_repeat(const long[::1] first, long first_radix, const long[::1] second,

@@ -404,6 +404,61 @@ def test_distinct_codes_agree_with_numpy_unique(spread):
     assert [len(a) for a in distinct(np.zeros(0, np.int64))] == [0, 0, 0]
 
 
+@pytest.mark.parametrize("case", ["static", "stdp", "assembly", "neurons", "one hemisphere"])
+def test_full_grid_requests_equal_the_sorted_ones(case):
+    """An all-to-all projection's row requests, read off the grid's shape, are
+    those the general path finds by counting and sorting: the same keys, key
+    of each connection, runs, columns and weights.  Posts in both hemispheres
+    (300 cells), in an order that goes back to hemisphere 0 (an assembly),
+    from chip neurons, and in hemisphere 1 alone."""
+    from pynn_brainscales.simulator import hemisphere_and_column
+    sim.setup(timestep=0.1, ideal=True)
+    if case == "one hemisphere":
+        sim.Population(300, sim.IF_cond_exp())      # circuits 0..299
+    pre = (sim.Population(7, sim.IF_cond_exp()) if case == "neurons"
+           else sim.Population(7, sim.SpikeSourcePoisson(rate=5.0)))
+    post = sim.Population(150 if case == "one hemisphere" else 300, sim.IF_cond_exp())
+    if case == "assembly":       # circuits 250..299, then 0..249: hemispheres 0, 1, 0
+        target = sim.Assembly(post[250:], post[:250])
+    else:
+        target = post
+    weights = np.random.default_rng(3).uniform(0.0, 0.004, (7, target.size))
+    synapse = (sim.STDPMechanism(weight=weights, delay=1.0,
+                                 timing_dependence=sim.SpikePairRule(),
+                                 weight_dependence=sim.AdditiveWeightDependence(w_max=0.01))
+               if case == "stdp" else sim.StaticSynapse(weight=weights, delay=1.0))
+    prj = sim.Projection(pre, target, sim.AllToAllConnector(), synapse)
+    sim.run(0.1)
+    state = sim.simulator.state
+    number = state.projections.index(prj)
+    slots = state._post_slots[prj]
+    hemisphere, column = hemisphere_and_column(slots)
+    assert len(np.unique(hemisphere)) == (1 if case == "one hemisphere" else 2)
+    if case == "assembly":
+        assert np.any(np.diff(hemisphere[::pre.size]) < 0)
+    w_hw = state._hardware_weights(prj, slots)
+    grid = state._grid_requests(number, prj, hemisphere, column, w_hw)
+    assert grid is not None
+    general = state._sorted_requests(number, prj, hemisphere, column, w_hw)
+    assert grid[0] == general[0]
+    for ours, theirs in zip(grid[1:], general[1:]):
+        np.testing.assert_array_equal(ours, theirs)
+        assert ours.dtype == theirs.dtype
+    sim.end()
+
+
+def test_full_grid_is_every_pair_once_in_post_major_order():
+    from cython_core._routing import full_grid
+    pre, post = np.tile(np.arange(5), 3), np.repeat(np.arange(3), 5)
+    assert full_grid(pre, post, 5, 3)
+    assert not full_grid(pre, post, 5, 4)              # a post cell without connections
+    assert not full_grid(post, pre, 3, 5)              # pre-major order
+    repeated = pre.copy()
+    repeated[7] = 1                                    # (1, 1) twice, (2, 1) missing
+    assert not full_grid(repeated, post, 5, 3)
+    assert not full_grid(pre[:0], post[:0], 0, 3)
+
+
 def test_projection_between_non_contiguous_views_reaches_the_right_cells():
     """Views [0, 2] of sources and of neurons: each neuron gets its own source's
     spike (a view has a first_id like a Population, but its ids are not
