@@ -472,7 +472,7 @@ def _twin_chips_with_sensor_drops(rng, **chip_args):
     return weights, chips
 
 
-@pytest.mark.parametrize("ideal, n_rows", [(False, 256), (False, 100), (True, 256)])
+@pytest.mark.parametrize("ideal, n_rows", [(False, 256), (False, 100), (False, 37), (True, 256)])
 def test_ppu_stdp_rows_equal_the_steps_they_fuse(ideal, n_rows):
     """PPUAccess.additive_stdp_rows reads, updates, writes and resets in one pass;
     the result must be that of read_correlation, reset_correlation, get_weights,
