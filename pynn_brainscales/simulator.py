@@ -138,8 +138,9 @@ def _full_grid(prj):
     """Whether prj's connections are every (pre, post) pair once, in the order
     PyNN's all-to-all connection gives them (for each post cell, every pre
     cell): then their row requests follow from the grid's shape."""
-    return full_grid(np.asarray(prj.connections_pre, np.int64),
-                     np.asarray(prj.connections_post, np.int64), prj.pre.size, prj.post.size)
+    return full_grid(np.ascontiguousarray(prj.connections_pre, np.int64),
+                     np.ascontiguousarray(prj.connections_post, np.int64),
+                     prj.pre.size, prj.post.size)
 
 
 def hemisphere_and_column(slots):
