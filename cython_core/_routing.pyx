@@ -13,8 +13,9 @@ a request costs four word operations per row.  Which request comes first, and
 what the labels and keys mean, is the caller's business.
 
 Also here, for preparing requests: grouping of dense integer codes by counting
-(distinct_dense) and tests for repeated codes and pairs (has_repeats,
-pairs_repeat) and for a full grid of pairs (full_grid); for the placed synapses, their order in memory (synapse_order).
+(distinct_dense), tests for repeated codes and pairs (has_repeats,
+pairs_repeat) and for a full grid of pairs (full_grid); for the placed
+synapses, their order in memory (synapse_order).
 """
 from libc.math cimport floor
 from libc.stdint cimport uint64_t

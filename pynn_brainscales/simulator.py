@@ -673,8 +673,8 @@ class State(common.control.BaseState):
         keys (each pre cell's source in each hemisphere used, in that order),
         the key index of each connection, the bounds of each key's run and
         the columns and weights in key order.  None for other projections.
-        ~1.5 ms less for a full chip's 131k connections: the grid's shape
-        gives what the general path finds by counting and sorting."""
+        ~1 ms less for a full chip's 131k connections: the grid's shape gives
+        what the general path finds by counting, sorting and gathering."""
         if ("tau_rec" in prj.extra_names or "p" in prj.extra_names
                 or not prj.is_uniform("delay") or not _full_grid(prj)):
             return None
@@ -872,7 +872,7 @@ class State(common.control.BaseState):
     def _take_learned_weights(self):
         """Weights the PPU wrote, back into the plastic projections (API units)
         at their next read: converting a full-chip projection's after every run
-        cost ~0.8 ms, and most runs' weights are never read."""
+        cost ~0.6 ms, and most runs' weights are never read."""
         if self._stdp:
             program, key = self._stdp
             self._stdp_baseline = (key, program.baseline)
