@@ -849,8 +849,8 @@ class State(common.control.BaseState):
         weights = prj.connections_weight if weights is None else weights
         return T.weight_to_hw(weights, None, None, unit=self._weight_unit(slots))
 
-    def _weights_from_hardware(self, prj, slots):
-        """A function: hardware weights of prj's connections at `slots` -> their
+    def _weights_from_hardware(self, slots):
+        """A function: hardware weights of connections to `slots` -> their
         weights in API units, with this build's units."""
         unit = self._weight_unit(slots)
         return lambda w_hw: T.weight_from_hw(w_hw, None, None, unit=unit)
@@ -888,7 +888,7 @@ class State(common.control.BaseState):
         weights `written`, with this build's units and signs."""
         # the connections' slots as the routing had them (a placement's
         # hemisphere and columns give the same)
-        from_hw = self._weights_from_hardware(prj, self._post_slots[prj])
+        from_hw = self._weights_from_hardware(self._post_slots[prj])
         sign = self._weight_sign(prj)
 
         def learned():
