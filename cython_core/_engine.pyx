@@ -15,6 +15,10 @@ from cython.parallel cimport parallel, threadid
 cdef extern from "_openmp.h":
     int EMU_OPENMP
 
+cdef extern from "_fpmode.h":
+    unsigned long emu_flush_subnormals() noexcept nogil
+    void emu_restore_fp_mode(unsigned long previous) noexcept nogil
+
 from ._types cimport *
 from ._neurons cimport neuron_step, neuron_step_range, settle_spike
 from ._synapses cimport (deliver_row, correlate_pre, correlate_post, note_pre_spike,
@@ -872,7 +876,14 @@ cdef class Engine:
 
     cdef void _loop(self, LoopArgs* a, int only, LoopOut* out) noexcept nogil:
         """The time loop over all neurons (only = -1) or over one hemisphere's
-        (its neurons, its synapse rows, its readout channels)."""
+        (its neurons, its synapse rows, its readout channels), in the calling
+        thread with subnormal numbers flushed to zero (_fpmode.h)."""
+        cdef unsigned long fp_mode = emu_flush_subnormals()
+        self._steps(a, only, out)
+        emu_restore_fp_mode(fp_mode)
+
+    cdef void _steps(self, LoopArgs* a, int only, LoopOut* out) noexcept nogil:
+        """_loop's steps, in the thread's floating-point mode as it is."""
         cdef float* S = self.S_mirror if only == 1 else self.S
         cdef unsigned int* rng = self.rng_mirror_p if only == 1 else self.rng_p
         cdef double t_start, t_end, t_spike, t_sample, frac

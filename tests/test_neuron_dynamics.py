@@ -318,3 +318,21 @@ def test_runaway_without_threshold_stays_at_the_rail():
     result = chip.run(50.0)
     assert len(result.spike_times) == 0
     assert np.all(chip.analog_state()["v"] == np.float32(1200.0))
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_decay_below_the_smallest_normal_float_is_flushed_to_zero(threads):
+    """The engine runs with subnormal floats flushed (a decaying line passed
+    ~800 steps through them, each operation on them a slow microcode assist):
+    a synaptic line at the smallest normal float32 decays to exactly 0 in one
+    step, in either thread, and the caller's floating-point mode is as it
+    was afterwards (numpy still gives subnormals)."""
+    chip = Chip(seed=0, ideal=True, threads=threads)
+    chip.reset_state()
+    smallest = np.finfo(np.float32).tiny
+    chip._engine.state["u_e"][:] = smallest
+    chip._engine.state["u_i"][:] = -smallest
+    chip.run(chip.dt)
+    state = chip.analog_state()
+    assert not np.any(state["exc_synin"]) and not np.any(state["inh_synin"])
+    assert np.float32(smallest) * np.float32(0.5) > 0.0
