@@ -8,7 +8,7 @@ readout conversion, PPU programs) live in chip.py.
 import numpy as np
 cimport numpy as cnp
 from libc.stdlib cimport malloc, realloc, free
-from libc.string cimport memcpy
+from libc.string cimport memcpy, memset
 from libc.math cimport exp
 from cython.parallel cimport parallel, threadid
 
@@ -521,6 +521,7 @@ cdef class Engine:
         cdef Py_ssize_t h, r, c, r0, c0, i
         cdef cnp.int64_t a, lowest = 0, highest = 0
         cdef unsigned char first
+        cdef unsigned char seen[ADDRESS_MASK + 1]
         cdef int mixed
         cdef bint all_one
         if tuple(labels.shape) != (2, 256, COLUMNS):
@@ -551,10 +552,17 @@ cdef class Engine:
                     mixed = 0
                     for c in range(COLUMNS):
                         mixed |= label[h, r, c] != first
+                    # marked on the stack: stores into `listens` made the
+                    # loads of the labels wait (their addresses alias in the
+                    # low 12 bits), ~0.06 ms of a full chip's 0.19
+                    memset(seen, 0, ADDRESS_MASK + 1)
+                    if mixed:
+                        for c in range(COLUMNS):
+                            seen[label[h, r, c]] = 1
+                    else:
+                        seen[first] = 1
                     for a in range(ADDRESS_MASK + 1):
-                        listens[h, r, a] = 0
-                    for c in range(COLUMNS):
-                        listens[h, r, label[h, r, c]] = 1
+                        listens[h, r, a] = seen[a]
                     row_address[h, r] = -1 if mixed else <int>first
                     all_one = all_one and not mixed
                 self.syn.uniform_rows[h] = all_one
