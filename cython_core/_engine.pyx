@@ -49,11 +49,12 @@ def kernel_rows(dict phys):
     for receptor in "ei":
         k = phys[f"k_coba_{receptor}"].astype(np.float64)
         sign = 1.0 if receptor == "e" else -1.0
-        rows[P_GM_E if receptor == "e" else P_GM_I] = phys[f"gm_{receptor}"]
-        rows[P_GMOFF_E if receptor == "e" else P_GMOFF_I] = (
-            phys[f"gm_{receptor}"] * phys[f"uoff_{receptor}"])
+        gm = phys[f"gm_{receptor}"].astype(np.float64)
+        rows[P_GM_MEAN_E if receptor == "e" else P_GM_MEAN_I] = gm * phys[f"mean_{receptor}"]
+        rows[P_GM_JUMP_E if receptor == "e" else P_GM_JUMP_I] = (
+            gm * phys[f"jump_{receptor}"] / phys["dt"])
+        rows[P_GMOFF_E if receptor == "e" else P_GMOFF_I] = gm * phys[f"uoff_{receptor}"]
         rows[P_DECAY_E if receptor == "e" else P_DECAY_I] = phys[f"decay_{receptor}"]
-        rows[P_MEAN_E if receptor == "e" else P_MEAN_I] = phys[f"mean_{receptor}"]
         rows[P_INV_TAU_E if receptor == "e" else P_INV_TAU_I] = phys[f"inv_tau_{receptor}"]
         rows[P_JUMP_E if receptor == "e" else P_JUMP_I] = phys[f"jump_{receptor}"]
         rows[P_K_COBA_E if receptor == "e" else P_K_COBA_I] = k
@@ -62,6 +63,7 @@ def kernel_rows(dict phys):
     rows[P_G_LEAK] = phys["g_leak"]
     rows[P_E_LEAK] = phys["e_leak"]
     rows[P_INV_C] = phys["inv_c"]
+    rows[P_NEG_DT_INV_C] = -phys["dt"].astype(np.float64) * phys["inv_c"]
     rows[P_E_RESET] = phys["e_reset"]
     # the kernel compares the membrane before its clamp to the rails: a
     # threshold at or below the lower rail is always reached (as the clamped
@@ -71,8 +73,9 @@ def kernel_rows(dict phys):
         v_thresh <= RAIL_LOW_MV, -THRESHOLD_OFF, v_thresh), THRESHOLD_OFF)
     rows[P_T_REF] = phys["t_ref"]
     rows[P_I_OFFSET] = phys["i_offset"]
-    rows[P_A] = phys["a"]
-    rows[P_A_E] = phys["a"].astype(np.float64) * phys["e_adapt"]
+    relax = 1.0 - phys["decay_w"].astype(np.float64)
+    rows[P_A_RELAX] = phys["a"] * relax
+    rows[P_A_E_RELAX] = phys["a"].astype(np.float64) * phys["e_adapt"] * relax
     rows[P_DECAY_W] = phys["decay_w"]
     rows[P_B] = phys["b"]
     rows[P_GROWTH_M_LEAK] = -np.expm1(-phys["dt"].astype(np.float64) * phys["g_leak"]

@@ -148,9 +148,9 @@ cdef int _kernel(crfloat P, rfloat S, ruint rng, float dt, float noise,
     cdef float latest = -1.0
     cdef bint spiking
     cdef unsigned int x
-    cdef float v0, free, ue_mean, ui_mean, s_e, s_i, g_e, g_i, g_tot, current, step_inf
+    cdef float v0, free, s_e, s_i, g_e, g_i, g_tot, current, step_inf
     cdef float gain, v_new, v_free
-    cdef float w, w_inf, exp_term, exp_slope, rand, reset, thresh, refr0
+    cdef float w, exp_term, exp_slope, rand, reset, thresh, refr0
     cdef float acc_q_e, acc_qd_e, acc_q_i, acc_qd_i, u_e, u_i
     cdef float g_lin, current_lin
     cdef Py_ssize_t count
@@ -181,13 +181,12 @@ cdef int _kernel(crfloat P, rfloat S, ruint rng, float dt, float noise,
         thresh = P[P_V_THRESH * NEURON_STRIDE + i]
 
         # fraction of the step, at its end, in which the neuron is not refractory
-        free = fminf(fmaxf((dt - refr0) * inv_dt, 0.0), 1.0)
-        ue_mean = (u_e * P[P_MEAN_E * NEURON_STRIDE + i]
-                   + P[P_JUMP_E * NEURON_STRIDE + i] * acc_qd_e * inv_dt)
-        ui_mean = (u_i * P[P_MEAN_I * NEURON_STRIDE + i]
-                   + P[P_JUMP_I * NEURON_STRIDE + i] * acc_qd_i * inv_dt)
-        s_e = P[P_GM_E * NEURON_STRIDE + i] * ue_mean + P[P_GMOFF_E * NEURON_STRIDE + i]
-        s_i = P[P_GM_I * NEURON_STRIDE + i] * ui_mean + P[P_GMOFF_I * NEURON_STRIDE + i]
+        free = fminf(fmaxf(1.0 - refr0 * inv_dt, 0.0), 1.0)
+        # the OTAs' step-mean currents
+        s_e = (P[P_GM_MEAN_E * NEURON_STRIDE + i] * u_e + P[P_GMOFF_E * NEURON_STRIDE + i]
+               + P[P_GM_JUMP_E * NEURON_STRIDE + i] * acc_qd_e)
+        s_i = (P[P_GM_MEAN_I * NEURON_STRIDE + i] * u_i + P[P_GMOFF_I * NEURON_STRIDE + i]
+               + P[P_GM_JUMP_I * NEURON_STRIDE + i] * acc_qd_i)
         g_e = s_e * P[P_K_COBA_E * NEURON_STRIDE + i]
         g_i = s_i * P[P_K_COBA_I * NEURON_STRIDE + i]
 
@@ -224,7 +223,7 @@ cdef int _kernel(crfloat P, rfloat S, ruint rng, float dt, float noise,
         gain = P[P_GROWTH_M_LEAK * NEURON_STRIDE + i]
         if CobaTag is CobaOn or ExpTag is ExpOn:
             # the products of per-neuron factors first: off the chain exp -> exp
-            gain = -expm1f(g_tot * (P[P_INV_C * NEURON_STRIDE + i] * -dt))
+            gain = -expm1f(g_tot * P[P_NEG_DT_INV_C * NEURON_STRIDE + i])
         step_inf = current / g_tot            # v_inf - v0
         v_free = v0 + (step_inf * free) * gain
         v_new = fminf(fmaxf(v_free, RAIL_LOW_MV), RAIL_HIGH_MV)
@@ -249,8 +248,9 @@ cdef int _kernel(crfloat P, rfloat S, ruint rng, float dt, float noise,
             S[S_CURRENT_START * NEURON_STRIDE + i] = step_inf
             S[S_G_START * NEURON_STRIDE + i] = gain
 
-        w_inf = P[P_A * NEURON_STRIDE + i] * v0 - P[P_A_E * NEURON_STRIDE + i]
-        S[S_W * NEURON_STRIDE + i] = w_inf + (w - w_inf) * P[P_DECAY_W * NEURON_STRIDE + i]
+        S[S_W * NEURON_STRIDE + i] = (w * P[P_DECAY_W * NEURON_STRIDE + i]
+                                      + (P[P_A_RELAX * NEURON_STRIDE + i] * v0
+                                         - P[P_A_E_RELAX * NEURON_STRIDE + i]))
         S[S_U_E * NEURON_STRIDE + i] = (u_e * P[P_DECAY_E * NEURON_STRIDE + i]
                                         + P[P_JUMP_E * NEURON_STRIDE + i]
                                         * (acc_q_e - acc_qd_e * P[P_INV_TAU_E * NEURON_STRIDE + i]))

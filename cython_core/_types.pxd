@@ -27,18 +27,23 @@ cdef enum Param:
     P_G_LEAK = 0       # leak conductance, uS
     P_E_LEAK           # leak potential, mV
     P_INV_C            # 1 / membrane capacitance, 1/pF
+    P_NEG_DT_INV_C     # -dt / membrane capacitance, us/pF
     P_E_RESET          # mV
     P_V_THRESH         # mV; +1e30 when the comparator is off, -1e30 at or below
                        # the lower rail (see kernel_rows)
     P_T_REF            # us
-    P_GM_E             # synaptic OTA transconductance, uS
-    P_GM_I
+    # the synaptic OTA's current over a step, gm * (the line's step mean) +
+    # gm * offset, from the line at the step's start (mean: tau_syn (1 -
+    # decay) / dt) and the jumps arrived in it (each times its time to the
+    # step's end, acc_qd): products of per-neuron factors, taken once here
+    P_GM_MEAN_E        # gm * mean, uS
+    P_GM_MEAN_I
+    P_GM_JUMP_E        # gm * jump / dt, uS/us
+    P_GM_JUMP_I
     P_GMOFF_E          # gm * OTA offset, nA
     P_GMOFF_I
     P_DECAY_E          # exp(-dt / tau_syn)
     P_DECAY_I
-    P_MEAN_E           # tau_syn (1 - decay) / dt: step mean of a decaying line
-    P_MEAN_I
     P_INV_TAU_E        # 1 / tau_syn, 1/us
     P_INV_TAU_I
     P_JUMP_E           # line-voltage gain of the small-capacitance switch
@@ -48,8 +53,9 @@ cdef enum Param:
     P_DRIVE_E          # drive per nA of synaptic current: CUBA sign + k * e_rev
     P_DRIVE_I
     P_I_OFFSET         # nA
-    P_A                # adaptation conductance, uS (signed)
-    P_A_E              # a * e_adapt, nA
+    # adaptation over a step: w -> w decay_w + (a v0 - a e_adapt) (1 - decay_w)
+    P_A_RELAX          # a (1 - decay_w), adaptation conductance a in uS (signed)
+    P_A_E_RELAX        # a e_adapt (1 - decay_w), nA
     P_DECAY_W          # exp(-dt / tau_w)
     P_B                # spike-triggered adaptation, nA (signed)
     P_EXP_SLOPE        # 1 / delta_T, 1/mV
