@@ -15,6 +15,9 @@ from cython.parallel cimport parallel, threadid
 cdef extern from "_openmp.h":
     int EMU_OPENMP
 
+cdef extern from "_spikemask.h":
+    unsigned int emu_crossed(const float* offsets, int count) noexcept nogil
+
 cdef extern from "_fpmode.h":
     unsigned long emu_flush_subnormals() noexcept nogil
     void emu_restore_fp_mode(unsigned long previous) noexcept nogil
@@ -112,24 +115,6 @@ DEF SCAN_BLOCK = 32
 
 cdef extern from *:
     int __builtin_ctz(unsigned int x) nogil
-
-
-cdef inline unsigned int _crossed(const float* offsets, int first, int last) noexcept nogil:
-    # bit i: neuron first + i crossed its threshold in the step (offset >= 0),
-    # found without a branch per neuron (each crossing was a mispredicted one)
-    cdef unsigned int mask = 0
-    cdef int n
-    for n in range(first, last):
-        mask |= (<unsigned int>(offsets[n] >= 0.0)) << (n - first)
-    return mask
-
-
-cdef inline float _latest(const float* offsets, int first, int last) noexcept nogil:
-    cdef float latest = -1.0
-    cdef int n
-    for n in range(first, last):
-        latest = offsets[n] if offsets[n] > latest else latest
-    return latest
 
 
 cdef float* _fptr(cnp.ndarray arr):
@@ -961,14 +946,12 @@ cdef class Engine:
             # the step left the accumulators cleared
             inputs = False
             if nspikes:
-                # a few of the neurons crossed: blocks without any are passed
-                # over by a vectorised maximum, the rest by the bits of those
-                # that crossed, in neuron order
+                # a few of the neurons crossed: each block's mask of them
+                # (_spikemask.h), taken bit by bit in neuron order
                 for block in range(lo, hi, SCAN_BLOCK):
                     block_end = block + SCAN_BLOCK if block + SCAN_BLOCK < hi else hi
-                    if _latest(S + S_SPIKE_OFFSET * NEURON_STRIDE, block, block_end) < 0.0:
-                        continue
-                    crossed = _crossed(S + S_SPIKE_OFFSET * NEURON_STRIDE, block, block_end)
+                    crossed = emu_crossed(S + S_SPIKE_OFFSET * NEURON_STRIDE + block,
+                                          block_end - block)
                     while crossed:
                         n = block + __builtin_ctz(crossed)
                         crossed &= crossed - 1
