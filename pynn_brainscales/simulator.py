@@ -981,11 +981,11 @@ class State(common.control.BaseState):
                 # the calibration's measured gain of each neuron's offset current
                 capmem = np.clip(np.rint(capmem / self._current_gain[slots]), 0, C.CAPMEM_MAX)
             changed = slots if previous is None else slots[capmem != previous]
-            ts += [t] * len(changed)
-            ns += list(changed)
-            vs += list(capmem[changed])
+            ts.append(np.full(len(changed), float(t)))
+            ns.append(changed)
+            vs.append(capmem[changed])
             previous = capmem
-        return np.array(ts), np.array(ns, np.int64), np.array(vs)
+        return np.concatenate(ts), np.concatenate(ns).astype(np.int64), np.concatenate(vs)
 
     def _initial_v(self):
         """The populations' initial membranes (hardware mV), NaN where a circuit
