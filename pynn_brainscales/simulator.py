@@ -672,8 +672,9 @@ class State(common.control.BaseState):
         one delay and neither short-term plasticity nor release
         probabilities, as _request_keys and the sort by key give them: the
         keys (each pre cell's source in each hemisphere used, in that order),
-        the key index of each connection, the bounds of each key's run and
-        the columns and weights in key order.  None for other projections.
+        the key index of each connection (plastic projections; else None),
+        the bounds of each key's run and the columns and weights in key
+        order.  None for other projections.
         ~1 ms less for a full chip's 131k connections: the grid's shape gives
         what the general path finds by counting, sorting and gathering."""
         if ("tau_rec" in prj.extra_names or "p" in prj.extra_names
@@ -685,8 +686,9 @@ class State(common.control.BaseState):
         used = np.flatnonzero(per_hemisphere)
         rank = np.zeros(C.NUM_HEMISPHERES, np.int64)
         rank[used] = np.arange(len(used))
-        group = (np.arange(n_pre)[None, :] * len(used)
-                 + rank[post_hemisphere][:, None]).ravel()
+        # each connection's key: only the placement of plastic synapses reads it
+        group = (None if not prj.plastic else
+                 (np.arange(n_pre)[None, :] * len(used) + rank[post_hemisphere][:, None]).ravel())
         bounds = np.r_[0, np.cumsum(np.tile(per_hemisphere[used], n_pre))]
         # a key's connections in connection order: its hemisphere's post cells
         posts = np.argsort(post_hemisphere, kind="stable")
