@@ -16,14 +16,17 @@ from .targets import InfeasibleTargetError, Targets
 
 
 def cached(chip_seed=0, targets=None, progress=False, coba=False, correlation=False,
-           adex=False):
+           adex=False, targets_digest=None):
     """The calibration of `chip_seed` for `targets` (and the optional parts)
-    from the user's cache directory, calibrating (and caching) it first if needed."""
+    from the user's cache directory, calibrating (and caching) it first if
+    needed; `targets_digest`: the targets' digest(), where the caller has it."""
     targets = targets or Targets()
-    path = cache_path(chip_seed, targets, coba=coba, correlation=correlation, adex=adex)
+    digest = targets.digest() if targets_digest is None else targets_digest
+    path = cache_path(chip_seed, targets, coba=coba, correlation=correlation, adex=adex,
+                      targets_digest=digest)
     if path.exists():
         try:
-            return load(path, chip_seed=chip_seed, targets=targets)
+            return load(path, chip_seed=chip_seed, targets=targets, targets_digest=digest)
         except CalibrationFileError:
             pass            # stale or damaged cache entry: recalibrate below
     result = calibrate(chip_seed, targets, progress=progress, coba=coba, correlation=correlation,

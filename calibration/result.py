@@ -9,6 +9,7 @@ with their dtypes and shapes) and the body.  A process's first read of one
 takes ~0.3 ms; as a numpy .npz archive (format version 6) it took ~2 ms,
 most of it opening the zip archive and parsing the members' headers.
 """
+import functools
 import hashlib
 import json
 import os
@@ -143,10 +144,11 @@ def save(result, path):
     return result.save(path)
 
 
-def load(path, chip_seed=None, targets=None):
+def load(path, chip_seed=None, targets=None, targets_digest=None):
     """Load a calibration file; refuse a corrupt file, another format version, or
     (if `chip_seed` / `targets` are given) a calibration of another chip or of
-    other targets.  With `targets` the file's copy of them is not parsed."""
+    other targets.  With `targets` the file's copy of them is not parsed;
+    `targets_digest`: their digest(), where the caller has it."""
     path = Path(path)
     try:
         raw = path.read_bytes()
@@ -169,7 +171,9 @@ def load(path, chip_seed=None, targets=None):
             raise CalibrationFileError(
                 f"{path}: calibration format version {version}, this software reads "
                 f"version {FORMAT_VERSION}; recalibrate with `python -m calibration`")
-        if targets is not None and targets.digest().hex() != meta["targets_digest"]:
+        if targets is not None and targets_digest is None:
+            targets_digest = targets.digest()
+        if targets is not None and targets_digest.hex() != meta["targets_digest"]:
             raise CalibrationFileError(f"{path}: a calibration for other targets")
         body = memoryview(raw)[end:]
 
@@ -212,12 +216,23 @@ def load(path, chip_seed=None, targets=None):
 
 def cache_dir():
     """Where calibrations are cached: $XDG_CACHE_HOME (default ~/.cache)."""
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return _cache_dir(os.environ.get("XDG_CACHE_HOME"), os.environ.get("HOME"))
+
+
+@functools.lru_cache(maxsize=8)
+def _cache_dir(xdg_cache_home, home):
+    # per environment: the home directory's lookup and the path's assembly took
+    # ~0.08 ms of a process's first run
+    base = xdg_cache_home or os.path.join(os.path.expanduser("~"), ".cache")
     return Path(base) / "pynn-brainscales-emu" / "calibration"
 
 
-def cache_path(chip_seed, targets, coba=False, correlation=False, adex=False):
-    text = (f"{targets.digest().hex()}|coba={bool(coba)}|correlation={bool(correlation)}"
+def cache_path(chip_seed, targets, coba=False, correlation=False, adex=False,
+               targets_digest=None):
+    """The cache file of `chip_seed`'s calibration for `targets` (and the
+    optional parts); `targets_digest`: their digest(), where the caller has it."""
+    digest = targets.digest() if targets_digest is None else targets_digest
+    text = (f"{digest.hex()}|coba={bool(coba)}|correlation={bool(correlation)}"
             f"|adex={bool(adex)}")
     key = hashlib.sha256(text.encode()).hexdigest()[:16]
     return (cache_dir()

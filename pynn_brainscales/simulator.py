@@ -552,7 +552,8 @@ class State(common.control.BaseState):
         key = (self.chip_seed, targets.digest(), coba, adex, correlation)
         if key not in self.calibrations:
             self.calibrations[key] = calibration.cached(self.chip_seed, targets, coba=coba,
-                                                        adex=adex, correlation=correlation)
+                                                        adex=adex, correlation=correlation,
+                                                        targets_digest=key[1])
         result = self.calibrations[key]
         self._current_gain = np.asarray(result.offset_current_gain, float)
         self._madc_transfer = tuple(float(x) for x in result.madc_transfer)
