@@ -20,7 +20,7 @@ from cython_core import Chip, ChipConfig, MadcRecording, constants as C
 from cython_core.config import FAST_REFRACTORY_SCALER, slowest_needed_scaler
 from cython_core import mismatch as M
 from cython_core._routing import (distinct_dense, full_grid, group_order, has_repeats,
-                                  pairs_repeat)
+                                  pairs_repeat, transposed)
 
 from . import mapping, plasticity as P, translation as T
 
@@ -697,7 +697,7 @@ class State(common.control.BaseState):
         if np.any(np.diff(post_hemisphere) < 0):
             by_post = by_post[posts]
         columns = np.tile(column[::n_pre][posts], n_pre)
-        weights = by_post.T.ravel()
+        weights = transposed(np.ascontiguousarray(by_post, float)).ravel()
         sources = source_keys(source_codes(cell_ids(prj.pre, np.arange(n_pre))))
         delay = float(np.round(prj.connections_delay[:1], 6)[0])
         owner = (number, 0) if prj.plastic else None
