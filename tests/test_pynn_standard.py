@@ -455,6 +455,37 @@ def test_full_grid_requests_equal_the_sorted_ones(case, plastic):
     sim.end()
 
 
+@pytest.mark.parametrize("integer", [True, False])
+def test_rows_of_every_column_in_order_are_placed_as_in_any_order(integer):
+    """The row allocation writes a request of all 256 columns in order (a full
+    grid's) in one contiguous pass: the same rows, labels, modes and weights
+    as the same request with its columns in reverse order, which takes the
+    general path; with weights beyond 63 LSB (parallel rows) and both
+    receptors."""
+    from cython_core.config import ChipConfig
+    from pynn_brainscales import mapping
+    rng = np.random.default_rng(5)
+    n = 40
+    keys = [(("source", i), 1.0, "excitatory" if i % 3 else "inhibitory", i % 2, None, None)
+            for i in range(n)]
+    weights = rng.integers(0, 64, (n, 256)).astype(float)
+    weights[::7] *= 2.0
+    if not integer:
+        weights += rng.random((n, 256))
+    placed = []
+    for columns in (np.arange(256), np.arange(256)[::-1]):
+        requests = mapping.RowRequests(keys, np.arange(n + 1) * 256, np.tile(columns, n),
+                                       weights[:, columns].ravel())
+        config = ChipConfig(integer_capmem=integer)
+        routing = mapping.route(requests, config, integer)
+        syn = config.synapses
+        placed.append((syn.weights.copy(), syn.labels.copy(), syn.row_modes.copy(),
+                       routing.part_row, routing.part_label))
+    assert np.count_nonzero(placed[0][2]) > n          # parallel rows were needed
+    for ordered, reversed_ in zip(*placed):
+        np.testing.assert_array_equal(ordered, reversed_)
+
+
 def test_full_grid_is_every_pair_once_in_post_major_order():
     from cython_core._routing import full_grid
     pre, post = np.tile(np.arange(5), 3), np.repeat(np.arange(3), 5)
