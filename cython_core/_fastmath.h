@@ -13,11 +13,11 @@
 
 /* The range reduction of exp: r = x - n ln 2 in [-ln2/2, ln2/2] (Cody-Waite,
  * x clamped to [-88, 88]) and *scale = 2^n.  Below x ~ -87.68 (exp(x) <
- * 8.3e-39, below the smallest normal float) n = -127 and the scale's bits are
- * those of 0: exp is 0 and expm1 -1, as they are where the engine flushes
- * subnormals (_fpmode.h).  (A clamp at -87 left ~1.6e-38, and a product of it with a
- * small factor came out 0 or not depending on how the compiler ordered the
- * products.) */
+ * 8.3e-39, below the smallest normal float) n = -127 and the scale's bits
+ * are those of 0: exp is 0 and expm1 -1, as they are where the engine
+ * flushes subnormals (_fpmode.h).  (A clamp at -87 left ~1.6e-38, and a
+ * product of it with a small factor came out 0 or not depending on how the
+ * compiler ordered the products.) */
 static inline float emu_exp_reduce(float x, float *scale)
 {
     union { int32_t i; float f; } bits;

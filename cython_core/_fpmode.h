@@ -3,10 +3,11 @@
  * Quantities that decay geometrically without input (synaptic lines,
  * adaptation) pass through the subnormal range (below 1.2e-38) for some 800
  * steps on their way to zero, and a sensor pairing with a spike long past
- * multiplies 1.6e-38 by its amplitude; each such operation took a microcode
- * assist here.  A full chip whose input stopped after 10 % of the run took
- * 12.4 ms in the engine against 10.3 ms flushed.  Values that small (mV, nA)
- * are no signal; without SSE or AArch64 the mode stays as it is.
+ * multiplies a tiny exp by its amplitude; each such operation took a
+ * microcode assist here.  A full chip whose input stops after a tenth of the
+ * run (engine_full_chip.py) took 12.0 / 10.2 ms in the engine against 8.0 /
+ * 8.4 ms flushed.  Values that small (mV, nA) are no signal; without SSE or
+ * AArch64 the mode stays as it is.
  */
 #ifndef EMU_FPMODE_H
 #define EMU_FPMODE_H

@@ -18,7 +18,7 @@ pairs_repeat) and for a full grid of pairs (full_grid), and a grid's
 weights transposed (transposed); for the placed synapses, their order in
 memory (synapse_order).
 """
-from libc.math cimport floor, nearbyint
+from libc.math cimport nearbyint
 from libc.stdint cimport uint64_t
 
 DEF ROWS = 256
