@@ -38,6 +38,13 @@ class InfeasibleTargetError(ValueError):
     """A target outside what the calibration can reach."""
 
 
+def _infeasible(name, value):
+    """The error for target `name`'s infeasible `value`, with its range."""
+    unit, low, high = FEASIBLE[name]
+    return InfeasibleTargetError(f"target {name}: value {value} {unit} is not feasible; "
+                                 f"feasible range is {low}..{high} {unit}")
+
+
 @dataclass
 class Targets:
     """Defaults: calix's (leak 80, reset 70, threshold 125 CADC LSB; tau_m and
@@ -64,14 +71,12 @@ class Targets:
     def __post_init__(self):
         for f in fields(self):
             value = getattr(self, f.name)
+            _, low, high = FEASIBLE[f.name]
             if type(value) in (int, float):
                 # a plain number, checked without numpy (its reductions took
                 # ~0.3 ms of the 18 defaults)
-                unit, low, high = FEASIBLE[f.name]
                 if not low <= value <= high:            # NaN fails too
-                    raise InfeasibleTargetError(
-                        f"target {f.name}: value {float(value)} {unit} is not feasible; "
-                        f"feasible range is {low}..{high} {unit}")
+                    raise _infeasible(f.name, float(value))
                 setattr(self, f.name, float(value))
                 continue
             value = np.asarray(value, dtype=float)
@@ -81,17 +86,13 @@ class Targets:
             if value.ndim > 1 or (value.ndim == 1 and value.shape != (count,)):
                 raise InfeasibleTargetError(
                     f"target {f.name}: shape {value.shape}; give a scalar or {count} values")
-            unit, low, high = FEASIBLE[f.name]
             # two reductions (NaN fails both comparisons), the search for the
             # message only where they found a value outside
             lowest, highest = (value.min(), value.max()) if value.size else (low, high)
             if not (np.isfinite(lowest) and np.isfinite(highest)
                     and low <= lowest and highest <= high):
                 bad = ~np.isfinite(value) | (value < low) | (value > high)
-                v = np.atleast_1d(value)[np.atleast_1d(bad)][0]
-                raise InfeasibleTargetError(
-                    f"target {f.name}: value {v} {unit} is not feasible; feasible range is "
-                    f"{low}..{high} {unit}")
+                raise _infeasible(f.name, np.atleast_1d(value)[np.atleast_1d(bad)][0])
             setattr(self, f.name, value if value.ndim else float(value))
 
     def per_neuron(self, name):

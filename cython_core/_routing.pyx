@@ -124,24 +124,21 @@ def allocate_rows(const long[::1] hemisphere, const long[::1] row_mode,
                     for c in range(COLUMNS):
                         synapse_labels[h, r, c] = address
                         synapse_weights[h, r, c] = <float>_rint(weights[base + c])
-                    part_row[part] = r
-                    part_address[part] = address
-                    part += 1
-                    continue
-                for c in range(column_start[i], column_start[i + 1]):
-                    if integer_weights and count == 1:
-                        # one part, the common case, without integer divisions
-                        share = _rint(weights[c])
-                    elif integer_weights:
-                        # rint: ties to even, as numpy's rint
-                        base = <long>_rint(weights[c])
-                        rest = base % count
-                        base = base // count
-                        share = base + (1.0 if k < rest else 0.0)
-                    else:
-                        share = weights[c] / count
-                    synapse_labels[h, r, columns[c]] = address
-                    synapse_weights[h, r, columns[c]] = <float>share
+                else:
+                    for c in range(column_start[i], column_start[i + 1]):
+                        if integer_weights and count == 1:
+                            # one part, the common case, without integer divisions
+                            share = _rint(weights[c])
+                        elif integer_weights:
+                            # rint: ties to even, as numpy's rint
+                            base = <long>_rint(weights[c])
+                            rest = base % count
+                            base = base // count
+                            share = base + (1.0 if k < rest else 0.0)
+                        else:
+                            share = weights[c] / count
+                        synapse_labels[h, r, columns[c]] = address
+                        synapse_weights[h, r, columns[c]] = <float>share
                 part_row[part] = r
                 part_address[part] = address
                 part += 1

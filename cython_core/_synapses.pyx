@@ -32,8 +32,8 @@ DEF ADDRESSES = 64
 cdef inline float pair_increment(float amplitude, float elapsed, float rate, float value,
                                  float inv_saturation) noexcept nogil:
     # a pair's increment of a sensor at `value`: the kernel scaled by the
-    # headroom left; emu_expf is 0 below -87, so pairs with "never" (-1e30)
-    # give 0
+    # headroom left; emu_expf is 0 below ~-87.68, so pairs with "never"
+    # (-1e30) give 0
     return amplitude * expf(-elapsed * rate) * (1.0 - value * inv_saturation)
 
 
