@@ -440,7 +440,7 @@ def test_full_grid_requests_equal_the_sorted_ones(case, plastic):
     if case == "assembly":
         assert np.any(np.diff(hemisphere[::pre.size]) < 0)
     w_hw = state._hardware_weights(prj, slots)
-    grid = state._grid_requests(number, prj, hemisphere, column, w_hw)
+    grid = state._grid_requests(number, prj)
     assert grid is not None
     general = state._sorted_requests(number, prj, hemisphere, column, w_hw)
     assert grid[0] == general[0]
