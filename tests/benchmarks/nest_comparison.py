@@ -6,7 +6,7 @@ with StaticSynapse, once with STDPMechanism (SpikePairRule tau 20/20 ms, A+ 0.01
 A- 0.012, additive, w_max 0.01).  Spikes recorded.
 
 Each measurement runs in a fresh process (`--worker`), pynn_brainscales and
-pyNN.nest alternating; the medians of build time (populations and projection),
+pyNN.nest alternating, each pinned to the same CPU(s) (one per thread); the medians of build time (populations and projection),
 run() time, peak memory of the process and output rate are printed with the
 ratio NEST / emulator, and the time of `get_data()` afterwards.  `--record-v`
 also records the membrane of all 512 neurons (10,001 samples each).  `--sweep` adds the emulator's scaling: run() time against
@@ -66,6 +66,8 @@ def network(sim, plastic, neurons, rate, duration, record_v=False):
 
 def worker(args):
     import resource
+    if args.cpus:
+        os.sched_setaffinity(0, {int(c) for c in args.cpus.split(",")})
     if args.worker == "nest":
         import pyNN.nest as sim
         sim.setup(timestep=0.1, min_delay=1.0, threads=args.threads, verbosity="error")
@@ -86,6 +88,9 @@ def measure(simulator, plastic, threads, neurons=512, rate=10.0, duration=1000.0
     env = dict(os.environ, OMP_NUM_THREADS=str(threads), PYNN_BSS2_EMU_THREADS=str(threads))
     cmd = [sys.executable, SCRIPT, "--worker", simulator, "--threads", str(threads),
            "--neurons", str(neurons), "--rate", str(rate), "--duration", str(duration)]
+    cpus = worker_cpus(threads)
+    if cpus:
+        cmd += ["--cpus", ",".join(map(str, cpus))]
     if plastic:
         cmd.append("--plastic")
     if record_v:
@@ -96,8 +101,20 @@ def measure(simulator, plastic, threads, neurons=512, rate=10.0, duration=1000.0
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def worker_cpus(threads):
+    """The CPUs every worker runs on: as many as threads, the same for both
+    simulators (a process the scheduler moves between cores loses its caches
+    on the way); None where the platform cannot pin."""
+    if not hasattr(os, "sched_getaffinity"):
+        return None
+    available = sorted(os.sched_getaffinity(0))
+    return available[-threads:] if len(available) >= threads else None
+
+
 def comparison(repeats, threads, record_v=False):
+    cpus = worker_cpus(threads)
     print(f"one PyNN script, {repeats} repetitions each, alternating; {threads} thread(s)"
+          + (f" on CPU {','.join(map(str, cpus))}" if cpus else "")
           + ("; spikes and v of all neurons recorded" if record_v else ""))
     print(f"{'network':8s} {'simulator':18s} {'build ms':>9s} {'run() ms':>9s} "
           f"{'peak MB':>8s} {'rate Hz':>8s} {'get_data ms':>12s}")
@@ -158,6 +175,7 @@ def main():
     parser.add_argument("--neurons", type=int, default=512, help=argparse.SUPPRESS)
     parser.add_argument("--rate", type=float, default=10.0, help=argparse.SUPPRESS)
     parser.add_argument("--duration", type=float, default=1000.0, help=argparse.SUPPRESS)
+    parser.add_argument("--cpus", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
         worker(args)
