@@ -8,9 +8,9 @@ and writes the new weights (sums over each synapse's parallel rows).  Nothing
 here knows PyNN: the arrays are the chip's and the rule's.
 """
 from libc.math cimport floor, ceil, pow
-from libc.stdint cimport uint64_t
+from libc.stdint cimport uint32_t, uint64_t
 from libc.stdlib cimport free, malloc
-from libc.string cimport memset
+from libc.string cimport memcpy, memset
 
 from cython.parallel cimport prange
 
@@ -174,6 +174,13 @@ cdef int _check_hemisphere(const float[:, ::1] values) except -1:
     return 0
 
 
+cdef int _check_chip(const float[:, :, ::1] values) except -1:
+    # a chip's per-synapse array, [2 hemispheres, 256 rows, 256 columns]
+    if values.shape[0] != 2 or values.shape[1] != COLUMNS or values.shape[2] != COLUMNS:
+        raise ValueError(f"a chip's synapse arrays are 2 x {COLUMNS} x {COLUMNS}")
+    return 0
+
+
 cdef int _check_tables(const double[:, ::1] reset_code, const double[:, ::1] pairs_per_code,
                        const double[::1] uniform, Py_ssize_t n, bint integer) except -1:
     if (reset_code.shape[0] != 2 or reset_code.shape[1] != COLUMNS
@@ -231,6 +238,50 @@ def store_weight_rows(const double[:, ::1] weights, const long[::1] rows, bint i
                 configured[r, c] = w
                 kept[r, c] = w
                 step[r, c] = w * step_per_weight[r, c]
+    return True
+
+
+def load_weights(const float[:, :, ::1] weights, float high, bint integer,
+                 float[:, :, ::1] kept, const float[:, :, ::1] step_per_weight,
+                 float[:, :, ::1] step):
+    """A configuration's weights into their copy `kept` and the engine's line
+    steps (weight times step_per_weight), all [2, 256, 256], if every one lies
+    in 0..high (and with `integer` is an integer); else False, with nothing
+    written (the caller's range check names the value).  One pass to check and
+    one to write, where the range check, the copy and the product took five
+    over a full chip's weights."""
+    cdef Py_ssize_t n = 2 * COLUMNS * COLUMNS, i
+    cdef const float* w
+    cdef const uint32_t* bits
+    cdef float* k
+    cdef float* out
+    cdef const float* f
+    cdef uint32_t high_bits
+    cdef int bad = 0
+    if not high >= 0.0:
+        raise ValueError(f"high: value {high} is below 0")
+    _check_chip(weights)
+    _check_chip(kept)
+    _check_chip(step_per_weight)
+    _check_chip(step)
+    memcpy(&high_bits, &high, sizeof(float))
+    w, k, f, out = &weights[0, 0, 0], &kept[0, 0, 0], &step_per_weight[0, 0, 0], &step[0, 0, 0]
+    bits = <const uint32_t*>w
+    with nogil:
+        for i in range(n):
+            # on the bits: -ffast-math may drop comparisons with NaN.  A
+            # non-negative float's bits grow with it; negative ones (but -0)
+            # and NaN lie above those of `high`
+            bad |= (bits[i] > high_bits) & (bits[i] != 0x80000000u)
+        if integer and not bad:
+            for i in range(n):
+                bad |= w[i] != floor(w[i])
+    if bad:
+        return False
+    with nogil:
+        for i in range(n):
+            k[i] = w[i]
+            out[i] = w[i] * f[i]
     return True
 
 

@@ -17,7 +17,7 @@ from . import constants as C
 from . import mismatch as M
 from . import readout
 from ._engine import SENSOR_GAINS, Engine, Observable, openmp_available
-from ._plasticity import AdditiveSTDPUpdate, run_updates, store_weight_rows
+from ._plasticity import AdditiveSTDPUpdate, load_weights, run_updates, store_weight_rows
 from ._readout import uniform
 from .config import ChipConfig, ConfigurationError, check_range
 
@@ -399,11 +399,11 @@ class Chip:
                    syn.stp_U, syn.stp_tau_rec, syn.stp_tau_facil)
         if self._synapse_snapshot is None or not all(
                 np.array_equal(a, b) for a, b in zip(current, self._synapse_snapshot)):
-            syn.validate(integer_weights=not self.ideal)
-            self._load_synapses()
+            syn.validate(integer_weights=not self.ideal, weights=False)
+            kept_weights = self._load_synapses()
             self._load_routing()
             self._load_stp()
-            self._synapse_snapshot = tuple(a.copy() for a in current)
+            self._synapse_snapshot = (kept_weights,) + tuple(a.copy() for a in current[1:])
         # the per-synapse sensor parameters only where the sensors run (the
         # reset level, which the CADC reads of idle sensors give, always)
         sensing = bool(cfg.correlation_sensors_enable)
@@ -460,7 +460,8 @@ class Chip:
         return self._sensor_transfers[key]
 
     def _load_synapses(self):
-        """The synapses' labels and line steps into the engine."""
+        """The synapses' labels and line steps into the engine (the labels
+        checked already); returns a copy of the weights, which it checks."""
         e = self._engine
         # kept for the PPU's weight writes within the run (the DAC biases
         # cannot change there) and for later configurations with the same
@@ -469,9 +470,13 @@ class Chip:
         if dac_key != self._step_per_weight_key:
             self._step_per_weight = M.synapse_step_per_weight(self.config, self.mismatch)
             self._step_per_weight_key = dac_key
+        weights = self.config.synapses.weights
+        kept = np.empty(weights.shape, np.float32)
+        if not load_weights(np.ascontiguousarray(weights, np.float32), C.WEIGHT_MAX,
+                            not self.ideal, kept, self._step_per_weight, e.synapse_step):
+            check_range("synapses.weights", weights, 0, C.WEIGHT_MAX, integer=not self.ideal)
         e.set_labels(self.config.synapses.labels)
-        np.multiply(self.config.synapses.weights, self._step_per_weight,
-                    out=e.synapse_step, casting="same_kind")
+        return kept
 
     def _load_stp(self):
         syn = self.config.synapses

@@ -291,8 +291,13 @@ class SynapseArrays:
         self.stp_tau_rec = np.full(rows, 100.0)
         self.stp_tau_facil = np.zeros(rows)
 
-    def validate(self, integer_weights=True):
-        check_range("synapses.weights", self.weights, 0, C.WEIGHT_MAX, integer=integer_weights)
+    def validate(self, integer_weights=True, weights=True):
+        """Raise ConfigurationError where a value leaves its range; `weights`
+        False leaves the weights to the caller (Chip loads them in one checked
+        pass)."""
+        if weights:
+            check_range("synapses.weights", self.weights, 0, C.WEIGHT_MAX,
+                        integer=integer_weights)
         check_range("synapses.labels", self.labels, 0, C.ADDRESS_MAX)
         check_range("synapses.row_modes", self.row_modes, C.ROW_DISABLED, C.ROW_INHIBITORY)
         check_range("synapses.driver_row_select", self.driver_row_select, 0, C.ROW_SELECT_MAX)

@@ -31,6 +31,16 @@ def test_weights(chip):
     chip.config.synapses.weights[1, 2, 3] = 12.5
     with pytest.raises(ConfigurationError, match=r"synapses\.weights: value 12\.5 is not an integer"):
         chip.run(1.0)
+    # the load checks the weights' bits (-ffast-math may drop comparisons with
+    # NaN): negative values and -inf fail, -0 is 0
+    steps = chip._engine.synapse_step.copy()
+    for bad in (-1.0, -np.inf, -1e-30):
+        chip.config.synapses.weights[1, 2, 3] = bad
+        with pytest.raises(ConfigurationError, match=r"synapses\.weights: value -"):
+            chip.run(1.0)
+        np.testing.assert_array_equal(chip._engine.synapse_step, steps)   # nothing loaded
+    chip.config.synapses.weights[1, 2, 3] = -0.0
+    chip.run(1.0)
     ideal = Chip(seed=0, ideal=True)
     ideal.config.synapses.weights[1, 2, 3] = 12.5       # no weight quantisation on an ideal chip
     ideal.run(1.0)
