@@ -674,3 +674,36 @@ def test_freed_memory_is_kept_unless_the_user_tuned_malloc(monkeypatch):
         monkeypatch.delenv(key)
     if platform.system() == "Linux" and platform.libc_ver()[0] == "glibc":
         assert keep_freed_memory() is True
+
+
+class _Draws:
+    """A generator that hands out given counts and uniforms."""
+
+    def __init__(self, counts, uniforms):
+        self.counts, self.uniforms = np.asarray(counts), np.asarray(uniforms, float)
+
+    def poisson(self, mean):
+        return self.counts
+
+    def uniform(self, low, high, size):
+        assert size == len(self.uniforms)
+        return self.uniforms
+
+
+def test_poisson_trains_are_in_time_order_per_cell():
+    """SpikeSourcePoisson's trains, drawn for all cells at once: each cell's
+    times in order (a 10 Hz source over 1 s against the sort by (cell, time)),
+    also where two draws of a cell lie closer than the one-key sort resolves
+    (cell + u: 2**-50 apart at cell 200)."""
+    from pynn_brainscales.standardmodels.cells import SpikeSourcePoisson
+    params = {"start": np.zeros(256), "duration": np.full(256, 1e9), "rate": np.full(256, 10.0)}
+    times, cell = SpikeSourcePoisson.generate_all(params, 0.0, 1000.0, np.random.default_rng(4))
+    assert np.all(np.diff(cell) >= 0) and len(times) > 2000
+    reference = np.sort(times + 2000.0 * cell) - 2000.0 * cell      # by cell, then time
+    np.testing.assert_allclose(times, reference, rtol=0, atol=1e-9)
+    counts = np.zeros(256, np.int64)
+    counts[200] = 3
+    close = _Draws(counts, [0.5 + 2.0 ** -50, 0.5, 0.25])
+    times, cell = SpikeSourcePoisson.generate_all(params, 0.0, 1000.0, close)
+    assert cell.tolist() == [200, 200, 200]
+    assert times.tolist() == [250.0, 500.0, 1000.0 * (0.5 + 2.0 ** -50)]

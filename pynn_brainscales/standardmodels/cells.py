@@ -87,10 +87,16 @@ class SpikeSourcePoisson(_Source, cells.SpikeSourcePoisson):
         span = np.maximum(np.minimum(t1, start + np.asarray(params["duration"], float)) - lo, 0)
         rate = np.maximum(np.asarray(params["rate"], float) / 1000.0, 0.0)     # per ms
         counts = rng.poisson(rate * span)
-        times = np.repeat(lo, counts) + rng.uniform(0.0, 1.0, counts.sum()) * np.repeat(
-            span, counts)
+        u = rng.uniform(0.0, 1.0, counts.sum())
         cell = np.repeat(np.arange(len(counts)), counts)
-        return times[np.lexsort((times, cell))], cell
+        # each cell's draws in order, by one key (cell + u < cell + 1): a stable
+        # sort of its presorted runs, ~0.01 ms where the sort of the times by
+        # (cell, time) took ~0.15 ms and ~0.3 ms in a process's first run
+        u = u[np.argsort(cell + u, kind="stable")]
+        if np.any((np.diff(u) < 0) & (np.diff(cell) == 0)):       # draws 2**-45 apart
+            u = u[np.lexsort((u, cell))]
+        # lo + u span grows with u: the times of each cell in order
+        return np.repeat(lo, counts) + u * np.repeat(span, counts), cell
 
 
 class SpikeSourcePoissonRefractory(_Source, cells.SpikeSourcePoissonRefractory):
