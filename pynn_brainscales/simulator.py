@@ -632,7 +632,8 @@ class State(common.control.BaseState):
             capacity = 0.0
             if prj.plastic:
                 capacity = self._plastic_capacity(prj, slots, w_hw)
-                plastic.append((prj, slots, hemisphere, len(requested), group, column))
+                plastic.append((prj, slots, hemisphere, len(requested), group, column,
+                                grid is not None))
             requested.append((keys, bounds, c_unique, summed, capacity))
         requests = mapping.RowRequests.joined(requested)
         try:
@@ -870,10 +871,17 @@ class State(common.control.BaseState):
         self._placements = {}
         config.correlation_sensors_enable = bool(plastic)
         groups = []
-        for prj, slots, hemisphere, part, group, column in plastic:
+        for prj, slots, hemisphere, part, group, column, grid in plastic:
             rows = routing.rows(requests.index_of_part[part])
+            memory_order = None
+            if grid:        # keys: each pre cell's in each hemisphere used (_grid_requests)
+                post_hemisphere, post_column = hemisphere_and_column(_cell_slots(prj.post))
+                memory_order = P.grid_memory_order(
+                    rows[:, 0].reshape(prj.pre.size, -1), prj.pre.size, post_hemisphere,
+                    post_column)
             self._placements[prj] = P.SynapsePlacement(
-                hemisphere=hemisphere, rows=rows[group], columns=column)
+                hemisphere=hemisphere, rows=rows[group], columns=column,
+                memory_order=memory_order)
             if P.is_stdp(prj):
                 unit = self._weight_unit(slots)
                 groups += P.stdp_groups(prj, self._placements[prj], unit, self.time_scale)

@@ -411,8 +411,9 @@ def test_full_grid_requests_equal_the_sorted_ones(case, plastic):
     those the general path finds by counting and sorting: the same keys, runs,
     columns and weights, and for plastic synapses the key of each connection
     (which only their placement reads: a static projection's grid leaves it
-    out).  Posts in both hemispheres (300 cells), in an order that goes back
-    to hemisphere 0 (an assembly), from chip neurons, and in hemisphere 1
+    out), and the placed plastic synapses' memory order that of the sort.
+    Posts in both hemispheres (300 cells), in an order that goes back to
+    hemisphere 0 (an assembly), from chip neurons, and in hemisphere 1
     alone."""
     from pynn_brainscales.simulator import hemisphere_and_column
     sim.setup(timestep=0.1, ideal=True)
@@ -452,6 +453,16 @@ def test_full_grid_requests_equal_the_sorted_ones(case, plastic):
     for ours, theirs in zip(grid, general):
         np.testing.assert_array_equal(ours, theirs)
         assert ours.dtype == theirs.dtype
+    if plastic:
+        # the placed synapses' memory order, read off the grid, is the sort's
+        from cython_core._routing import synapse_order
+        placement = state._placements[prj]
+        assert placement.memory_order is not None
+        sorted_order = synapse_order(placement.hemisphere,
+                                     np.ascontiguousarray(placement.rows[:, 0]), placement.columns)
+        for ours, theirs in zip(placement.memory_order, sorted_order):
+            np.testing.assert_array_equal(ours, theirs)
+            assert ours.dtype == theirs.dtype
     sim.end()
 
 
