@@ -626,7 +626,7 @@ class State(common.control.BaseState):
             hemisphere, column = hemisphere_and_column(slots)
             # each connection's hardware weight: the general path's requests
             # and a plastic rule's capacity read it, a plastic grid's STDP not
-            w_hw = None if grid else self._hardware_weights(prj, slots)
+            w_hw = None if grid is not None else self._hardware_weights(prj, slots)
             keys, group, bounds, c_unique, summed = (
                 grid or self._sorted_requests(number, prj, hemisphere, column, w_hw))
             capacity = 0.0
