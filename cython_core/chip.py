@@ -593,13 +593,18 @@ class Chip:
         if offset_current_schedule is not None and len(sched[0]):
             # the CapMem holds the last written value after the run (the
             # schedule is in time order: each neuron's last entry wins)
-            neurons, last = np.unique(sched[1][::-1], return_index=True)
-            self.config.neurons.constant_current_i_offset[neurons] = sched[3][::-1][last]
+            if np.all(np.diff(sched[1]) > 0):
+                # each neuron once (a schedule of the run's start): no search
+                self.config.neurons.constant_current_i_offset[sched[1]] = sched[3]
+            else:
+                neurons, last = np.unique(sched[1][::-1], return_index=True)
+                self.config.neurons.constant_current_i_offset[neurons] = sched[3][::-1][last]
 
         times = np.concatenate([c[0] for c in spike_chunks]) if spike_chunks else np.zeros(0)
         neurons = np.concatenate([c[1] for c in spike_chunks]) if spike_chunks else np.zeros(0, np.int32)
-        digital = self.config.neurons.event_routing_enable_digital[neurons]
-        times, neurons = times[digital], neurons[digital]
+        if not self.config.neurons.event_routing_enable_digital.all():
+            digital = self.config.neurons.event_routing_enable_digital[neurons]
+            times, neurons = times[digital], neurons[digital]
         result = RunResult(t_start=t0, t_stop=t_stop, spike_times=_fpga_timestamps(times),
                            spike_neurons=neurons.astype(np.int64))
         bt, bl, bg = background
@@ -670,8 +675,11 @@ class Chip:
         times, labels, sources = [np.zeros(0)], [np.zeros(0, np.int32)], [np.zeros(0, np.int64)]
         gen = self.config.generators
         gen.validate()
+        enabled = np.flatnonzero(gen.enable)
+        if not len(enabled):
+            return (times[0], labels[0], sources[0]) if generators else (times[0], labels[0])
         t0 = t_start
-        for g in np.nonzero(gen.enable)[0]:
+        for g in enabled:
             period = gen.period[g] / C.PPU_CLOCK_MHZ
             if gen.random[g]:
                 grng = np.random.default_rng([int(gen.seed[g]), int(g), int(round(t0 * 1000))])
