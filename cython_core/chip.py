@@ -471,7 +471,11 @@ class Chip:
             self._step_per_weight = M.synapse_step_per_weight(self.config, self.mismatch)
             self._step_per_weight_key = dac_key
         weights = self.config.synapses.weights
-        kept = np.empty(weights.shape, np.float32)
+        if np.asarray(weights).dtype != np.float32:
+            # an array put in place of the float32 one: checked as given, which
+            # its conversion could round into range
+            check_range("synapses.weights", weights, 0, C.WEIGHT_MAX, integer=not self.ideal)
+        kept = np.empty(np.shape(weights), np.float32)
         if not load_weights(np.ascontiguousarray(weights, np.float32), C.WEIGHT_MAX,
                             not self.ideal, kept, self._step_per_weight, e.synapse_step):
             check_range("synapses.weights", weights, 0, C.WEIGHT_MAX, integer=not self.ideal)

@@ -41,6 +41,12 @@ def test_weights(chip):
         np.testing.assert_array_equal(chip._engine.synapse_step, steps)   # nothing loaded
     chip.config.synapses.weights[1, 2, 3] = -0.0
     chip.run(1.0)
+    # an array put in place of the float32 one is checked as given, before
+    # its conversion to float32 could round 3.0000000001 to an integer
+    chip.config.synapses.weights = np.zeros((2, 256, 256))
+    chip.config.synapses.weights[1, 2, 3] = 3.0000000001
+    with pytest.raises(ConfigurationError, match=r"synapses\.weights: value 3\.0000000001 is not"):
+        chip.run(1.0)
     ideal = Chip(seed=0, ideal=True)
     ideal.config.synapses.weights[1, 2, 3] = 12.5       # no weight quantisation on an ideal chip
     ideal.run(1.0)

@@ -6,9 +6,10 @@ with StaticSynapse, once with STDPMechanism (SpikePairRule tau 20/20 ms, A+ 0.01
 A- 0.012, additive, w_max 0.01).  Spikes recorded.
 
 Each measurement runs in a fresh process (`--worker`), pynn_brainscales and
-pyNN.nest alternating, each pinned to the same CPU(s) (one per thread); the medians of build time (populations and projection),
-run() time, peak memory of the process and output rate are printed with the
-ratio NEST / emulator, and the time of `get_data()` afterwards.  `--record-v`
+pyNN.nest alternating, each pinned to the same CPU(s) (one per thread); the
+medians of build time (populations and projection), run() time, peak memory of
+the process and output rate are printed with the ratio NEST / emulator, and
+the time of `get_data()` afterwards.  `--record-v`
 also records the membrane of all 512 neurons (10,001 samples each).  `--sweep` adds the emulator's scaling: run() time against
 simulated duration, number of neurons and input rate (tables, and a figure
 nest_comparison_scaling.png).
