@@ -10,7 +10,6 @@ gets an event label (driver row_select << 6 | address); the backend sends each
 source's spikes to all its labels (external sources as input events, chip
 neurons through the FPGA loopback, which also realises the delay).
 """
-from collections import defaultdict
 
 import numpy as np
 
@@ -95,13 +94,13 @@ class RowRequests:
 
 
 class Routing:
-    """Where route() placed the requests: the labels of each (source, delay),
-    and per request (in the requests' order) its parallel rows and their
+    """Where route() placed the requests: the routes (source code, delay,
+    label arrays; _routes_by_source), and per request (in the requests' order) its parallel rows and their
     labels, part_row[part_start[i]:part_start[i + 1]] and part_label[...];
     the number of synapses placed."""
 
-    def __init__(self, labels, part_start, part_row, part_label, synapses):
-        self.labels = labels
+    def __init__(self, routes, part_start, part_row, part_label, synapses):
+        self.routes = routes
         self.part_start = part_start
         self.part_row = part_row
         self.part_label = part_label
@@ -198,18 +197,7 @@ def route(requests, config, integer_weights, reserved=None):
     syn.driver_enable[part_hemisphere, driver] = True
     syn.driver_row_select[part_hemisphere, driver] = row_select(part_hemisphere, driver)
     part_label = (row_select(part_hemisphere, driver) << 6) | part_address
-    labels = defaultdict(list)
-    # Python lists once, sliced per request (numpy slices cost more than they carry)
-    label_list = part_label.tolist()
     first = np.r_[0, np.cumsum(parts)]
-    if len(label_list) == len(order):
-        # one row per request (weights within one row's range): no slicing
-        for source, delay, label in zip(sources, delays, label_list):
-            labels[source, delay].append(label)
-    else:
-        bounds = first.tolist()
-        for i, (source, delay) in enumerate(zip(sources, delays)):
-            labels[source, delay] += label_list[bounds[i]:bounds[i + 1]]
     for i in np.flatnonzero(own_driver).tolist():
         h, rows = hemispheres[i], part_row[first[i]:first[i + 1]]
         syn.stp_enable[h, rows] = True
@@ -226,8 +214,27 @@ def route(requests, config, integer_weights, reserved=None):
         request_row, request_label = np.empty_like(part_row), np.empty_like(part_label)
         request_row[place], request_label[place] = part_row, part_label
     # each part of a request (a parallel row) takes one synapse per column
-    return Routing(labels, part_start, request_row, request_label,
+    routes = _routes_by_source(sources, np.repeat(np.array(delays, float), parts), parts,
+                               part_label)
+    return Routing(routes, part_start, request_row, request_label,
                    int(np.dot(np.diff(column_start), parts)))
+
+
+def _routes_by_source(sources, part_delay, parts, part_label):
+    """The labels each (source, delay) sends, as arrays (source code: the id of
+    a spike source, -1 - circuit of a chip neuron; delay; label), grouped by
+    (source, delay) in the order each first appears among the parts, each
+    group's labels in the parts' order."""
+    codes = np.array([s[1] if s[0] == "source" else -1 - s[1] for s in sources], np.int64)
+    part_code = np.repeat(codes, parts)
+    position = np.arange(len(part_code))
+    by_key = np.lexsort((position, part_delay, part_code))
+    code, delay = part_code[by_key], part_delay[by_key]
+    starts = np.r_[True, (code[1:] != code[:-1]) | (delay[1:] != delay[:-1])][:len(code)]
+    first_of_key = np.empty_like(position)
+    first_of_key[by_key] = by_key[starts][np.cumsum(starts) - 1]
+    order = np.lexsort((position, first_of_key))
+    return part_code[order], part_delay[order], part_label[order]
 
 
 def _concatenate(arrays, dtype):

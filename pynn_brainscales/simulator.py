@@ -640,7 +640,7 @@ class State(common.control.BaseState):
             routing = mapping.route(requests, config, not self.ideal, self._reserved_drivers())
         except mapping.RoutingError as err:
             raise errors.ConnectionError(str(err)) from err
-        self._labels, self.synapses_placed = routing.labels, routing.synapses
+        self.synapses_placed = routing.synapses
         # the labels of stochastic synapses: the connection each serves (its
         # parallel rows release together) and its release probability
         self._label_release = {}
@@ -651,21 +651,16 @@ class State(common.control.BaseState):
                     for label in routing.labels_of(i):
                         self._label_release[label] = (key[5], release)
         self._source_route_table = {}
-        routes = {"source": ([], [], []), "neuron": ([], [], [])}
-        for (src, d), labs in self._labels.items():
-            cells, delays, labels = routes[src[0]]
-            cells += [src[1]] * len(labs)
-            delays += [d] * len(labs)
-            labels += labs
-        # the spike sources' routes by id (each id's in the order of the labels)
-        ids, delays, labels = (np.array(x, dtype) for x, dtype in zip(
-            routes["source"], (np.int64, float, np.int64)))
-        order = np.argsort(ids, kind="stable")
-        self._source_routes_by_id = (ids[order], delays[order], labels[order])
-        neurons, delays, labels = routes["neuron"]
-        config.loopback_neurons = np.array(neurons, np.int64)
-        config.loopback_labels = np.array(labels, np.int64)
-        config.loopback_delays = np.array(delays, float) * self.time_scale   # chip us
+        code, delay, label = routing.routes
+        # the spike sources' routes by id (each id's in the order of the routes)
+        source = code >= 0
+        order = np.argsort(code[source], kind="stable")
+        self._source_routes_by_id = (code[source][order], delay[source][order],
+                                     label[source][order])
+        neuron = ~source
+        config.loopback_neurons = -1 - code[neuron]
+        config.loopback_labels = label[neuron]
+        config.loopback_delays = delay[neuron] * self.time_scale      # chip us
         self._configure_plasticity(config, plastic, routing, requests)
 
     def _release_of(self, owner):
