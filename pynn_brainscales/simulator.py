@@ -610,30 +610,34 @@ class State(common.control.BaseState):
 
     def _route(self, config):
         requested = []
-        # (projection, slots, hemisphere of each connection, its part of the
-        # requests, key index of each connection, column of each)
+        # (projection, its part of the requests, and for all but a full grid
+        # its connections' slots, hemispheres, key indices and columns)
         plastic = []
         for number, prj in enumerate(self.projections):
             if len(prj.connections_pre) == 0 or self._routes_itself(prj):
                 continue
             grid = self._grid_requests(number, prj)
-            if grid is not None and not prj.plastic:
-                # a static grid's requests need none of the per-connection
-                # arrays below (~0.3 ms for a full chip's connections)
-                requested.append(grid[:1] + grid[2:] + (0.0,))
+            if grid is not None:
+                # a grid's requests need none of the per-connection arrays
+                # below (~0.3 ms for a full chip's connections), nor does a
+                # plastic grid's capacity or placement (GridPlacement)
+                capacity = 0.0
+                if prj.plastic:
+                    capacity = self._plastic_capacity(prj, _cell_slots(prj.post), grid=True)
+                    plastic.append((prj, len(requested), None))
+                requested.append(grid + (capacity,))
                 continue
             slots = self._post_slots[prj]
             hemisphere, column = hemisphere_and_column(slots)
-            # each connection's hardware weight: the general path's requests
-            # and a plastic rule's capacity read it, a plastic grid's STDP not
-            w_hw = None if grid is not None else self._hardware_weights(prj, slots)
-            keys, group, bounds, c_unique, summed = (
-                grid or self._sorted_requests(number, prj, hemisphere, column, w_hw))
+            # each connection's hardware weight: the requests and a plastic
+            # rule's capacity read it
+            w_hw = self._hardware_weights(prj, slots)
+            keys, group, bounds, c_unique, summed = self._sorted_requests(
+                number, prj, hemisphere, column, w_hw)
             capacity = 0.0
             if prj.plastic:
                 capacity = self._plastic_capacity(prj, slots, w_hw)
-                plastic.append((prj, slots, hemisphere, len(requested), group, column,
-                                grid is not None))
+                plastic.append((prj, len(requested), (slots, hemisphere, group, column)))
             requested.append((keys, bounds, c_unique, summed, capacity))
         requests = mapping.RowRequests.joined(requested)
         try:
@@ -708,7 +712,6 @@ class State(common.control.BaseState):
         one delay and neither short-term plasticity nor release
         probabilities, as _request_keys and the sort by key give them: the
         keys (each pre cell's source in each hemisphere used, in that order),
-        the key index of each connection (plastic projections; else None),
         the bounds of each key's run and the columns and hardware weights in
         key order.  None for other projections.
         ~1 ms less for a full chip's 131k connections: the grid's shape gives
@@ -722,11 +725,6 @@ class State(common.control.BaseState):
         post_hemisphere, post_column = hemisphere_and_column(post_slots)
         per_hemisphere = np.bincount(post_hemisphere, minlength=C.NUM_HEMISPHERES)
         used = np.flatnonzero(per_hemisphere)
-        rank = np.zeros(C.NUM_HEMISPHERES, np.int64)
-        rank[used] = np.arange(len(used))
-        # each connection's key: only the placement of plastic synapses reads it
-        group = (None if not prj.plastic else
-                 (np.arange(n_pre)[None, :] * len(used) + rank[post_hemisphere][:, None]).ravel())
         bounds = np.r_[0, np.cumsum(np.tile(per_hemisphere[used], n_pre))]
         # a key's connections in connection order: its hemisphere's post cells
         posts = np.argsort(post_hemisphere, kind="stable")
@@ -742,7 +740,7 @@ class State(common.control.BaseState):
         owner = (number, 0) if prj.plastic else None
         keys = [(source, delay, prj.receptor_type, h, None, owner)
                 for source in sources for h in used.tolist()]
-        return keys, group, bounds, columns, weights
+        return keys, bounds, columns, weights
 
     def _request_keys(self, number, prj, hemisphere):
         """Row requests of a projection: the distinct keys (source, delay,
@@ -846,19 +844,31 @@ class State(common.control.BaseState):
             return None
         return np.where(np.isnan(quadrant_tau), np.nanmin(quadrant_tau), quadrant_tau)
 
-    def _plastic_capacity(self, prj, slots, w_hw=None):
+    def _plastic_capacity(self, prj, slots, w_hw=None, grid=False):
         """The largest hardware weight a plastic projection's synapses must be
         able to take: STDP up to w_max; a rule's synapses as the largest in
         their projection (`w_hw`: their hardware weights, where the caller has
-        them)."""
+        them).  `grid`: the connections are the full grid (_full_grid), and
+        `slots` those of the post cells."""
+        # per connection: as given, or for a grid as [post, pre] with the slots
+        # of its post cells as a column
+        shape = (prj.post.size, prj.pre.size) if grid else (-1,)
+        connection_slots = slots[:, None] if grid else slots
+
+        def per_connection(values):
+            return np.reshape(values, shape)
         if not P.is_stdp(prj):
-            return float(np.max(self._hardware_weights(prj, slots) if w_hw is None else w_hw))
+            if w_hw is None:
+                w_hw = self._hardware_weights(prj, connection_slots,
+                                              per_connection(prj.connections_weight))
+            return float(np.max(w_hw))
         if prj.is_uniform("w_max"):
             # one w_max: in hardware units largest where an LSB is worth least
             i = int(np.argmin(self._weight_unit(slots)))
             return float(self._hardware_weights(prj, slots[i:i + 1],
                                                 prj.connections_w_max[:1])[0])
-        return float(np.max(self._hardware_weights(prj, slots, prj.connections_w_max)))
+        return float(np.max(self._hardware_weights(prj, connection_slots,
+                                                   per_connection(prj.connections_w_max))))
 
     def _configure_plasticity(self, config, plastic, routing, requests):
         """Where plastic synapses sit; sensors and the built-in STDP program."""
@@ -866,20 +876,25 @@ class State(common.control.BaseState):
         self._placements = {}
         config.correlation_sensors_enable = bool(plastic)
         groups = []
-        for prj, slots, hemisphere, part, group, column, grid in plastic:
+        for prj, part, connections in plastic:
             rows = routing.rows(requests.index_of_part[part])
-            memory_order = None
-            if grid:        # keys: each pre cell's in each hemisphere used (_grid_requests)
-                post_hemisphere, post_column = hemisphere_and_column(_cell_slots(prj.post))
-                memory_order = P.grid_memory_order(
-                    rows[:, 0].reshape(prj.pre.size, -1), prj.pre.size, post_hemisphere,
-                    post_column)
-            self._placements[prj] = P.SynapsePlacement(
-                hemisphere=hemisphere, rows=rows[group], columns=column,
-                memory_order=memory_order)
-            if P.is_stdp(prj):
+            if connections is None:
+                # a full grid: its keys each pre cell's in each hemisphere
+                # used (_grid_requests)
+                post_slots = _cell_slots(prj.post)
+                placement = P.GridPlacement(rows, prj.pre.size,
+                                            *hemisphere_and_column(post_slots))
+                unit = self._weight_unit(post_slots)
+                if not P.is_uniform(unit):
+                    unit = self._weight_unit(self._post_slots[prj])     # per connection
+            else:
+                slots, hemisphere, group, column = connections
+                placement = P.SynapsePlacement(hemisphere=hemisphere, rows=rows[group],
+                                               columns=column)
                 unit = self._weight_unit(slots)
-                groups += P.stdp_groups(prj, self._placements[prj], unit, self.time_scale)
+            self._placements[prj] = placement
+            if P.is_stdp(prj):
+                groups += P.stdp_groups(prj, placement, unit, self.time_scale)
         if not groups:
             return
         amplitude = P.AMPLITUDE_LSB[self.ideal]

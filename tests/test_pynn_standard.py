@@ -409,9 +409,9 @@ def test_distinct_codes_agree_with_numpy_unique(spread):
 def test_full_grid_requests_equal_the_sorted_ones(case, plastic):
     """An all-to-all projection's row requests, read off the grid's shape, are
     those the general path finds by counting and sorting: the same keys, runs,
-    columns and weights, and for plastic synapses the key of each connection
-    (which only their placement reads: a static projection's grid leaves it
-    out), and the placed plastic synapses' memory order that of the sort.
+    columns and weights; for plastic synapses their placement's key,
+    hemisphere and column of each connection, and the placed synapses' memory
+    order that of the sort.
     Posts in both hemispheres (300 cells), in an order that goes back to
     hemisphere 0 (an assembly), from chip neurons, and in hemisphere 1
     alone."""
@@ -445,18 +445,18 @@ def test_full_grid_requests_equal_the_sorted_ones(case, plastic):
     assert grid is not None
     general = state._sorted_requests(number, prj, hemisphere, column, w_hw)
     assert grid[0] == general[0]
-    if not plastic:
-        assert grid[1] is None
-        grid, general = grid[2:], general[2:]
-    else:
-        grid, general = grid[1:], general[1:]
-    for ours, theirs in zip(grid, general):
+    for ours, theirs in zip(grid[1:], general[2:]):
         np.testing.assert_array_equal(ours, theirs)
         assert ours.dtype == theirs.dtype
     if plastic:
+        # the placement's per-connection arrays, from the post cells: each
+        # connection's key, hemisphere and column as the general path has them
+        placement = state._placements[prj]
+        for ours, theirs in ((placement.group, general[1]), (placement.hemisphere, hemisphere),
+                             (placement.columns, column)):
+            np.testing.assert_array_equal(ours, theirs)
         # the placed synapses' memory order, read off the grid, is the sort's
         from cython_core._routing import synapse_order
-        placement = state._placements[prj]
         assert placement.memory_order is not None
         sorted_order = synapse_order(placement.hemisphere,
                                      np.ascontiguousarray(placement.rows[:, 0]), placement.columns)

@@ -337,7 +337,7 @@ class SynapseView:
         """Write weights [pre, post] (entries without a connection are ignored)."""
         weights = np.broadcast_to(np.asarray(weights, float), self.shape)
         values = weights[self._pre, self._post]
-        capacity = C.WEIGHT_MAX * self._placement.rows.shape[1]
+        capacity = C.WEIGHT_MAX * self._placement.parts
         bad = ~np.isfinite(values) | (values < 0) | (values > capacity)
         if self._integer:
             bad |= values != np.rint(values)
