@@ -108,8 +108,20 @@ class GridPlacement(_PlacementReads):
         self.key_rows, self.n_pre = key_rows, n_pre
         self.post_hemisphere, self.post_column = post_hemisphere, post_column
         self.parts = key_rows.shape[1]
-        self.memory_order = grid_memory_order(key_rows[:, 0].reshape(n_pre, -1), n_pre,
-                                              post_hemisphere, post_column)
+        self.layout = grid_layout(key_rows[:, 0].reshape(n_pre, -1), n_pre, post_hemisphere,
+                                  post_column)
+
+    @functools.cached_property
+    def memory_order(self):
+        """synapse_order's result for the synapses (from the layout), or None."""
+        if self.layout is None:
+            return None
+        parts = [_grid_part(self.n_pre, *piece[1:]) for piece in self.layout]
+        per_hemisphere = np.zeros(C.NUM_HEMISPHERES, np.int64)
+        for (h, *_), (order, _, _) in zip(self.layout, parts):
+            per_hemisphere[h] = len(order)
+        order, first_rows, columns = (np.concatenate(arrays) for arrays in zip(*parts))
+        return order, per_hemisphere, first_rows, columns
 
     @functools.cached_property
     def group(self):
@@ -132,35 +144,38 @@ class GridPlacement(_PlacementReads):
         return np.repeat(self.post_column, self.n_pre)
 
 
-def grid_memory_order(key_rows, n_pre, post_hemisphere, post_column):
-    """synapse_order's result for a full grid's synapses (connection i: post
-    cell i // n_pre, pre cell i % n_pre) without its scatter over every place
-    (~0.5 ms for a full chip): `key_rows` [n_pre, hemispheres used] the first
-    row of each pre cell's key in each hemisphere its post cells use (in
-    increasing order); per post cell its hemisphere and column.  None unless
-    each hemisphere's rows grow with the pre cell (as the allocation of
-    requests in key order gives them): its synapses then lie row after row,
-    each row's post cells by column."""
+def grid_layout(key_rows, n_pre, post_hemisphere, post_column):
+    """Where a full grid's synapses (connection i: post cell i // n_pre, pre
+    cell i % n_pre) lie in memory, without synapse_order's sort and scatter
+    over every synapse: per hemisphere its post cells use, in increasing
+    order, (hemisphere, its row of each pre cell, its post cells by column,
+    their columns).  `key_rows` [n_pre, hemispheres used]: the first row of
+    each pre cell's key in each hemisphere; per post cell its hemisphere and
+    column.  None unless each hemisphere's rows grow with the pre cell (as
+    the allocation of requests in key order gives them): its synapses then
+    lie row after row, each row's post cells by column."""
     used = np.flatnonzero(np.bincount(post_hemisphere, minlength=C.NUM_HEMISPHERES))
     if key_rows.shape != (n_pre, len(used)) or np.any(np.diff(key_rows, axis=0) <= 0):
         return None
-    per_hemisphere = np.zeros(C.NUM_HEMISPHERES, np.int64)
-    n = n_pre * len(post_hemisphere)
-    # written in place, hemisphere by hemisphere: temporaries and joins of a
-    # full chip's 131k synapses cost more than the sort they replace
-    order, first_rows, columns = (np.empty(n, np.int64) for _ in range(3))
-    start = 0
+    layout = []
     for j, h in enumerate(used.tolist()):
         posts = np.flatnonzero(post_hemisphere == h)
         posts = posts[np.argsort(post_column[posts], kind="stable")]
-        end = start + n_pre * len(posts)
-        np.add(posts[None, :] * n_pre, np.arange(n_pre)[:, None],
-               out=order[start:end].reshape(n_pre, len(posts)))
-        first_rows[start:end].reshape(n_pre, len(posts))[...] = key_rows[:, j, None]
-        columns[start:end].reshape(n_pre, len(posts))[...] = post_column[posts]
-        per_hemisphere[h] = end - start
-        start = end
-    return order, per_hemisphere, first_rows, columns
+        layout.append((h, np.ascontiguousarray(key_rows[:, j]), posts, post_column[posts]))
+    return layout
+
+
+def _grid_part(n_pre, pre_rows, posts, post_columns):
+    """One hemisphere's synapses of a grid_layout in memory order: the
+    connection index, the row and the column of each."""
+    shape = (n_pre, len(posts))
+    # written in place: temporaries of a full chip's 131k synapses cost more
+    # than the sort they replace
+    order, rows, columns = (np.empty(shape, np.int64) for _ in range(3))
+    np.add(posts[None, :] * n_pre, np.arange(n_pre)[:, None], out=order)
+    rows[...] = pre_rows[:, None]
+    columns[...] = post_columns
+    return order.ravel(), rows.ravel(), columns.ravel()
 
 
 def write_parts(weights, rows, columns, total, integer):
@@ -191,6 +206,59 @@ class PlasticGroup:
     causal_scale: np.ndarray
     acausal_scale: np.ndarray
 
+    @property
+    def parts(self):
+        return self.rows.shape[1]
+
+    def __len__(self):
+        return len(self.rows)
+
+    def used_rows(self):
+        """Which of the hemisphere's rows hold synapses of the group, [256]."""
+        return np.bincount(self.rows.ravel(), minlength=C.ROWS_PER_HEMISPHERE) > 0
+
+    def first_and_last(self):
+        """The flat places (row * 256 + column) of the first and the last synapse
+        in memory order."""
+        return (int(self.rows[0, 0]) * C.COLUMNS_PER_HEMISPHERE + int(self.columns[0]),
+                int(self.rows[-1, 0]) * C.COLUMNS_PER_HEMISPHERE + int(self.columns[-1]))
+
+
+class GridGroup(PlasticGroup):
+    """A PlasticGroup of a full grid's synapses in one hemisphere, one row each
+    (grid_layout's piece: its row of each pre cell, its post cells by
+    column and their columns), whose rule parameters are one value each.
+    Its connection indices, rows and columns are made when first read: the
+    fused update of whole rows reads none of them (~0.3 ms for a full chip's
+    131k synapses)."""
+
+    def __init__(self, hemisphere, n_pre, pre_rows, posts, post_columns, **rule):
+        self.hemisphere, self.n_pre = hemisphere, n_pre
+        self.pre_rows, self.posts, self.post_columns = pre_rows, posts, post_columns
+        for name, value in rule.items():
+            setattr(self, name, value)
+
+    @functools.cached_property
+    def _arrays(self):
+        return _grid_part(self.n_pre, self.pre_rows, self.posts, self.post_columns)
+
+    index = property(lambda self: self._arrays[0])
+    rows = property(lambda self: self._arrays[1][:, None])
+    columns = property(lambda self: self._arrays[2])
+    parts = 1
+
+    def __len__(self):
+        return self.n_pre * len(self.posts)
+
+    def used_rows(self):
+        used = np.zeros(C.ROWS_PER_HEMISPHERE, bool)
+        used[self.pre_rows] = True
+        return used
+
+    def first_and_last(self):
+        return (int(self.pre_rows[0]) * C.COLUMNS_PER_HEMISPHERE + int(self.post_columns[0]),
+                int(self.pre_rows[-1]) * C.COLUMNS_PER_HEMISPHERE + int(self.post_columns[-1]))
+
 
 def stdp_groups(projection, placement, unit, chip_us_per_ms):
     """PlasticGroups (one per hemisphere) of an STDP projection; `unit`: the
@@ -203,6 +271,9 @@ def stdp_groups(projection, placement, unit, chip_us_per_ms):
     # a full-chip projection's parameters are ~10 MB per update when spelled out
     # per synapse: the program takes one value for all where they agree
     shared = {name: values for name, values in rule.items() if len(values) == 1}
+    layout = getattr(placement, "layout", None)
+    if layout is not None and placement.parts == 1 and len(shared) == len(rule):
+        return [GridGroup(h, placement.n_pre, *piece, **shared) for h, *piece in layout]
     # in the order of the synapses (hemisphere, rows, then columns), so that
     # the program's reads and writes run along memory
     order, per_hemisphere, first_rows, columns = placement.memory_order or synapse_order(
@@ -305,7 +376,7 @@ class PairSTDPProgram:
         self._tables = None        # per hemisphere: _column_tables(), likewise
         used = np.zeros((C.NUM_HEMISPHERES, C.ROWS_PER_HEMISPHERE), bool)
         for g in groups:
-            used[g.hemisphere] |= np.bincount(g.rows.ravel(), minlength=C.ROWS_PER_HEMISPHERE) > 0
+            used[g.hemisphere] |= g.used_rows()
         self.rows = {h: np.flatnonzero(used[h]) for h in {g.hemisphere for g in groups}}
 
     def program(self, t0, t1):
@@ -384,9 +455,8 @@ class PairSTDPProgram:
         # exactly where there are as many as they hold, the first at the first
         # place and the last at the last
         if (shared and g.mu_plus[0] == 0.0 and g.mu_minus[0] == 0.0
-                and g.rows.shape == (read_count, 1)
-                and g.rows[0, 0] * C.COLUMNS_PER_HEMISPHERE + g.columns[0] == 0
-                and g.rows[-1, 0] * C.COLUMNS_PER_HEMISPHERE + g.columns[-1] == read_count - 1):
+                and g.parts == 1 and len(g) == read_count
+                and g.first_and_last() == (0, read_count - 1)):
             # one additive rule on every synapse of the rows read, which are the
             # hemisphere's first, in their order: the fused update needs no index
             # arrays (and no other group can share these rows)

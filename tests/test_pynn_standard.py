@@ -463,6 +463,21 @@ def test_full_grid_requests_equal_the_sorted_ones(case, plastic):
         for ours, theirs in zip(placement.memory_order, sorted_order):
             np.testing.assert_array_equal(ours, theirs)
             assert ours.dtype == theirs.dtype
+        # the STDP program's groups, read off the grid, are those of the sort
+        from pynn_brainscales import plasticity as P
+        unit = state._weight_unit(slots)
+        grid_groups = P.stdp_groups(prj, placement, unit, state.time_scale)
+        general_groups = P.stdp_groups(prj, P.SynapsePlacement(
+            placement.hemisphere, placement.rows, placement.columns), unit, state.time_scale)
+        assert all(isinstance(g, P.GridGroup) for g in grid_groups)
+        assert len(grid_groups) == len(general_groups) == len(np.unique(hemisphere))
+        for ours, theirs in zip(grid_groups, general_groups):
+            assert ours.hemisphere == theirs.hemisphere and len(ours) == len(theirs)
+            assert ours.parts == theirs.parts == 1
+            assert ours.first_and_last() == theirs.first_and_last()
+            np.testing.assert_array_equal(ours.used_rows(), theirs.used_rows())
+            for name in ("index", "rows", "columns", "a_plus", "w_max"):
+                np.testing.assert_array_equal(getattr(ours, name), getattr(theirs, name))
     sim.end()
 
 
