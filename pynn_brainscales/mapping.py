@@ -40,6 +40,61 @@ def parallel_shares(total, parts, integer):
     return base[..., None] + (np.arange(parts) < rest[..., None])
 
 
+def source_key(code):
+    """The routing key of a source code: ("source", id) for the id (>= 0) of a
+    spike source, ("neuron", circuit) for -1 - circuit of a chip neuron."""
+    return ("source", code) if code >= 0 else ("neuron", -1 - code)
+
+
+class GridKeys:
+    """The row-request keys (source, delay, receptor, hemisphere, stp, owner)
+    of a full grid, each pre cell's source in each hemisphere its post cells
+    use, in that order (distinct, no stp): a sequence of the key tuples, made
+    when read, whose columns route() takes without them (the tuples of a full
+    chip's 512 keys and their unpacking took ~0.4 ms).  `codes`: each pre
+    cell's source code (source_key), `hemispheres` those used, increasing."""
+
+    def __init__(self, codes, delay, receptor, hemispheres, owner):
+        self.codes = np.asarray(codes, np.int64)
+        self.delay, self.receptor, self.owner = delay, receptor, owner
+        self.hemispheres = [int(h) for h in hemispheres]
+
+    def __len__(self):
+        return len(self.codes) * len(self.hemispheres)
+
+    def __getitem__(self, i):
+        if not -len(self) <= i < len(self):
+            raise IndexError(i)
+        pre, h = divmod(i % len(self), len(self.hemispheres))
+        return (source_key(int(self.codes[pre])), self.delay, self.receptor,
+                self.hemispheres[h], None, self.owner)
+
+    def __iter__(self):
+        return (self[i] for i in range(len(self)))
+
+    def __eq__(self, other):
+        return list(self) == list(other)
+
+    def columns(self):
+        """(source code, delay, excitatory, hemisphere) of each key as arrays,
+        and its stp (None each)."""
+        n, used = len(self), len(self.hemispheres)
+        return (np.repeat(self.codes, used), np.full(n, float(self.delay)),
+                np.full(n, self.receptor == "excitatory"),
+                np.tile(np.array(self.hemispheres, np.int64), len(self.codes)), [None] * n)
+
+
+def key_columns(keys):
+    """The columns of row-request keys (GridKeys.columns), from any sequence
+    of key tuples."""
+    if isinstance(keys, GridKeys):
+        return keys.columns()
+    sources, delays, receptor, hemispheres, stps, _ = zip(*keys) if len(keys) else ((),) * 6
+    return (np.array([s[1] if s[0] == "source" else -1 - s[1] for s in sources], np.int64),
+            np.array(delays, float), np.array([r == "excitatory" for r in receptor], bool),
+            np.array(hemispheres, np.int64), list(stps))
+
+
 class RowRequests:
     """Row requests in arrays: the columns and hardware weights of keys[i] are
     columns[start[i]:start[i + 1]] and weights[start[i]:start[i + 1]];
@@ -64,10 +119,12 @@ class RowRequests:
         summed per column and the largest capacity; the keys keep the order of
         their first request.  `index_of_part[j]`: where the keys of part j are
         among the joined ones."""
-        keys = [key for part in parts for key in part[0]]
+        # one grid's keys are distinct: kept as they are
+        single_grid = len(parts) == 1 and isinstance(parts[0][0], GridKeys)
+        keys = parts[0][0] if single_grid else [key for part in parts for key in part[0]]
         capacity = np.repeat([float(part[4]) for part in parts],
                              [len(part[0]) for part in parts])
-        if len(set(keys)) == len(keys):
+        if single_grid or len(set(keys)) == len(keys):
             offset = np.cumsum([0] + [len(part[2]) for part in parts])
             start = np.concatenate([np.asarray(part[1][:-1], np.int64) + o
                                     for part, o in zip(parts, offset)] + [offset[-1:]])
@@ -151,10 +208,14 @@ def route(requests, config, integer_weights, reserved=None):
     lengths = np.diff(requests.start)
     by_length = np.argsort(-lengths, kind="stable")
     in_order = np.array_equal(by_length, np.arange(len(by_length)))
-    order = [requests.keys[i] for i in by_length.tolist()]
     # the keys' fields as columns (the per-key loops below ran ~1 ms for a full chip)
-    sources, delays, receptor, hemispheres, stps, _ = zip(*order) if order else ((),) * 6
-    column_start = np.zeros(len(order) + 1, np.int64)
+    codes, delays, excitatory, hemisphere, stps = key_columns(requests.keys)
+    if not in_order:
+        codes, delays, excitatory, hemisphere = (
+            column[by_length] for column in (codes, delays, excitatory, hemisphere))
+        stps = [stps[i] for i in by_length.tolist()]
+    receptor = np.where(excitatory, "excitatory", "inhibitory")
+    column_start = np.zeros(len(codes) + 1, np.int64)
     np.cumsum(lengths[by_length], out=column_start[1:])
     if in_order:
         all_columns, all_weights = requests.columns, requests.weights
@@ -162,17 +223,16 @@ def route(requests, config, integer_weights, reserved=None):
         carried = run_index(requests.start[by_length], lengths[by_length])
         all_columns, all_weights = requests.columns[carried], requests.weights[carried]
     largest = np.maximum(
-        np.maximum.reduceat(all_weights, column_start[:-1]) if len(order) else np.zeros(0),
+        np.maximum.reduceat(all_weights, column_start[:-1]) if len(codes) else np.zeros(0),
         requests.capacity[by_length])
     parts = np.maximum(1, np.ceil(largest / C.WEIGHT_MAX - 1e-9)).astype(np.int64)
     if len(parts) and parts.max() > ROWS:
         i = int(np.argmax(parts))
         raise RoutingError(
-            f"weight: value {largest[i]:g} hardware LSB ({order[i][2]}) needs {parts[i]} "
+            f"weight: value {largest[i]:g} hardware LSB ({receptor[i]}) needs {parts[i]} "
             f"synapse rows in parallel ({C.WEIGHT_MAX} LSB each); a hemisphere has {ROWS}, so "
             f"the reachable range is 0..{ROWS * C.WEIGHT_MAX} LSB")
-    hemisphere = np.array(hemispheres, np.int64)
-    row_mode = np.where(np.array(receptor) == "excitatory", C.ROW_EXCITATORY, C.ROW_INHIBITORY)
+    row_mode = np.where(excitatory, C.ROW_EXCITATORY, C.ROW_INHIBITORY)
     own_driver = np.array([stp is not None for stp in stps], np.uint8)
     part_row = np.zeros(int(parts.sum()), np.int64)
     part_address = np.zeros_like(part_row)
@@ -199,13 +259,13 @@ def route(requests, config, integer_weights, reserved=None):
     part_label = (row_select(part_hemisphere, driver) << 6) | part_address
     first = np.r_[0, np.cumsum(parts)]
     for i in np.flatnonzero(own_driver).tolist():
-        h, rows = hemispheres[i], part_row[first[i]:first[i + 1]]
+        h, rows = int(hemisphere[i]), part_row[first[i]:first[i + 1]]
         syn.stp_enable[h, rows] = True
         syn.stp_U[h, rows], syn.stp_tau_rec[h, rows], syn.stp_tau_facil[h, rows] = stps[i]
     # the parts back in the requests' order
     request_parts = np.empty_like(parts)
     request_parts[by_length] = parts
-    part_start = np.zeros(len(order) + 1, np.int64)
+    part_start = np.zeros(len(codes) + 1, np.int64)
     np.cumsum(request_parts, out=part_start[1:])
     if in_order:
         request_row, request_label = part_row, part_label
@@ -214,18 +274,16 @@ def route(requests, config, integer_weights, reserved=None):
         request_row, request_label = np.empty_like(part_row), np.empty_like(part_label)
         request_row[place], request_label[place] = part_row, part_label
     # each part of a request (a parallel row) takes one synapse per column
-    routes = _routes_by_source(sources, np.repeat(np.array(delays, float), parts), parts,
-                               part_label)
+    routes = _routes_by_source(codes, np.repeat(delays, parts), parts, part_label)
     return Routing(routes, part_start, request_row, request_label,
                    int(np.dot(np.diff(column_start), parts)))
 
 
-def _routes_by_source(sources, part_delay, parts, part_label):
+def _routes_by_source(codes, part_delay, parts, part_label):
     """The labels each (source, delay) sends, as arrays (source code: the id of
     a spike source, -1 - circuit of a chip neuron; delay; label), grouped by
     (source, delay) in the order each first appears among the parts, each
     group's labels in the parts' order."""
-    codes = np.array([s[1] if s[0] == "source" else -1 - s[1] for s in sources], np.int64)
     part_code = np.repeat(codes, parts)
     position = np.arange(len(part_code))
     by_key = np.lexsort((position, part_delay, part_code))

@@ -200,8 +200,7 @@ def source_codes(ids):
 def source_keys(codes):
     """The routing keys of source codes (integers): ("source", id) or
     ("neuron", circuit) each."""
-    return [("source", c) if c >= 0 else ("neuron", -1 - c)
-            for c in np.asarray(codes, np.int64).tolist()]
+    return [mapping.source_key(c) for c in np.asarray(codes, np.int64).tolist()]
 
 
 def parameter_of(ids, name):
@@ -735,11 +734,9 @@ class State(common.control.BaseState):
             by_post = by_post[posts]
         columns = np.tile(post_column[posts], n_pre)
         weights = transposed(np.ascontiguousarray(by_post, float)).ravel()
-        sources = source_keys(source_codes(cell_ids(prj.pre, np.arange(n_pre))))
-        delay = float(np.round(prj.connections_delay[:1], 6)[0])
-        owner = (number, 0) if prj.plastic else None
-        keys = [(source, delay, prj.receptor_type, h, None, owner)
-                for source in sources for h in used.tolist()]
+        keys = mapping.GridKeys(source_codes(cell_ids(prj.pre, np.arange(n_pre))),
+                                float(np.round(prj.connections_delay[:1], 6)[0]),
+                                prj.receptor_type, used, (number, 0) if prj.plastic else None)
         return keys, bounds, columns, weights
 
     def _request_keys(self, number, prj, hemisphere):

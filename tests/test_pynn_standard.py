@@ -445,6 +445,9 @@ def test_full_grid_requests_equal_the_sorted_ones(case, plastic):
     assert grid is not None
     general = state._sorted_requests(number, prj, hemisphere, column, w_hw)
     assert grid[0] == general[0]
+    from pynn_brainscales import mapping
+    for ours, theirs in zip(mapping.key_columns(grid[0]), mapping.key_columns(general[0])):
+        np.testing.assert_array_equal(ours, theirs)
     for ours, theirs in zip(grid[1:], general[2:]):
         np.testing.assert_array_equal(ours, theirs)
         assert ours.dtype == theirs.dtype
