@@ -72,9 +72,6 @@ class GridKeys:
     def __iter__(self):
         return (self[i] for i in range(len(self)))
 
-    def __eq__(self, other):
-        return list(self) == list(other)
-
     def columns(self):
         """(source code, delay, excitatory, hemisphere) of each key as arrays,
         and its stp (None each)."""
@@ -151,10 +148,10 @@ class RowRequests:
 
 
 class Routing:
-    """Where route() placed the requests: the routes (source code, delay,
-    label arrays; _routes_by_source), and per request (in the requests' order) its parallel rows and their
-    labels, part_row[part_start[i]:part_start[i + 1]] and part_label[...];
-    the number of synapses placed."""
+    """Where route() placed the requests: the routes (arrays of source code,
+    delay and label; _routes_by_source), and per request (in the requests'
+    order) its parallel rows and their labels, part_row[part_start[i]:
+    part_start[i + 1]] and part_label[...]; the number of synapses placed."""
 
     def __init__(self, routes, part_start, part_row, part_label, synapses):
         self.routes = routes
@@ -214,7 +211,6 @@ def route(requests, config, integer_weights, reserved=None):
         codes, delays, excitatory, hemisphere = (
             column[by_length] for column in (codes, delays, excitatory, hemisphere))
         stps = [stps[i] for i in by_length.tolist()]
-    receptor = np.where(excitatory, "excitatory", "inhibitory")
     column_start = np.zeros(len(codes) + 1, np.int64)
     np.cumsum(lengths[by_length], out=column_start[1:])
     if in_order:
@@ -229,9 +225,9 @@ def route(requests, config, integer_weights, reserved=None):
     if len(parts) and parts.max() > ROWS:
         i = int(np.argmax(parts))
         raise RoutingError(
-            f"weight: value {largest[i]:g} hardware LSB ({receptor[i]}) needs {parts[i]} "
-            f"synapse rows in parallel ({C.WEIGHT_MAX} LSB each); a hemisphere has {ROWS}, so "
-            f"the reachable range is 0..{ROWS * C.WEIGHT_MAX} LSB")
+            f"weight: value {largest[i]:g} hardware LSB ({_receptor(excitatory[i])}) needs "
+            f"{parts[i]} synapse rows in parallel ({C.WEIGHT_MAX} LSB each); a hemisphere has "
+            f"{ROWS}, so the reachable range is 0..{ROWS * C.WEIGHT_MAX} LSB")
     row_mode = np.where(excitatory, C.ROW_EXCITATORY, C.ROW_INHIBITORY)
     own_driver = np.array([stp is not None for stp in stps], np.uint8)
     part_row = np.zeros(int(parts.sum()), np.int64)
@@ -245,7 +241,7 @@ def route(requests, config, integer_weights, reserved=None):
         used = int(np.count_nonzero(syn.row_modes[h]))
         need = int(parts[failed])
         raise RoutingError(
-            f"hemisphere {h}: no synapse row left for an {receptor[failed]} input to "
+            f"hemisphere {h}: no synapse row left for an {_receptor(excitatory[failed])} input to "
             f"{column_start[failed + 1] - column_start[failed]} neuron(s) ({used} of {ROWS} "
             f"rows in use"
             + (f"; its weight, {largest[failed]:g} hardware LSB, takes {need} rows in "
@@ -277,6 +273,10 @@ def route(requests, config, integer_weights, reserved=None):
     routes = _routes_by_source(codes, np.repeat(delays, parts), parts, part_label)
     return Routing(routes, part_start, request_row, request_label,
                    int(np.dot(np.diff(column_start), parts)))
+
+
+def _receptor(excitatory):
+    return "excitatory" if excitatory else "inhibitory"
 
 
 def _routes_by_source(codes, part_delay, parts, part_label):

@@ -444,7 +444,7 @@ def test_full_grid_requests_equal_the_sorted_ones(case, plastic):
     grid = state._grid_requests(number, prj)
     assert grid is not None
     general = state._sorted_requests(number, prj, hemisphere, column, w_hw)
-    assert grid[0] == general[0]
+    assert list(grid[0]) == general[0]
     from pynn_brainscales import mapping
     for ours, theirs in zip(mapping.key_columns(grid[0]), mapping.key_columns(general[0])):
         np.testing.assert_array_equal(ours, theirs)
