@@ -46,9 +46,16 @@ class Recorder(recording.Recorder):
         looking up a full chip's circuits took ~0.07 ms per run."""
         kept = getattr(self, "_spike_circuits_kept", None)
         if kept is None or kept[0] is not id_set or len(kept[1]) != len(id_set):
-            ids = list(id_set)
+            pop = self.population
             recorded = np.full(C.NUM_NEURONS, -1, np.int64)     # circuit -> index in ids
-            recorded[simulator.slots_of(ids)] = np.arange(len(ids))
+            if len(id_set) == pop.size:
+                # every cell (the set holds the population's ids): in its order,
+                # without looking up 512 ids one by one (~0.2 ms in a first run)
+                ids = list(pop.all_cells)
+                recorded[pop.slots] = np.arange(pop.size)
+            else:
+                ids = list(id_set)
+                recorded[simulator.slots_of(ids)] = np.arange(len(ids))
             kept = self._spike_circuits_kept = (id_set, ids, recorded)
         return kept[1], kept[2]
 
