@@ -403,7 +403,10 @@ class Chip:
             kept_weights = self._load_synapses()
             self._load_routing()
             self._load_stp()
-            self._synapse_snapshot = (kept_weights,) + tuple(a.copy() for a in current[1:])
+            # the labels as the engine holds them (uint8, compared by value):
+            # no copy of the int64 array (1 MB)
+            self._synapse_snapshot = (kept_weights, e.synapse_label) + tuple(
+                a.copy() for a in current[2:])
         # the per-synapse sensor parameters only where the sensors run (the
         # reset level, which the CADC reads of idle sensors give, always)
         sensing = bool(cfg.correlation_sensors_enable)
