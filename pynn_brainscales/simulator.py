@@ -881,17 +881,21 @@ class State(common.control.BaseState):
                 post_slots = _cell_slots(prj.post)
                 placement = P.GridPlacement(rows, prj.pre.size,
                                             *hemisphere_and_column(post_slots))
-                unit = self._weight_unit(post_slots)
-                if not P.is_uniform(unit):
-                    unit = self._weight_unit(self._post_slots[prj])     # per connection
             else:
                 slots, hemisphere, group, column = connections
                 placement = P.SynapsePlacement(hemisphere=hemisphere, rows=rows[group],
                                                columns=column)
-                unit = self._weight_unit(slots)
             self._placements[prj] = placement
-            if P.is_stdp(prj):
-                groups += P.stdp_groups(prj, placement, unit, self.time_scale)
+            if not P.is_stdp(prj):
+                continue
+            if connections is None:
+                # the post cells' units, per connection only where they differ
+                unit = self._weight_unit(post_slots)
+                if not P.is_uniform(unit):
+                    unit = self._weight_unit(self._post_slots[prj])
+            else:
+                unit = self._weight_unit(slots)
+            groups += P.stdp_groups(prj, placement, unit, self.time_scale)
         if not groups:
             return
         amplitude = P.AMPLITUDE_LSB[self.ideal]
