@@ -46,6 +46,11 @@ def source_key(code):
     return ("source", code) if code >= 0 else ("neuron", -1 - code)
 
 
+def source_code(source):
+    """The source code of a source's routing key (source_key's inverse)."""
+    return source[1] if source[0] == "source" else -1 - source[1]
+
+
 class GridKeys:
     """The row-request keys (source, delay, receptor, hemisphere, stp, owner)
     of a full grid, each pre cell's source in each hemisphere its post cells
@@ -87,7 +92,7 @@ def key_columns(keys):
     if isinstance(keys, GridKeys):
         return keys.columns()
     sources, delays, receptor, hemispheres, stps, _ = zip(*keys) if len(keys) else ((),) * 6
-    return (np.array([s[1] if s[0] == "source" else -1 - s[1] for s in sources], np.int64),
+    return (np.array([source_code(source) for source in sources], np.int64),
             np.array(delays, float), np.array([r == "excitatory" for r in receptor], bool),
             np.array(hemispheres, np.int64), list(stps))
 

@@ -609,8 +609,9 @@ class State(common.control.BaseState):
 
     def _route(self, config):
         requested = []
-        # (projection, its part of the requests, and for all but a full grid
-        # its connections' slots, hemispheres, key indices and columns)
+        # (projection, its part of the requests, the slots: for a full grid its
+        # post cells', else its connections' with their hemispheres, key
+        # indices and columns)
         plastic = []
         for number, prj in enumerate(self.projections):
             if len(prj.connections_pre) == 0 or self._routes_itself(prj):
@@ -622,8 +623,9 @@ class State(common.control.BaseState):
                 # plastic grid's capacity or placement (GridPlacement)
                 capacity = 0.0
                 if prj.plastic:
-                    capacity = self._plastic_capacity(prj, _cell_slots(prj.post), grid=True)
-                    plastic.append((prj, len(requested), None))
+                    post_slots = _cell_slots(prj.post)
+                    capacity = self._plastic_capacity(prj, post_slots, grid=True)
+                    plastic.append((prj, len(requested), post_slots, None))
                 requested.append(grid + (capacity,))
                 continue
             slots = self._post_slots[prj]
@@ -636,7 +638,7 @@ class State(common.control.BaseState):
             capacity = 0.0
             if prj.plastic:
                 capacity = self._plastic_capacity(prj, slots, w_hw)
-                plastic.append((prj, len(requested), (slots, hemisphere, group, column)))
+                plastic.append((prj, len(requested), slots, (hemisphere, group, column)))
             requested.append((keys, bounds, c_unique, summed, capacity))
         requests = mapping.RowRequests.joined(requested)
         try:
@@ -873,28 +875,23 @@ class State(common.control.BaseState):
         self._placements = {}
         config.correlation_sensors_enable = bool(plastic)
         groups = []
-        for prj, part, connections in plastic:
+        for prj, part, slots, connections in plastic:
             rows = routing.rows(requests.index_of_part[part])
             if connections is None:
                 # a full grid: its keys each pre cell's in each hemisphere
-                # used (_grid_requests)
-                post_slots = _cell_slots(prj.post)
-                placement = P.GridPlacement(rows, prj.pre.size,
-                                            *hemisphere_and_column(post_slots))
+                # used (_grid_requests), `slots` its post cells'
+                placement = P.GridPlacement(rows, prj.pre.size, *hemisphere_and_column(slots))
             else:
-                slots, hemisphere, group, column = connections
+                hemisphere, group, column = connections
                 placement = P.SynapsePlacement(hemisphere=hemisphere, rows=rows[group],
                                                columns=column)
             self._placements[prj] = placement
             if not P.is_stdp(prj):
                 continue
-            if connections is None:
-                # the post cells' units, per connection only where they differ
-                unit = self._weight_unit(post_slots)
-                if not P.is_uniform(unit):
-                    unit = self._weight_unit(self._post_slots[prj])
-            else:
-                unit = self._weight_unit(slots)
+            unit = self._weight_unit(slots)
+            if connections is None and not P.is_uniform(unit):
+                # the post cells' units differ: per connection
+                unit = self._weight_unit(self._post_slots[prj])
             groups += P.stdp_groups(prj, placement, unit, self.time_scale)
         if not groups:
             return

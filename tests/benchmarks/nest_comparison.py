@@ -9,10 +9,10 @@ Each measurement runs in a fresh process (`--worker`), pynn_brainscales and
 pyNN.nest alternating, each pinned to the same CPU(s) (one per thread); the
 medians of build time (populations and projection), run() time, peak memory of
 the process and output rate are printed with the ratio NEST / emulator, and
-the time of `get_data()` afterwards.  `--record-v`
-also records the membrane of all 512 neurons (10,001 samples each).  `--sweep` adds the emulator's scaling: run() time against
-simulated duration, number of neurons and input rate (tables, and a figure
-nest_comparison_scaling.png).
+the time of `get_data()` afterwards.  `--record-v` also records the membrane
+of all 512 neurons (10,001 samples each).  `--sweep` adds the emulator's
+scaling: run() time against simulated duration, number of neurons and input
+rate (tables, and a figure nest_comparison_scaling.png).
 
     python tests/benchmarks/nest_comparison.py [--repeats 3] [--threads 1] [--record-v] [--sweep]
 
