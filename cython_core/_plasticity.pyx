@@ -258,13 +258,16 @@ def load_weights(const float[:, :, ::1] weights, float high, bint integer,
     cdef const float* f
     cdef uint32_t high_bits
     cdef int bad = 0
-    if not high >= 0.0:
-        raise ValueError(f"high: value {high} is below 0")
+    memcpy(&high_bits, &high, sizeof(float))
+    # on the bits, as the weights below: NaN and negative values (but -0) lie
+    # above those of +inf
+    if high_bits > 0x7F800000u and high_bits != 0x80000000u:
+        raise ValueError(f"high: value {high} is out of range; allowed range is 0 and above")
+    high_bits = high_bits & 0x7FFFFFFFu        # -0 as 0
     _check_chip(weights)
     _check_chip(kept)
     _check_chip(step_per_weight)
     _check_chip(step)
-    memcpy(&high_bits, &high, sizeof(float))
     w, k, f, out = &weights[0, 0, 0], &kept[0, 0, 0], &step_per_weight[0, 0, 0], &step[0, 0, 0]
     bits = <const uint32_t*>w
     with nogil:

@@ -52,6 +52,24 @@ def test_weights(chip):
     ideal.run(1.0)
 
 
+def test_weight_load_bound():
+    """The one-pass weight load compares bits: its bound must be 0 or above
+    (NaN and negatives refused by name, value and range), and a bound of -0
+    holds weights to 0, as +0 does."""
+    from cython_core._plasticity import load_weights
+    zeros = np.zeros((2, 256, 256), np.float32)
+    weights = zeros.copy()
+    weights[0, 0, 0] = 1.0
+    for bad in (-1.0, np.nan):
+        with pytest.raises(ValueError, match=r"high: value (-1\.0|nan) is out of range; "
+                                             r"allowed range is 0 and above"):
+            load_weights(zeros, bad, True, zeros.copy(), zeros, zeros.copy())
+    for zero in (0.0, -0.0):
+        assert load_weights(zeros, zero, True, zeros.copy(), zeros, zeros.copy())
+        assert not load_weights(weights, zero, True, zeros.copy(), zeros, zeros.copy())
+    assert load_weights(weights, np.inf, False, zeros.copy(), zeros, zeros.copy())
+
+
 def test_nan_is_rejected(chip):
     chip.config.synapses.weights[0, 0, 0] = np.nan
     with pytest.raises(ConfigurationError, match=r"synapses\.weights: value nan is not finite"):
