@@ -916,11 +916,14 @@ class State(common.control.BaseState):
         weights = prj.connections_weight if weights is None else weights
         return T.weight_to_hw(weights, None, None, unit=self._weight_unit(slots))
 
-    def _weights_from_hardware(self, slots):
-        """A function: hardware weights of connections to `slots` -> their
-        weights in API units, with this build's units."""
-        unit = self._weight_unit(slots)
-        return lambda w_hw: T.weight_from_hw(w_hw, None, None, unit=unit)
+    def _weights_from_hardware(self, prj):
+        """A function: prj's hardware weights -> API units, with this build's
+        units.  Its connections' units are looked up at the call (~0.25 ms for
+        a full-chip projection, whose learned weights most runs never read)."""
+        unit_of_circuit = T.weight_unit(self._kappa, self._conductance)
+        post_slots = self._post_slots          # this build's
+        return lambda w_hw: T.weight_from_hw(w_hw, None, None,
+                                             unit=unit_of_circuit[post_slots[prj]])
 
     def _weight_unit(self, slots):
         """The biological weight of one hardware LSB at each of `slots`, kept per
@@ -953,9 +956,7 @@ class State(common.control.BaseState):
     def _learned_weights(self, prj, placement, written):
         """A function that gives prj's weights (API units) from the synapse
         weights `written`, with this build's units and signs."""
-        # the connections' slots as the routing had them (a placement's
-        # hemisphere and columns give the same)
-        from_hw = self._weights_from_hardware(self._post_slots[prj])
+        from_hw = self._weights_from_hardware(prj)
         sign = self._weight_sign(prj)
 
         def learned():

@@ -358,7 +358,7 @@ class NativeState(core.State):
         weights = prj.connections_weight if weights is None else weights
         return np.abs(weights)
 
-    def _weights_from_hardware(self, slots):
+    def _weights_from_hardware(self, prj):
         return lambda w_hw: np.asarray(w_hw, float)
 
     # --- readout ---
