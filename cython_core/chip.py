@@ -549,7 +549,7 @@ class Chip:
         rng = np.random.default_rng([self.seed, int(noise_seed), 0x5EED])
         self._engine.rng[...] = rng.integers(1, 2**32 - 1, C.NUM_NEURONS, dtype=np.uint32)
 
-        background = self.background_events(t0, t_stop, generators=True)
+        background = self._background_events(t0, t_stop, generators=True)
         ev_t, ev_l = self._input_events(spikes, background, t0, t_stop)
         sched = self._offset_schedule(offset_current_schedule, t0, t_stop)
         madc_neurons, madc_obs, madc_t = self._madc_plan(madc, t0, t_stop)
@@ -679,9 +679,14 @@ class Chip:
         """(times, labels) the enabled on-chip generators emit in [t_start, t_stop),
         sorted by time (with `generators`, also the generator of each event).  A
         Poisson generator's train is fixed by its seed and the window start."""
+        self.config.generators.validate()
+        return self._background_events(t_start, t_stop, generators)
+
+    def _background_events(self, t_start, t_stop, generators):
+        """background_events of generators the caller has validated (run()
+        applied the configuration, which validates them, ~0.06 ms)."""
         times, labels, sources = [np.zeros(0)], [np.zeros(0, np.int32)], [np.zeros(0, np.int64)]
         gen = self.config.generators
-        gen.validate()
         enabled = np.flatnonzero(gen.enable)
         if not len(enabled):
             return (times[0], labels[0], sources[0]) if generators else (times[0], labels[0])
