@@ -924,12 +924,17 @@ class State(common.control.BaseState):
 
     def _weights_from_hardware(self, prj):
         """A function: prj's hardware weights -> API units, with this build's
-        units.  Its connections' units are looked up at the call (~0.25 ms for
-        a full-chip projection, whose learned weights most runs never read)."""
+        units.  Onto a whole population, its connections' units are looked up
+        at the call (~0.25 ms for a full-chip projection, whose learned weights
+        most runs never read): the population's circuits are its own.  A view's
+        or an assembly's cells are found among this state's populations, which
+        a later setup() replaces: their circuits are looked up now."""
         unit_of_circuit = T.weight_unit(self._kappa, self._conductance)
-        post_slots = self._post_slots          # this build's
+        if prj in self._post_slots or not _whole_population(prj.post):
+            unit = unit_of_circuit[self._post_slots[prj]]
+            return lambda w_hw: T.weight_from_hw(w_hw, None, None, unit=unit)
         return lambda w_hw: T.weight_from_hw(w_hw, None, None,
-                                             unit=unit_of_circuit[post_slots[prj]])
+                                             unit=unit_of_circuit[_post_slots(prj)])
 
     def _weight_unit(self, slots):
         """The biological weight of one hardware LSB at each of `slots`, kept per

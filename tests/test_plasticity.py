@@ -158,6 +158,39 @@ def test_learned_weights_keep_the_units_they_were_learned_in():
     np.testing.assert_array_equal(after_first, after_late)
 
 
+@pytest.mark.parametrize("target", ["population", "view", "assembly"])
+def test_learned_weights_read_after_a_new_setup(target):
+    """Learned weights read after the simulator was set up anew (another
+    network in its place) are those read at once: the connections' circuits
+    and units are the build's, whether the projection targets a population, a
+    view or an assembly (whose cells are looked up among the populations of
+    the state that built them).  Circuits outside the network have another
+    weight unit (no COBA input), so that a wrong circuit gives a wrong
+    weight; cm is shared, so that no per-connection unit is looked up while
+    building."""
+    learned = []
+    for read_at_once in (True, False):
+        sim.setup(timestep=0.1, ideal=True)
+        pre = sim.Population(6, sim.SpikeSourcePoisson(rate=40.0))
+        post = sim.Population(6, sim.IF_cond_exp())
+        cells = {"population": post, "view": post[1:5],
+                 "assembly": sim.Assembly(post[4:], post[:4])}[target]
+        prj = sim.Projection(pre, cells, sim.AllToAllConnector(), stdp())
+        sim.run(300.0)
+        if read_at_once:
+            weights = prj.get("weight", format="array")
+        sim.end()
+        if not read_at_once:
+            sim.setup(timestep=0.1, ideal=True)
+            sim.Population(3, sim.SpikeSourceArray(spike_times=[1.0]))
+            sim.Population(40, sim.IF_curr_exp())
+            weights = prj.get("weight", format="array")
+            sim.end()
+        learned.append(weights)
+    assert np.mean(learned[0] != 0.005) > 0.5          # they were learned
+    np.testing.assert_array_equal(learned[0], learned[1])
+
+
 def test_sensor_time_constants_are_checked(ideal):
     pre = sim.Population(2, sim.SpikeSourceArray(spike_times=[1.0]))
     post = sim.Population(2, sim.IF_cond_exp())
