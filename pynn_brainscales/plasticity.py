@@ -66,6 +66,11 @@ class _PlacementReads:
     """The weights of placed synapses (hemisphere, rows [n, parts] and columns
     of each connection, in the projection's connection order)."""
 
+    # what only a full grid's placement knows (GridPlacement): its grid_layout
+    # and synapse_order's result for its synapses
+    layout = None
+    memory_order = None
+
     @functools.cached_property
     def _synapse_index(self):
         # each part's index into a flat [2, 256, 256] array
@@ -85,9 +90,6 @@ class SynapsePlacement(_PlacementReads):
     hemisphere: np.ndarray
     rows: np.ndarray
     columns: np.ndarray
-    # where the placement knows it (a full grid's): synapse_order's result for
-    # its synapses, (order, per hemisphere, first rows, columns)
-    memory_order: tuple = None
 
     @property
     def parts(self):
@@ -271,7 +273,7 @@ def stdp_groups(projection, placement, unit, chip_us_per_ms):
     # a full-chip projection's parameters are ~10 MB per update when spelled out
     # per synapse: the program takes one value for all where they agree
     shared = {name: values for name, values in rule.items() if len(values) == 1}
-    layout = getattr(placement, "layout", None)
+    layout = placement.layout
     if layout is not None and placement.parts == 1 and len(shared) == len(rule):
         return [GridGroup(h, placement.n_pre, *piece, **shared) for h, *piece in layout]
     # in the order of the synapses (hemisphere, rows, then columns), so that
