@@ -630,7 +630,7 @@ class State(common.control.BaseState):
                 capacity = 0.0
                 if prj.plastic:
                     post_slots = _cell_slots(prj.post)
-                    capacity = self._plastic_capacity(prj, post_slots, grid=True)
+                    capacity = self._plastic_capacity(prj, post_slots, grid[3], grid=True)
                     plastic.append((prj, len(requested), post_slots, None))
                 requested.append(grid + (capacity,))
                 continue
@@ -849,31 +849,23 @@ class State(common.control.BaseState):
             return None
         return np.where(np.isnan(quadrant_tau), np.nanmin(quadrant_tau), quadrant_tau)
 
-    def _plastic_capacity(self, prj, slots, w_hw=None, grid=False):
+    def _plastic_capacity(self, prj, slots, w_hw, grid=False):
         """The largest hardware weight a plastic projection's synapses must be
         able to take: STDP up to w_max; a rule's synapses as the largest in
-        their projection (`w_hw`: their hardware weights, where the caller has
-        them).  `grid`: the connections are the full grid (_full_grid), and
-        `slots` those of the post cells."""
-        # per connection: as given, or for a grid as [post, pre] with the slots
-        # of its post cells as a column
-        shape = (prj.post.size, prj.pre.size) if grid else (-1,)
-        connection_slots = slots[:, None] if grid else slots
-
-        def per_connection(values):
-            return np.reshape(values, shape)
+        their projection (`w_hw`: their hardware weights, in any order).
+        `grid`: the connections are the full grid (_full_grid), and `slots`
+        those of the post cells."""
         if not P.is_stdp(prj):
-            if w_hw is None:
-                w_hw = self._hardware_weights(prj, connection_slots,
-                                              per_connection(prj.connections_weight))
             return float(np.max(w_hw))
         if prj.is_uniform("w_max"):
             # one w_max: in hardware units largest where an LSB is worth least
             i = int(np.argmin(self._weight_unit(slots)))
             return float(self._hardware_weights(prj, slots[i:i + 1],
                                                 prj.connections_w_max[:1])[0])
-        return float(np.max(self._hardware_weights(prj, connection_slots,
-                                                   per_connection(prj.connections_w_max))))
+        if grid:        # per connection as [post, pre], the post cells' slots a column
+            return float(np.max(self._hardware_weights(prj, slots[:, None], np.reshape(
+                prj.connections_w_max, (prj.post.size, prj.pre.size)))))
+        return float(np.max(self._hardware_weights(prj, slots, prj.connections_w_max)))
 
     def _configure_plasticity(self, config, plastic, routing, requests):
         """Where plastic synapses sit; sensors and the built-in STDP program."""
