@@ -77,10 +77,15 @@ def worker(args):
         sim.setup(timestep=0.1, min_delay=1.0, chip=0)
     build, run, rate, data = network(sim, args.plastic, args.neurons, args.rate, args.duration,
                                      args.record_v)
+    # the part of the emulator's run() spent in compiled loops: its neuron and
+    # synapse dynamics and its PPU programs (their Python preparation included)
+    profile = ({} if args.worker == "nest"
+               else sim.simulator.state.chip.last_run_profile)
+    compiled = profile.get("engine_s", float("nan")) + profile.get("ppu_s", 0.0)
     sim.end()
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
     print(json.dumps({"build": build, "run": run, "rate": rate, "peak_mb": peak_mb,
-                      "data": data}))
+                      "data": data, "compiled": compiled}))
 
 
 def measure(simulator, plastic, threads, neurons=512, rate=10.0, duration=1000.0,
@@ -135,6 +140,10 @@ def comparison(repeats, threads, record_v=False):
         ratio = {k: medians["nest"][k] / medians["bss2"][k] for k in ("build", "run", "data")}
         print(f"{name:8s} {'NEST / emulator':18s} {ratio['build']:9.2f} {ratio['run']:9.1f} "
               f"{'':8s} {'':8s} {ratio['data']:12.2f}")
+        compiled = medians["bss2"]["compiled"]
+        print(f"{name:8s} {'  engine + PPU':18s} {'':9s} {compiled * 1e3:9.1f}   "
+              f"(NEST / this: {medians['nest']['run'] / compiled:.1f}x, run()'s ratio "
+              f"were all else free)")
 
 
 def sweep(threads):
