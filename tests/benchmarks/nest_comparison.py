@@ -51,14 +51,19 @@ def build_network(sim, plastic, neurons=512, rate=10.0, seed=1, record_v=False):
     return pre, post, projection
 
 
-def network(sim, plastic, neurons, rate, duration, record_v=False):
+def network(sim, plastic, neurons, rate, duration, record_v=False, chunk=None):
     """Build and run the network; returns (build s, run s, output rate Hz,
-    get_data s, profile of the emulator's run or {}, continued run s)."""
+    get_data s, profile of the emulator's run or {}, continued run s).  With
+    `chunk` (ms), the duration runs as run(chunk) calls, all of them timed."""
     t0 = time.perf_counter()
     _, post, _ = build_network(sim, plastic, neurons, rate, record_v=record_v)
     build = time.perf_counter() - t0
     t0 = time.perf_counter()
-    sim.run(duration)
+    if chunk:
+        for _ in range(round(duration / chunk)):
+            sim.run(chunk)
+    else:
+        sim.run(duration)
     run = time.perf_counter() - t0
     chip = getattr(sim.simulator.state, "chip", None)        # the emulator's; NEST has none
     profile = dict(chip.last_run_profile) if chip is not None else {}
@@ -85,7 +90,7 @@ def worker(args):
         import pynn_brainscales as sim
         sim.setup(timestep=0.1, min_delay=1.0, chip=0)
     build, run, rate, data, profile, continued = network(
-        sim, args.plastic, args.neurons, args.rate, args.duration, args.record_v)
+        sim, args.plastic, args.neurons, args.rate, args.duration, args.record_v, args.chunk)
     # the part of the emulator's run() spent in compiled loops: its neuron and
     # synapse dynamics and its PPU programs (their Python preparation included)
     compiled = profile.get("engine_s", float("nan")) + profile.get("ppu_s", 0.0)
@@ -97,7 +102,7 @@ def worker(args):
 
 
 def measure(simulator, plastic, threads, neurons=512, rate=10.0, duration=1000.0,
-            record_v=False):
+            record_v=False, chunk=None):
     # NEST takes setup(threads=...); the emulator's engine its environment variable
     env = dict(os.environ, OMP_NUM_THREADS=str(threads), PYNN_BSS2_EMU_THREADS=str(threads))
     cmd = [sys.executable, SCRIPT, "--worker", simulator, "--threads", str(threads),
@@ -109,6 +114,8 @@ def measure(simulator, plastic, threads, neurons=512, rate=10.0, duration=1000.0
         cmd.append("--plastic")
     if record_v:
         cmd.append("--record-v")
+    if chunk:
+        cmd += ["--chunk", str(chunk)]
     out = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=1800)
     if out.returncode != 0:
         raise RuntimeError(f"{simulator} worker failed:\n{out.stderr[-3000:]}")
@@ -158,6 +165,27 @@ def comparison(repeats, threads, record_v=False):
               f"{continued['nest'] / continued['bss2']:.1f}x)")
 
 
+def chunks(repeats, threads):
+    """The 1000 ms in run() calls of 1, 10 and 100 ms (as PyNN's callbacks, a
+    weight recorder for instance, split a run): each call's cost beyond the
+    simulation itself, on both simulators."""
+    print(f"\nthe 1000 ms as run(chunk) calls, all timed (medians of {repeats})")
+    print(f"{'network':8s} {'chunk ms':>8s} {'calls':>6s} {'NEST ms':>9s} {'emulator ms':>12s} "
+          f"{'per call':>9s} {'NEST / emulator':>16s}")
+    for plastic in (False, True):
+        name = "STDP" if plastic else "static"
+        for chunk in (1.0, 10.0, 100.0):
+            results = {"nest": [], "bss2": []}
+            for _ in range(repeats):
+                for simulator in ("nest", "bss2"):
+                    results[simulator].append(
+                        measure(simulator, plastic, threads, chunk=chunk)["run"])
+            nest, bss2 = (statistics.median(results[s]) for s in ("nest", "bss2"))
+            calls = round(1000.0 / chunk)
+            print(f"{name:8s} {chunk:8g} {calls:6d} {nest * 1e3:9.1f} {bss2 * 1e3:12.1f} "
+                  f"{bss2 / calls * 1e3:9.3f} {nest / bss2:15.1f}x")
+
+
 def sweep(threads):
     import matplotlib
     matplotlib.use("Agg")
@@ -192,11 +220,14 @@ def main():
     parser.add_argument("--record-v", action="store_true",
                         help="record the membrane of all neurons too")
     parser.add_argument("--sweep", action="store_true")
+    parser.add_argument("--chunks", action="store_true",
+                        help="also run the 1000 ms as run() calls of 1, 10 and 100 ms")
     parser.add_argument("--worker", choices=["nest", "bss2"], help=argparse.SUPPRESS)
     parser.add_argument("--plastic", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--neurons", type=int, default=512, help=argparse.SUPPRESS)
     parser.add_argument("--rate", type=float, default=10.0, help=argparse.SUPPRESS)
     parser.add_argument("--duration", type=float, default=1000.0, help=argparse.SUPPRESS)
+    parser.add_argument("--chunk", type=float, help=argparse.SUPPRESS)
     parser.add_argument("--cpus", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
@@ -205,6 +236,8 @@ def main():
     for plastic in (False, True):                  # calibrates chip 0 once for each (cached)
         measure("bss2", plastic, args.threads)
     comparison(args.repeats, args.threads, args.record_v)
+    if args.chunks:
+        chunks(args.repeats, args.threads)
     if args.sweep:
         sweep(args.threads)
 
