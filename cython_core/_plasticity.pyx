@@ -314,6 +314,7 @@ cdef struct AdditiveArgs:
     float* kept
     const float* step_per_weight
     float* step
+    bint reset_sensors
     int failed
 
 
@@ -324,7 +325,8 @@ cdef class AdditiveSTDPUpdate:
     Gaussian noise of sd `noise_sd`, rounded down with `floor_codes`, within
     0..code_max), the additive update of pair_stdp_update, the weight
     write (configured weights, their kept copy and the engine's line steps) and
-    the sensors' reset.  `causal` is the engine's column-major causal branch
+    the sensors' reset (none without `reset_sensors`: a preview of the update
+    into copies of the weights).  `causal` is the engine's column-major causal branch
     [column, row], `acausal` its row-major acausal one.  The noise and the
     rounding's uniforms come from the keys as channel_codes and uniform draw
     them, so that the result equals those steps done one after another.
@@ -341,7 +343,8 @@ cdef class AdditiveSTDPUpdate:
                   double acausal_scale, double a_plus, double a_minus,
                   double w_min, double w_max, bint integer, uint64_t uniform_key,
                   float[:, ::1] configured, float[:, ::1] kept,
-                  const float[:, ::1] step_per_weight, float[:, ::1] step):
+                  const float[:, ::1] step_per_weight, float[:, ::1] step,
+                  bint reset_sensors=True):
         cdef double span = w_max - w_min
         if not 0 <= n_rows <= COLUMNS:
             raise ValueError(f"n_rows: value {n_rows} is out of range; allowed range is "
@@ -369,7 +372,8 @@ cdef class AdditiveSTDPUpdate:
             depression=span * a_minus * acausal_scale, w_min=w_min, w_max=w_max,
             low=ceil(w_min - 1e-9), high=floor(w_max + 1e-9), integer=integer,
             uniform_key=uniform_key, configured=&configured[0, 0], kept=&kept[0, 0],
-            step_per_weight=&step_per_weight[0, 0], step=&step[0, 0], failed=0)
+            step_per_weight=&step_per_weight[0, 0], step=&step[0, 0],
+            reset_sensors=reset_sensors, failed=0)
 
 
 def run_updates(list updates, int threads):
@@ -435,11 +439,11 @@ cdef void _run_update(AdditiveArgs* a) noexcept nogil:
                           a.noise_sd, a.floor_codes, a.code_max, a.potentiation,
                           a.depression, a.w_min, a.w_max, a.integer, a.low, a.high,
                           a.configured + i, a.kept + i, a.step_per_weight + i, a.step + i)
-        # the sensors' reset: the rows' runs of each causal column, and the
-        # acausal rows in one block
-        for c in range(COLUMNS):
-            memset(a.causal + c * COLUMNS, 0, a.n_rows * sizeof(float))
-        memset(a.acausal, 0, n * sizeof(float))
+        if a.reset_sensors:
+            # the rows' runs of each causal column, and the acausal rows in one block
+            for c in range(COLUMNS):
+                memset(a.causal + c * COLUMNS, 0, a.n_rows * sizeof(float))
+            memset(a.acausal, 0, n * sizeof(float))
     else:
         a.failed = 1
     free(drop_c)

@@ -80,22 +80,36 @@ class RunResult:
 
 class PPUAccess:
     """What a plasticity program sees at its timer time: weights, correlation,
-    spike counters and membrane samples, all through the chip's interfaces."""
+    spike counters and membrane samples, all through the chip's interfaces.
 
-    def __init__(self, chip, time, rng):
+    A preview (Chip.preview_ppu) reads the chip as it stands, but its weight
+    writes go to a copy of the weights and its resets of sensors and spike
+    counters are left out: `previewing` tells a program so."""
+
+    def __init__(self, chip, time, rng, preview=False):
         self._chip = chip
         self.time = time
         self._rng = rng
+        self.previewing = bool(preview)
+        if preview:
+            weights = chip.config.synapses.weights
+            # the weights, their kept copy and the engine's line steps
+            self._written = (weights.astype(np.float32, copy=True),
+                             np.empty(weights.shape, np.float32),
+                             np.empty(weights.shape, np.float32))
+        else:
+            self._written = (chip.config.synapses.weights, chip._synapse_snapshot[0],
+                             chip._engine.synapse_step)
 
     def get_weights(self, hemisphere):
         """Synapse weights of one hemisphere, [256 rows, 256 columns] (a copy)."""
-        return self._chip.config.synapses.weights[self._hemi(hemisphere)].copy()
+        return self._written[0][self._hemi(hemisphere)].copy()
 
     def set_weights(self, hemisphere, weights, rows=None):
         """Write 6-bit weights of one hemisphere (all rows, or the given rows)."""
         h = self._hemi(hemisphere)
         chip = self._chip
-        configured = chip.config.synapses.weights[h]
+        configured, kept, step = (a[h] for a in self._written)
         if rows is None:
             rows = _ALL_ROWS
         else:
@@ -109,8 +123,8 @@ class PPUAccess:
         # NaN fails both comparisons
         in_range = weights.size == 0 or (weights.min() >= 0 and weights.max() <= C.WEIGHT_MAX)
         if not (in_range and store_weight_rows(
-                weights, rows, not chip.ideal, configured, chip._synapse_snapshot[0][h],
-                chip._step_per_weight[h], chip._engine.synapse_step[h])):
+                weights, rows, not chip.ideal, configured, kept, chip._step_per_weight[h],
+                step)):
             check_range("ppu weights", weights, 0, C.WEIGHT_MAX, integer=not chip.ideal)
 
     def additive_stdp_rows(self, hemisphere, n_rows, rule, reset_code, pairs_per_code, reads=1):
@@ -163,8 +177,8 @@ class PPUAccess:
             np.ascontiguousarray(reset_code, np.float64),
             np.ascontiguousarray(pairs_per_code, np.float64),
             *(float(rule[name]) for name in ADDITIVE_RULE),
-            integer, uniform_key, chip.config.synapses.weights[h],
-            chip._synapse_snapshot[0][h], chip._step_per_weight[h], e.synapse_step[h])
+            integer, uniform_key, self._written[0][h], self._written[1][h],
+            chip._step_per_weight[h], self._written[2][h], not self.previewing)
 
     def read_correlation(self, hemisphere, rows=None, reads=1):
         """Causal and acausal correlation of the given rows as raw 8-bit CADC codes
@@ -192,6 +206,11 @@ class PPUAccess:
         return out
 
     def reset_correlation(self, hemisphere, rows=None):
+        if self.previewing:
+            self._hemi(hemisphere)
+            if rows is not None:
+                self._indices("rows", rows, C.ROWS_PER_HEMISPHERE)
+            return
         self._chip._engine.reset_correlation(
             self._hemi(hemisphere),
             None if rows is None else self._indices("rows", rows, C.ROWS_PER_HEMISPHERE))
@@ -202,7 +221,7 @@ class PPUAccess:
         counter = self._chip._engine.spike_counter
         sel = slice(None) if neurons is None else self._indices("neurons", neurons, C.NUM_NEURONS)
         out = np.minimum(counter[sel], C.SPIKE_COUNTER_MAX).astype(np.uint8)
-        if reset:
+        if reset and not self.previewing:
             counter[sel] = 0
         return out
 
@@ -299,6 +318,7 @@ class Chip:
         M.correlation_synapse_gains(self.mismatch, gains)
         self._engine.set_sensor_gains(**gains)
         self._runs = 0
+        self._between_runs = 0       # PPU programs run since the last run (run_ppu)
         self._sensor_reset_mv = None
         self._correlation_key = None
         self._validated_key = None
@@ -546,6 +566,7 @@ class Chip:
         if noise_seed is None:
             noise_seed = self._runs
         self._runs += 1
+        self._between_runs = 0
         rng = np.random.default_rng([self.seed, int(noise_seed), 0x5EED])
         self._engine.rng[...] = rng.integers(1, 2**32 - 1, C.NUM_NEURONS, dtype=np.uint32)
 
@@ -674,6 +695,31 @@ class Chip:
         l = np.concatenate(labels)
         order = np.argsort(t, kind="stable")
         return np.ascontiguousarray(t[order]), np.ascontiguousarray(l[order], dtype=np.int32)
+
+    def run_ppu(self, callback):
+        """Run the PPU program `callback` now, between runs, as a real chip's
+        PPUs run programs while no experiment does.  Its random numbers come
+        from a stream fixed by the chip's seed, its runs so far and the
+        programs run since the last of them.  The configuration is applied
+        first, as a run applies it."""
+        self._apply_config()
+        self._between_runs += 1
+        callback(PPUAccess(self, self.time, np.random.default_rng(
+            [self.seed, self._runs, self._between_runs, 0xB7EE1])))
+
+    def preview_ppu(self, callback):
+        """The synapse weights, [2, 256, 256] (a copy), that the PPU program
+        `callback` would leave if it ran now, between runs; the chip stays as
+        it was.  The program reads the chip as it stands (sensors, counters,
+        membranes), but its weight writes go to the copy and its resets are
+        left out (PPUAccess.previewing).  Its random numbers come from a
+        stream of their own, fixed by the chip's seed and its runs so far: a
+        preview changes nothing that follows, and a second one between the
+        same runs gives the same weights."""
+        access = PPUAccess(self, self.time,
+                           np.random.default_rng([self.seed, self._runs, 0x9E71E3]), preview=True)
+        callback(access)
+        return access._written[0]
 
     def background_events(self, t_start, t_stop, generators=False):
         """(times, labels) the enabled on-chip generators emit in [t_start, t_stop),

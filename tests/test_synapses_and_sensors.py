@@ -517,6 +517,49 @@ def test_ppu_stdp_rows_equal_the_steps_they_fuse(ideal, n_rows):
                                  pairs_per_code, reads=4)
 
 
+@pytest.mark.parametrize("fused", [True, False])
+def test_a_ppu_preview_writes_a_copy_and_leaves_the_chip_as_it_was(fused):
+    """A preview (PPUAccess(preview=True), Chip.preview_ppu) reads the chip as
+    it stands, but writes weights into a copy and leaves out the resets of
+    sensors and spike counters: the copy holds what the same program with the
+    same random numbers writes on the chip, and the previewed chip's weights,
+    line steps, sensors and counters are as they were; a chip's previews
+    between the same runs agree."""
+    from cython_core.chip import PPUAccess
+    rule = dict(causal_scale=0.9, acausal_scale=1.1, a_plus=0.01, a_minus=0.012,
+                w_min=0.0, w_max=63.0)
+    rng = np.random.default_rng(5)
+    reset_code = 200.0 + rng.normal(0, 3, (2, 256))
+    pairs_per_code = 0.5 + rng.random((2, 256))
+    weights, (real, previewed) = _twin_chips_with_sensor_drops(rng, seed=1)
+
+    def program(ppu):
+        if fused:
+            ppu.additive_stdp_rows(1, 100, rule, reset_code, pairs_per_code, reads=4)
+        else:
+            causal, _ = ppu.read_correlation(0, np.arange(50))
+            ppu.reset_correlation(0, np.arange(50))
+            counts = ppu.read_spike_counters(reset=True)
+            w = ppu.get_weights(0)
+            w[:50] = np.clip(w[:50] + np.floor(causal / 64.0) - 1 + (counts[:256] > 0), 0, 63)
+            ppu.set_weights(0, w[:50], rows=np.arange(50))
+
+    for chip in (real, previewed):
+        chip._engine.spike_counter[:] = np.arange(512) % 3
+    names = ("causal", "acausal", "synapse_step", "spike_counter")
+    before = {name: getattr(previewed._engine, name).copy() for name in names}
+    program(PPUAccess(real, 0.0, np.random.default_rng(9)))
+    preview = PPUAccess(previewed, 0.0, np.random.default_rng(9), preview=True)
+    program(preview)
+    assert not np.array_equal(real.config.synapses.weights, weights)       # weights moved
+    for h in range(2):
+        np.testing.assert_array_equal(preview.get_weights(h), real.config.synapses.weights[h])
+    np.testing.assert_array_equal(previewed.config.synapses.weights, weights)
+    for name in names:
+        np.testing.assert_array_equal(getattr(previewed._engine, name), before[name], name)
+    np.testing.assert_array_equal(previewed.preview_ppu(program), previewed.preview_ppu(program))
+
+
 @pytest.mark.parametrize("threads", [1, 2])
 def test_both_hemispheres_ppu_updates_equal_the_updates_one_after_another(threads):
     """additive_stdp_hemispheres runs the two hemispheres' fused updates as two
