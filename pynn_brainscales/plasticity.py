@@ -12,8 +12,11 @@ How this differs from NEST's ``stdp_synapse`` (what PyNN's nest backend runs):
 - Pairing is nearest-neighbour (NEST's ``stdp_nn_symm_synapse`` scheme), not
   all-to-all.  Where pairs lie further apart than a few tau both agree; at high
   rates the chip's potentiation and depression are weaker than NEST's.
-- Weights change at the program's period, not at each spike, and the weight
-  dependence uses the weight of the last update.
+- Weights change at the program's period (at the multiples of it in chip time,
+  however the runs split the time), not at each spike, and the weight
+  dependence uses the weight of the last update.  Weights read between updates
+  are a preview of the update the program would make then (the same noise
+  model, a random stream of its own), which changes nothing that follows.
 - The sensor sees a pre spike when it reaches the synapse (after the delay) and a
   post spike at once (an axonal delay); NEST's delays are dendritic.  The program
   scales causal sums by exp(-2 f d / tau_plus) and acausal ones by
@@ -363,8 +366,13 @@ def ideal_sensor_biases(tau_us, amplitude_lsb, config=None):
 
 class PairSTDPProgram:
     """The built-in PPU program: reads, updates and resets the plastic synapses
-    of `groups` every `period` us of chip time (and at the end of each run, so
-    that the projections' weights are current after `run()`)."""
+    of `groups` at every multiple of `period` us of chip time.  A run split
+    into several (PyNN's callbacks, run() in a loop) updates at the same times
+    as one: each update adds the CADC's read noise to every plastic weight,
+    and an update at the end of every run made the weights diffuse with the
+    number of calls.  The learning since the last update (`pending` after a
+    run) shows in a preview of the update (Chip.preview_ppu), which the
+    backend gives as the projections' weights."""
 
     def __init__(self, groups, period, amplitude_lsb, integer_weights):
         """`amplitude_lsb`: CADC LSB per pair, [branch (causal, acausal), quadrant]
@@ -380,18 +388,28 @@ class PairSTDPProgram:
         for g in groups:
             used[g.hemisphere] |= g.used_rows()
         self.rows = {h: np.flatnonzero(used[h]) for h in {g.hemisphere for g in groups}}
+        self.pending = False       # pairs since the last update, after a run
 
     def program(self, t0, t1):
-        """The PPUProgram for a run over [t0, t1] us."""
-        k = np.arange(np.floor(t0 / self.period) + 1, np.ceil(t1 / self.period - 1e-9))
-        times = list(k * self.period) + [t1]
+        """The PPUProgram for a run over [t0, t1] us: the updates at the
+        multiples of the period in (t0, t1], after a first read of the
+        sensors' reset level."""
+        # a boundary within a billionth of a period of a run's end is its end
+        # (chip times are sums of steps)
+        k = np.arange(np.floor(t0 / self.period + 1e-9) + 1,
+                      np.floor(t1 / self.period + 1e-9) + 1)
+        times = k * self.period
+        if len(times):
+            times[-1] = min(times[-1], t1)
+        self.pending = not (len(times) and times[-1] == t1)
         if self.baseline is None:
-            times = [t0] + times
-        return PPUProgram(np.array(times), self)
+            times = np.concatenate([[t0], times])
+        return PPUProgram(times, self)
 
     def __call__(self, ppu):
         if self.baseline is None:
-            self._read_baseline(ppu)
+            if not ppu.previewing:      # (nothing learned yet)
+                self._read_baseline(ppu)
             return
         if self._index is None:         # the rows stay; the baseline is known now
             self._index = [self._indices(g) for g in self.groups]

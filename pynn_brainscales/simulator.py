@@ -270,6 +270,28 @@ def _dense_size(codes):
     return None if size > 4 * n + 1024 or (n and codes.min() < 0) else size
 
 
+class _LearnedWeights:
+    """The chip's synapse weights after a run, taken when first asked for
+    (then kept): a copy of those it holds, or with `program` (learning
+    pending) the preview of that program's update (Chip.preview_ppu).  Asked
+    for after a later run (which takes the weights anew unless it failed), the
+    chip's weights as they stand then."""
+
+    def __init__(self, chip, program):
+        self._chip = chip
+        self._program = program
+        self._runs = chip._runs
+        self._weights = None if program else chip.config.synapses.weights.copy()
+
+    def __call__(self):
+        if self._weights is None:
+            if self._chip._runs == self._runs:
+                self._weights = self._chip.preview_ppu(self._program)
+            else:
+                self._weights = self._chip.config.synapses.weights.copy()
+        return self._weights
+
+
 class State(common.control.BaseState):
     """Standard PyNN: biological ms, which the chip runs as us (time_scale 1)."""
     time_scale = 1.0          # chip us per unit of the API's time
@@ -322,6 +344,7 @@ class State(common.control.BaseState):
         self._delays_seen = False
         self._stdp = None
         self._stdp_baseline = None
+        self._learned = None         # _LearnedWeights of the last run
         self._placements = {}
         self._units = {}
         self.build_seconds = 0.0     # wall time of the last configuration build
@@ -331,6 +354,7 @@ class State(common.control.BaseState):
         self.reset()
 
     def reset(self):
+        self._apply_pending_learning()
         self.running = False
         self.t = 0.0
         self.t_start = 0.0
@@ -408,6 +432,7 @@ class State(common.control.BaseState):
         started = time.perf_counter()
         fingerprint = self._network_fingerprint()
         if fingerprint != self._built_for:
+            self._apply_pending_learning()
             self._build()
             self.builds += 1
             self._built_for = fingerprint
@@ -945,27 +970,46 @@ class State(common.control.BaseState):
     def _take_learned_weights(self):
         """Weights the PPU wrote, back into the plastic projections (API units)
         at their next read: converting a full-chip projection's after every run
-        cost ~0.6 ms, and most runs' weights are never read."""
+        cost ~0.6 ms, and most runs' weights are never read.  Where the STDP
+        program has learning pending (pairs since its last update), the
+        weights are those its update would write now (a preview, computed at
+        the first read)."""
+        program = None
         if self._stdp:
             program, key = self._stdp
             self._stdp_baseline = (key, program.baseline)
-        if not self._placements:
-            return
-        # one copy serves every projection: later runs write the weights again
-        written = self.chip.config.synapses.weights.copy()
+        self._learned = _LearnedWeights(self.chip,
+                                        program if program and program.pending else None)
         for prj, placement in self._placements.items():
-            prj.defer_weights(self._learned_weights(prj, placement, written))
+            prj.defer_weights(self._learned_weights(prj, placement, self._learned))
 
     def _learned_weights(self, prj, placement, written):
         """A function that gives prj's weights (API units) from the synapse
-        weights `written`, with this build's units and signs."""
+        weights `written()`, with this build's units and signs."""
         from_hw = self._weights_from_hardware(prj)
         sign = self._weight_sign(prj)
 
         def learned():
-            weights = from_hw(placement.weights(written))
+            weights = from_hw(placement.weights(written()))
             return weights if sign == 1.0 else sign * weights
         return learned
+
+    def _apply_pending_learning(self):
+        """Before the chip's weights are taken as they stand (a rebuild of its
+        configuration, a reset): the STDP program's pending learning into
+        them, as the projections show it (the preview), and the program's
+        sensors reset, so that no pair counts twice."""
+        if not (self._stdp and self.started and self._stdp[0].pending):
+            return
+        program = self._stdp[0]
+        learned = self._learned()          # the preview the projections show
+
+        def write(ppu):
+            for h, rows in program.rows.items():
+                ppu.set_weights(h, learned[h][rows], rows=rows)
+                ppu.reset_correlation(h, rows)
+        self.chip.run_ppu(write)
+        program.pending = False
 
     @staticmethod
     def _weight_sign(prj):

@@ -132,6 +132,93 @@ def test_weights_set_between_runs_are_learned_from(ideal):
     assert sim.simulator.state.builds == 2
 
 
+def _small_stdp_network(weight=0.004):
+    pre = sim.Population(32, sim.SpikeSourcePoisson(rate=10.0))
+    post = sim.Population(64, sim.IF_cond_exp())
+    post.record("spikes")
+    return post, sim.Projection(pre, post, sim.AllToAllConnector(), stdp(weight=weight))
+
+
+def test_learning_does_not_depend_on_how_a_run_is_split(tmp_path, monkeypatch):
+    """A run split into calls (PyNN's callbacks, run() in a loop) learns as one
+    run does: the PPU program updates at the multiples of its period (10 tau,
+    200 ms) only.  Every update adds the CADC's read noise to every plastic
+    weight; an update at the end of each of 100 calls spread the weights ~4x
+    as far as one run's 5 updates (and 1 ms calls doubled the full-chip
+    benchmark's mean weight)."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    changes, calls = [], []
+    for chunk in (1000.0, 10.0):
+        sim.setup(timestep=0.1, chip=2)
+        _, prj = _small_stdp_network()
+        before = prj.get("weight", format="array")
+        ppu_calls = 0
+        for _ in range(round(1000.0 / chunk)):
+            sim.run(chunk)
+            ppu_calls += sim.simulator.state.chip.last_run_profile["ppu_calls"]
+        changes.append(prj.get("weight", format="array") - before)
+        calls.append(ppu_calls)
+        sim.end()
+    assert calls == [6, 6]             # the sensors' reset level, then 5 updates
+    spread = [np.std(change) for change in changes]
+    print("spread of the weight changes, one run / 100 calls:", spread)
+    # the same number of updates: the spreads differ by the realisations of
+    # the inputs and the read noise (a few %); 100 updates gave 4.4x
+    assert spread[1] < 1.3 * spread[0]
+
+
+def test_reading_learned_weights_changes_nothing_that_follows(tmp_path, monkeypatch):
+    """Weights read while learning is pending (pairs since the program's last
+    update) are a preview of its update, drawn from a random stream of their
+    own: the network runs, spikes and learns alike whether they are read
+    after every call or not."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    outcomes = []
+    for read in (True, False):
+        sim.setup(timestep=0.1, chip=2)
+        post, prj = _small_stdp_network()
+        initial = prj.get("weight", format="array")
+        seen = []
+        for _ in range(10):
+            sim.run(30.0)
+            if read:
+                seen.append(prj.get("weight", format="array"))
+        if read:
+            # the preview shows the learning since the last update (at 0 ms):
+            # ~8 % of the weights moved by a 6-bit step after 30 ms
+            assert np.mean(seen[0] != initial) > 0.04
+            # and twice between the same runs, the same weights
+            np.testing.assert_array_equal(seen[-1], prj.get("weight", format="array"))
+        spikes = [np.asarray(t) for t in post.get_data().segments[0].spiketrains]
+        outcomes.append((prj.get("weight", format="array"), spikes))
+        sim.end()
+    np.testing.assert_array_equal(outcomes[0][0], outcomes[1][0])
+    for a, b in zip(outcomes[0][1], outcomes[1][1]):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_pending_learning_counts_once_across_a_rebuild_and_a_reset(ideal):
+    """Learning pending after a run goes into the chip's weights, as the
+    projection showed it, before a rebuild of the configuration or a reset,
+    and the sensors start afresh: no pair counts twice."""
+    _, prj = _small_stdp_network(weight=0.005)
+    state = sim.simulator.state
+    sim.run(50.0)                                 # no update yet (the period is 200 ms)
+    learned = prj.get("weight", format="array")
+    assert np.mean(learned != 0.005) > 0.1
+    prj.set(weight=learned)                       # a change: the next run rebuilds
+    state.prepare()
+    assert not state.chip._engine.causal.any() and not state.chip._engine.acausal.any()
+    np.testing.assert_array_equal(prj.get("weight", format="array"), learned)
+    sim.run(50.0)
+    learned = prj.get("weight", format="array")
+    sim.reset()
+    # a run too short for pairs: the weights are the chip's, which hold the
+    # learning of the run before the reset
+    sim.run(0.1)
+    np.testing.assert_allclose(prj.get("weight", format="array"), learned, rtol=1e-6)
+
+
 def test_learned_weights_keep_the_units_they_were_learned_in():
     """A run's learned weights reach the projection at its next read of them,
     converted with the weight unit of the build that learned them: changing
