@@ -536,7 +536,7 @@ class Chip:
 
     # --- running ---
     def run(self, duration, spikes=None, madc=None, cadc=None, ppu=(),
-            offset_current_schedule=None, noise_seed=None, unchanged_since_reset=False):
+            offset_current_schedule=None, noise_seed=None, configuration_applied=False):
         """Emulate `duration` us from the current chip time.
 
         spikes: (times, labels) of input events (FPGA path), times in
@@ -547,10 +547,11 @@ class Chip:
             containing the time).
         noise_seed: seed of this run's temporal noise (default: derived from
             the chip seed and the number of runs so far).
-        unchanged_since_reset: the caller's word that it called reset_state()
-            and has not touched the configuration since: run() then takes the
-            configuration reset_state() applied without comparing it again
-            (~0.3 ms for a full chip).
+        configuration_applied: the caller's word that the configuration is the
+            one the chip applied last (at reset_state() or its last run, whose
+            own writes -- the PPU's weights, the offset currents' last values --
+            keep it in step) and that nothing touched it since: run() then
+            takes it without comparing it again (~0.2-0.3 ms for a full chip).
         """
         dt = self.dt
         t0 = self.time
@@ -561,7 +562,7 @@ class Chip:
             raise ConfigurationError(f"duration: value {duration} us is not a multiple of "
                                      f"the integration step {dt} us")
         t_stop = t0 + n_steps * dt
-        if not unchanged_since_reset:
+        if not configuration_applied:
             self._apply_config()
         if noise_seed is None:
             noise_seed = self._runs

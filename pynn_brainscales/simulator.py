@@ -406,11 +406,13 @@ class State(common.control.BaseState):
             self.running = True
             return
         duration = round(steps) * self.dt * self.time_scale
+        builds = self.builds
         self.prepare()
-        # reset_state applies the configuration, and nothing here changes it
-        # before the run: the run need not compare it again
-        fresh = not self.started
-        if fresh:
+        # the chip applied the configuration at reset_state or at its last run,
+        # and only a rebuild changes it here (the chip keeps its own writes in
+        # a run in step): the run need not compare it again
+        applied = not self.started or self.builds == builds
+        if not self.started:
             self.chip.reset_state(v=self._initial_v())
             self.started = True
         t0 = self.chip.time
@@ -418,7 +420,7 @@ class State(common.control.BaseState):
         schedule = self._offset_schedule(t0, t0 + duration)
         madc, groups = self._madc_plan()
         result = self._run_chip(duration, spikes, madc, schedule,
-                                self._ppu_programs(t0, t0 + duration), fresh)
+                                self._ppu_programs(t0, t0 + duration), applied)
         # the PPU's weights back into the projections: no change of the network
         # (see _network_fingerprint), the configuration holds them already
         self._take_learned_weights()
@@ -438,9 +440,9 @@ class State(common.control.BaseState):
             self._built_for = fingerprint
         self.build_seconds = time.perf_counter() - started
 
-    def _run_chip(self, duration, spikes, madc, schedule, ppu, fresh):
+    def _run_chip(self, duration, spikes, madc, schedule, ppu, applied):
         return self.chip.run(duration, spikes=spikes, madc=madc, ppu=ppu,
-                             offset_current_schedule=schedule, unchanged_since_reset=fresh)
+                             offset_current_schedule=schedule, configuration_applied=applied)
 
     # --- building the configuration ---
     def _network_fingerprint(self):

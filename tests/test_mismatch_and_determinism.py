@@ -93,7 +93,10 @@ def test_same_seed_same_chip_and_different_seeds_independent():
 
 
 def _busy_run(seed, noise_seed=None, after_reset=False):
-    chip = Chip(seed=seed)
+    return _busy_run_on(Chip(seed=seed), noise_seed, after_reset)
+
+
+def _busy_run_on(chip, noise_seed=None, after_reset=False):
     n = chip.config.neurons
     n.threshold_enable = True
     n.constant_current_enable = True
@@ -110,7 +113,7 @@ def _busy_run(seed, noise_seed=None, after_reset=False):
     if after_reset:
         chip.reset_state()
     return chip.run(100.0, spikes=(times, labels), madc=MadcRecording([0, 300]),
-                    noise_seed=noise_seed, unchanged_since_reset=after_reset)
+                    noise_seed=noise_seed, configuration_applied=after_reset)
 
 
 def test_runs_are_bit_identical_for_same_seeds():
@@ -123,12 +126,38 @@ def test_runs_are_bit_identical_for_same_seeds():
 
 
 def test_a_run_right_after_reset_may_skip_the_configuration_check():
-    """run(unchanged_since_reset=True) takes the configuration reset_state()
+    """run(configuration_applied=True) takes the configuration reset_state()
     applied: the same run as one that checks it again."""
     a, b = _busy_run(5, noise_seed=9), _busy_run(5, noise_seed=9, after_reset=True)
     assert len(a.spike_times) > 100
     np.testing.assert_array_equal(a.spike_times, b.spike_times)
     np.testing.assert_array_equal(a.madc_codes, b.madc_codes)
+
+
+def test_a_continued_run_may_skip_the_configuration_check():
+    """The chip keeps the configuration in step with its own writes in a run
+    (the PPU's weights, the offset currents' last values): a continued run
+    with configuration_applied=True is the run that compares it again."""
+    from cython_core import PPUProgram
+
+    def halve_row_zero(ppu):
+        w = ppu.get_weights(0)
+        ppu.set_weights(0, np.floor(w[:1] / 2), rows=[0])
+
+    results = []
+    for applied in (True, False):
+        chip = Chip(seed=5)
+        first = _busy_run_on(chip, noise_seed=9)
+        # the offset current of neurons 0..9 rewritten at 50 us, the weights of
+        # row 0 halved by the PPU at 80 us: both stay in the configuration
+        schedule = (np.full(10, 150.0), np.arange(10), np.full(10, 900))
+        chip.run(100.0, offset_current_schedule=schedule, noise_seed=10,
+                 ppu=[PPUProgram([180.0], halve_row_zero)])
+        results.append(chip.run(100.0, madc=MadcRecording([0, 300]), noise_seed=11,
+                                configuration_applied=applied))
+    assert len(first.spike_times) > 100
+    np.testing.assert_array_equal(results[0].spike_times, results[1].spike_times)
+    np.testing.assert_array_equal(results[0].madc_codes, results[1].madc_codes)
 
 
 def test_temporal_noise_differs_between_trials_and_chips_differ():

@@ -378,12 +378,12 @@ class NativeState(core.State):
             return None, []
         return MadcRecording(np.array(neurons), observables), columns
 
-    def _run_chip(self, duration, spikes, madc, schedule, ppu, fresh):
+    def _run_chip(self, duration, spikes, madc, schedule, ppu, applied):
         cadc = None
         if self._cadc_columns:
             cadc = CadcRecording(np.array([c[3] for c in self._cadc_columns]))
         return self.chip.run(duration, spikes=spikes, madc=madc, cadc=cadc, ppu=ppu,
-                             offset_current_schedule=schedule, unchanged_since_reset=fresh)
+                             offset_current_schedule=schedule, configuration_applied=applied)
 
     def _deliver_results(self, result, columns, t0):
         for recorder in self.recorders:
