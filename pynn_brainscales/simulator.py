@@ -1074,8 +1074,9 @@ class State(common.control.BaseState):
 
     def _offset_schedule(self, t0, t1):
         """Offset current of every placed neuron: its i_offset plus its current
-        sources, written (as CapMem values) at the start of the run and wherever
-        the total changes inside it."""
+        sources, written (as CapMem values) where it differs from the value the
+        chip holds, at the start of the run and wherever the total changes
+        inside it (a continued run without electrodes writes nothing)."""
         if not self.free_slot:
             return None
         slots = np.arange(self.free_slot)
@@ -1086,7 +1087,7 @@ class State(common.control.BaseState):
         for source in self.current_sources:
             times.update(t for t in source.change_times(t0, t1) if t0 < t < t1)
         ts, ns, vs = [], [], []
-        previous = None
+        previous = self.chip.config.neurons.constant_current_i_offset[slots]
         for t in sorted(times):
             total = base.copy()
             for source in self.current_sources:
@@ -1096,7 +1097,7 @@ class State(common.control.BaseState):
             if not self.ideal:
                 # the calibration's measured gain of each neuron's offset current
                 capmem = np.clip(np.rint(capmem / self._current_gain[slots]), 0, C.CAPMEM_MAX)
-            changed = slots if previous is None else slots[capmem != previous]
+            changed = slots[capmem != previous]
             ts.append(np.full(len(changed), float(t)))
             ns.append(changed)
             vs.append(capmem[changed])
