@@ -345,6 +345,7 @@ class State(common.control.BaseState):
         self._stdp = None
         self._stdp_baseline = None
         self._learned = None         # _LearnedWeights of the last run
+        self._steady_capmem = None
         self._placements = {}
         self._units = {}
         self.build_seconds = 0.0     # wall time of the last configuration build
@@ -486,6 +487,7 @@ class State(common.control.BaseState):
         ideal = self.ideal
         self._post_slots = _ConnectionSlots()
         self._units = {}
+        self._steady_capmem = None     # _offset_capmem's, kept until the next build
         self._sensor_tau = self._sensor_time_constants()
         config = ChipConfig(integer_capmem=not ideal)
         self._kappa = np.full(C.NUM_NEURONS, T.HW_CAPACITANCE_PF)
@@ -1080,29 +1082,38 @@ class State(common.control.BaseState):
         if not self.free_slot:
             return None
         slots = np.arange(self.free_slot)
-        base = self._bias.copy()
-        for pop in self._neuron_populations():
-            base[pop.slots] += pop.hardware_parameters()["i_offset"]
         times = {t0}
         for source in self.current_sources:
             times.update(t for t in source.change_times(t0, t1) if t0 < t < t1)
         ts, ns, vs = [], [], []
         previous = self.chip.config.neurons.constant_current_i_offset[slots]
         for t in sorted(times):
-            total = base.copy()
-            for source in self.current_sources:
-                total += source.amplitude_at(t)
-            capmem = T.offset_current_capmem(total[slots], self._kappa[slots],
-                                             "injected current (i_offset + current sources)")
-            if not self.ideal:
-                # the calibration's measured gain of each neuron's offset current
-                capmem = np.clip(np.rint(capmem / self._current_gain[slots]), 0, C.CAPMEM_MAX)
+            capmem = self._offset_capmem(slots, t)
             changed = slots[capmem != previous]
             ts.append(np.full(len(changed), float(t)))
             ns.append(changed)
             vs.append(capmem[changed])
             previous = capmem
         return np.concatenate(ts), np.concatenate(ns).astype(np.int64), np.concatenate(vs)
+
+    def _offset_capmem(self, slots, t):
+        """The CapMem values of the offset currents of `slots` at time t; without
+        electrodes they stay as the build left them, and are kept."""
+        if self._steady_capmem is not None and not self.current_sources:
+            return self._steady_capmem
+        total = self._bias.copy()
+        for pop in self._neuron_populations():
+            total[pop.slots] += pop.hardware_parameters()["i_offset"]
+        for source in self.current_sources:
+            total += source.amplitude_at(t)
+        capmem = T.offset_current_capmem(total[slots], self._kappa[slots],
+                                         "injected current (i_offset + current sources)")
+        if not self.ideal:
+            # the calibration's measured gain of each neuron's offset current
+            capmem = np.clip(np.rint(capmem / self._current_gain[slots]), 0, C.CAPMEM_MAX)
+        if not self.current_sources:
+            self._steady_capmem = capmem
+        return capmem
 
     def _initial_v(self):
         """The populations' initial membranes (hardware mV), NaN where a circuit
