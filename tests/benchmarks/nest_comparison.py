@@ -53,7 +53,8 @@ def build_network(sim, plastic, neurons=512, rate=10.0, seed=1, record_v=False):
 
 def network(sim, plastic, neurons, rate, duration, record_v=False, chunk=None):
     """Build and run the network; returns (build s, run s, output rate Hz,
-    get_data s, profile of the emulator's run or {}, continued run s).  With
+    get_data s, profile of the emulator's run or {}, peak memory MB until then,
+    continued run s).  With
     `chunk` (ms), the duration runs as run(chunk) calls, all of them timed."""
     t0 = time.perf_counter()
     _, post, _ = build_network(sim, plastic, neurons, rate, record_v=record_v)
@@ -71,16 +72,17 @@ def network(sim, plastic, neurons, rate, duration, record_v=False, chunk=None):
     t0 = time.perf_counter()
     post.get_data()
     data = time.perf_counter() - t0
+    import resource                       # POSIX: the workers only
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
     # the same network run on for as long again: what a script that calls
     # run() in a loop pays per call once the network is on the chip
     t0 = time.perf_counter()
     sim.run(duration)
     continued = time.perf_counter() - t0
-    return build, run, rate, data, profile, continued
+    return build, run, rate, data, profile, peak_mb, continued
 
 
 def worker(args):
-    import resource
     if args.cpus:
         os.sched_setaffinity(0, {int(c) for c in args.cpus.split(",")})
     if args.worker == "nest":
@@ -89,13 +91,12 @@ def worker(args):
     else:
         import pynn_brainscales as sim
         sim.setup(timestep=0.1, min_delay=1.0, chip=0)
-    build, run, rate, data, profile, continued = network(
+    build, run, rate, data, profile, peak_mb, continued = network(
         sim, args.plastic, args.neurons, args.rate, args.duration, args.record_v, args.chunk)
     # the part of the emulator's run() spent in compiled loops: its neuron and
     # synapse dynamics and its PPU programs (their Python preparation included)
     compiled = profile.get("engine_s", float("nan")) + profile.get("ppu_s", 0.0)
     sim.end()
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
     print(json.dumps({"build": build, "run": run, "rate": rate, "peak_mb": peak_mb,
                       "data": data, "compiled": compiled,
                       "continued": continued}))
