@@ -1155,34 +1155,49 @@ class State(common.control.BaseState):
         source = result.madc_mv if ideal else result.madc_codes
         samples = source.shape[0]
         for recorder, variable, ids, slots, columns in groups:
+            # node mV -> the variable's unit is (mV - zero) x per_mv per circuit
+            # (_bio_line): with the codes' line, one subtraction and one product
+            # per sample, where the steps one by one made ~7 passes over float64
+            # temporaries (~6 ms for a whole-chip membrane trace).  A node at
+            # its zero (a membrane at v_rest on an ideal chip, a synaptic input
+            # at rest) reads 0 exactly.
+            zero, per_mv = self._bio_line(variable, slots)
+            if not ideal:
+                zero, per_mv = (zero - zero_mv) * codes_per_mv, per_mv / codes_per_mv
             # kept in float32 (a tenth of the MADC's resolution is ~1e-5 of the
             # values): half the memory of a long recording; get_data() hands
-            # out float64
+            # out float64.  Converted in float64, then rounded once
             traces = np.empty((samples, len(ids)), np.float32)
+            in_order = np.array_equal(columns, np.arange(source.shape[1]))
             # converted a block of samples at a time: temporaries the size of a
             # whole-chip trace (millions of samples) would be beyond the
             # allocator's reuse, each paid in fresh pages
             step = max(1, SAMPLES_PER_BLOCK // len(ids))
+            block = np.empty((min(step, samples), len(ids)))
             for first in range(0, samples, step):
-                part = source[first:first + step, columns]
-                mv = part if ideal else part / codes_per_mv + zero_mv
-                traces[first:first + step] = self.to_bio(variable, mv, slots)
+                part = source[first:first + step] if in_order else source[first:first + step,
+                                                                          columns]
+                converted = block[:len(part)]
+                np.subtract(part, zero, out=converted)
+                converted *= per_mv
+                traces[first:first + step] = converted
             recorder.take_signals(variable, ids, traces)
 
-    def to_bio(self, variable, node_mv, slot):
-        """Node voltages (hardware mV) of the circuits `slot` (broadcast against
-        them) in the variable's biological unit."""
+    def _bio_line(self, variable, slot):
+        """How node voltages (hardware mV) of the circuits `slot` give the
+        variable in its biological unit: (node_mv - zero) * per_mv, as
+        (zero, per_mv) per circuit."""
         kappa = self._kappa[slot]
+        ones = np.ones(np.shape(kappa))
         if variable == "v":
-            return T.v_from_hw(node_mv, self._offset[slot])
+            return self._offset[slot] * ones, ones / T.VOLTAGE_GAIN
         if variable in ("gsyn_exc", "gsyn_inh"):
-            line = (node_mv - self._synin_baseline[int(variable == "gsyn_inh")][slot]) / (
-                M.SYNIN_MV_PER_MV)
             gm = M.GM_PER_LSB_US["excitatory"] * T.GM_BIAS
-            return gm * line * T.COBA_BIAS / M.COBA_NORM_NUMERATOR_MV / kappa
+            return (self._synin_baseline[int(variable == "gsyn_inh")][slot] * ones,
+                    gm * T.COBA_BIAS / M.COBA_NORM_NUMERATOR_MV / M.SYNIN_MV_PER_MV / kappa)
         if variable == "w":
-            w_hw = (node_mv - M.ADAPTATION_BASELINE_MV) / M.ADAPTATION_MV_PER_NA
-            return w_hw / (kappa * T.VOLTAGE_GAIN)
+            return (M.ADAPTATION_BASELINE_MV * ones,
+                    1.0 / (M.ADAPTATION_MV_PER_NA * kappa * T.VOLTAGE_GAIN))
         raise errors.RecordingError(variable, None)
 
 
