@@ -390,10 +390,11 @@ class PairSTDPProgram:
         self.rows = {h: np.flatnonzero(used[h]) for h in {g.hemisphere for g in groups}}
         self.pending = False       # pairs since the last update, after a run
 
-    def program(self, t0, t1):
+    def program(self, t0, t1, step=0.0):
         """The PPUProgram for a run over [t0, t1] us: the updates at the
         multiples of the period in (t0, t1], after a first read of the
-        sensors' reset level."""
+        sensors' reset level.  `step`: the chip's integration step, to which
+        it rounds the calls up (an update in the last step is at the end)."""
         # a boundary within a billionth of a period of a run's end is its end
         # (chip times are sums of steps)
         k = np.arange(np.floor(t0 / self.period + 1e-9) + 1,
@@ -401,7 +402,7 @@ class PairSTDPProgram:
         times = k * self.period
         if len(times):
             times[-1] = min(times[-1], t1)
-        self.pending = not (len(times) and times[-1] == t1)
+        self.pending = not (len(times) and times[-1] >= t1 - step * (1 - 1e-9))
         if self.baseline is None:
             times = np.concatenate([[t0], times])
         return PPUProgram(times, self)

@@ -969,7 +969,7 @@ class State(common.control.BaseState):
         return kept[1]
 
     def _ppu_programs(self, t0, t1):
-        return [self._stdp[0].program(t0, t1)] if self._stdp else []
+        return [self._stdp[0].program(t0, t1, self.chip.dt)] if self._stdp else []
 
     def _take_learned_weights(self):
         """Weights the PPU wrote, back into the plastic projections (API units)
@@ -1159,14 +1159,14 @@ class State(common.control.BaseState):
             # (_bio_line): with the codes' line, one subtraction and one product
             # per sample, where the steps one by one made ~7 passes over float64
             # temporaries (~6 ms for a whole-chip membrane trace).  A node at
-            # its zero (a membrane at v_rest on an ideal chip, a synaptic input
-            # at rest) reads 0 exactly.
+            # its zero reads 0 exactly (a synaptic input at rest on an ideal chip).
             zero, per_mv = self._bio_line(variable, slots)
             if not ideal:
                 zero, per_mv = (zero - zero_mv) * codes_per_mv, per_mv / codes_per_mv
             # kept in float32 (a tenth of the MADC's resolution is ~1e-5 of the
             # values): half the memory of a long recording; get_data() hands
-            # out float64.  Converted in float64, then rounded once
+            # out float64.  Converted in float64, then rounded once: a membrane
+            # at rest reads its v_rest exactly (PyNN's scenario test_issue451)
             traces = np.empty((samples, len(ids)), np.float32)
             in_order = np.array_equal(columns, np.arange(source.shape[1]))
             # converted a block of samples at a time: temporaries the size of a
