@@ -346,6 +346,7 @@ class State(common.control.BaseState):
         self._stdp_baseline = None
         self._learned = None         # _LearnedWeights of the last run
         self._steady_capmem = None
+        self._applied_build = None   # the build the chip applied last
         self._placements = {}
         self._units = {}
         self.build_seconds = 0.0     # wall time of the last configuration build
@@ -407,21 +408,22 @@ class State(common.control.BaseState):
             self.running = True
             return
         duration = round(steps) * self.dt * self.time_scale
-        builds = self.builds
         self.prepare()
-        # the chip applied the configuration at reset_state or at its last run,
-        # and only a rebuild changes it here (the chip keeps its own writes in
-        # a run in step): the run need not compare it again
-        applied = not self.started or self.builds == builds
         if not self.started:
             self.chip.reset_state(v=self._initial_v())
             self.started = True
+            self._applied_build = self.builds
+        # the chip applied the configuration at reset_state or at its last run,
+        # and only a build since (here or in an earlier prepare()) changes it:
+        # the chip keeps its own writes in a run in step
+        applied = self._applied_build == self.builds
         t0 = self.chip.time
         spikes = self._input_events(t0, t0 + duration)
         schedule = self._offset_schedule(t0, t0 + duration)
         madc, groups = self._madc_plan()
         result = self._run_chip(duration, spikes, madc, schedule,
                                 self._ppu_programs(t0, t0 + duration), applied)
+        self._applied_build = self.builds
         # the PPU's weights back into the projections: no change of the network
         # (see _network_fingerprint), the configuration holds them already
         self._take_learned_weights()

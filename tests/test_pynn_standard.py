@@ -392,6 +392,20 @@ def test_configuration_is_rebuilt_only_when_the_network_changed(ideal):
     assert peak(0, 305.0) == pytest.approx(1.5 * peak(0, 155.0), rel=0.01)
 
 
+def test_a_configuration_built_between_runs_takes_effect(ideal):
+    """A configuration built ahead of the run that uses it (the native API's
+    RunCommand.PREPARE calls prepare() so) takes effect there, although that
+    run finds nothing to rebuild."""
+    cells = sim.Population(2, sim.IF_curr_exp(tau_m=10.0))
+    cells.record("spikes")
+    sim.run(50.0)
+    cells.set(v_rest=-45.0)            # above the threshold (-50 mV): regular firing
+    sim.simulator.state.prepare()
+    sim.run(50.0)
+    trains = cells.get_data().segments[0].spiketrains
+    assert all(len(t) > 2 and t.min() > 50.0 for t in trains)
+
+
 @pytest.mark.parametrize("spread", [50, 10 ** 9])       # dense (counted) and sparse (sorted)
 def test_distinct_codes_agree_with_numpy_unique(spread):
     from pynn_brainscales.simulator import distinct
