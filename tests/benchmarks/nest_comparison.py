@@ -10,12 +10,15 @@ pyNN.nest alternating, each pinned to the same CPU(s) (one per thread); the
 medians of build time (populations and projection), run() time, peak memory of
 the process and output rate are printed with the ratio NEST / emulator, and
 the time of `get_data()` afterwards, then the time of a second run() of the
-same duration that continues the first.  `--record-v` also records the membrane
-of all 512 neurons (10,001 samples each).  `--sweep` adds the emulator's
-scaling: run() time against simulated duration, number of neurons and input
-rate (tables, and a figure nest_comparison_scaling.png).
+same duration that continues the first; for the emulator also the part of its
+run() that the engine and the PPU programs took.  `--record-v` also records the
+membrane of all 512 neurons (10,001 samples each).  `--chunks` adds the 1000 ms
+run as run() calls of 1, 10 and 100 ms on both simulators.  `--sweep` adds the
+emulator's scaling: run() time against simulated duration, number of neurons
+and input rate (tables, and a figure nest_comparison_scaling.png).
 
-    python tests/benchmarks/nest_comparison.py [--repeats 3] [--threads 1] [--record-v] [--sweep]
+    python tests/benchmarks/nest_comparison.py [--repeats 3] [--threads 1] [--record-v]
+                                               [--chunks] [--sweep]
 
 The emulator runs calibrated chip 0 (calibrated once before the timings, from
 then on cached); NEST 3.10 runs with one thread unless --threads says otherwise
