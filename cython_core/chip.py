@@ -206,14 +206,10 @@ class PPUAccess:
         return out
 
     def reset_correlation(self, hemisphere, rows=None):
-        if self.previewing:
-            self._hemi(hemisphere)
-            if rows is not None:
-                self._indices("rows", rows, C.ROWS_PER_HEMISPHERE)
-            return
-        self._chip._engine.reset_correlation(
-            self._hemi(hemisphere),
-            None if rows is None else self._indices("rows", rows, C.ROWS_PER_HEMISPHERE))
+        h = self._hemi(hemisphere)
+        rows = None if rows is None else self._indices("rows", rows, C.ROWS_PER_HEMISPHERE)
+        if not self.previewing:
+            self._chip._engine.reset_correlation(h, rows)
 
     def read_spike_counters(self, reset=False, neurons=None):
         """Per-neuron 8-bit saturating spike counters (all 512, or of `neurons`);
