@@ -1192,7 +1192,7 @@ class State(common.control.BaseState):
         kappa = self._kappa[slot]
         ones = np.ones(np.shape(kappa))
         if variable == "v":
-            return self._offset[slot] * ones, ones / T.VOLTAGE_GAIN
+            return T.v_hw_line(self._offset[slot])
         if variable in ("gsyn_exc", "gsyn_inh"):
             gm = M.GM_PER_LSB_US["excitatory"] * T.GM_BIAS
             return (self._synin_baseline[int(variable == "gsyn_inh")][slot] * ones,

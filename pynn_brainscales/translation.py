@@ -37,8 +37,11 @@ def v_to_hw(v, offset):
     return np.asarray(offset, float) + VOLTAGE_GAIN * np.asarray(v, float)
 
 
-def v_from_hw(v_hw, offset):
-    return (np.asarray(v_hw, float) - np.asarray(offset, float)) / VOLTAGE_GAIN
+def v_hw_line(offset):
+    """v_to_hw's inverse as a line, v = (v_hw - zero) * per_mv: (zero, per_mv)
+    per circuit of `offset`."""
+    offset = np.asarray(offset, float)
+    return offset, np.full(offset.shape, 1.0 / VOLTAGE_GAIN)
 
 
 # Where each kind of potential can be put (hardware mV): on an ideal chip the
